@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine with Python 3.11+:
+#   make run    # virtualenv, install, embedded PostgreSQL, 7 demo days, Dagster UI on 127.0.0.1:3000
+#   make test   # the same set-up, then the test suite against a real PostgreSQL
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 3000
+
+.PHONY: install run test lint format bench db-stop clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+	  || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/kedah-analytics dev --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_backfill.py
+
+db-stop: install
+	$(BIN)/kedah-analytics db stop
+
+clean:
+	-$(BIN)/kedah-analytics db stop
+	rm -rf $(VENV) .pgdata .dagster *.egg-info

@@ -1,0 +1,79 @@
+"""Classify: sentiment, language, keywords, topics, place, spam and engagement for each post."""
+
+import dagster as dg
+import pandas as pd
+
+from assets.ingest import INGEST_RETRY, RAW_POSTS_FRESHNESS, raw_posts
+from assets.partitions import date_platform_partitions
+from kedah_analytics.classify.posts import classify_posts
+from kedah_analytics.places import PlaceLinker
+from kedah_analytics.warehouse import checks
+from resources import PostgresWarehouse, SentimentResource
+
+
+@dg.asset(
+    group_name="classify",
+    kinds={"postgres", "python"},
+    partitions_def=date_platform_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=INGEST_RETRY,
+    freshness_policy=RAW_POSTS_FRESHNESS,
+)
+def classified_posts(
+    context: dg.AssetExecutionContext,
+    raw_posts: pd.DataFrame,
+    places: pd.DataFrame,
+    sentiment: SentimentResource,
+) -> dg.Output[pd.DataFrame]:
+    """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
+    linked place and city, spam score and flag, and engagement rate with its denominator."""
+    classifier = sentiment.get_classifier()
+    classified = classify_posts(raw_posts, PlaceLinker(places), classifier)
+    linked = classified["place_id"].notna().mean() if len(classified) else 0.0
+    return dg.Output(
+        classified,
+        metadata={
+            "classifier": f"{classifier.name} {classifier.version}",
+            "posts": len(classified),
+            "spam_posts": int(classified["is_spam"].sum()) if len(classified) else 0,
+            "linked_to_place_share": round(float(linked), 4),
+            "languages": dg.MetadataValue.json(classified["language"].value_counts().to_dict()),
+            "sentiment": dg.MetadataValue.json(classified["sentiment_label"].value_counts().to_dict()),
+        },
+    )
+
+
+def _result(outcome: checks.CheckOutcome, severity=dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
+
+
+@dg.asset_check(asset=raw_posts, description="No two rows share (platform, post_id).")
+def raw_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as conn:
+        return _result(checks.duplicate_keys(conn, "raw_posts", ["platform", "post_id"]))
+
+
+@dg.asset_check(asset=raw_posts, description="Text present, counts >= 0, each post under its Kedah day.")
+def raw_posts_required_fields(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as conn:
+        return _result(checks.raw_posts_required_fields(conn))
+
+
+@dg.asset_check(asset=classified_posts, description="No two rows share (platform, post_id).")
+def classified_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as conn:
+        return _result(checks.duplicate_keys(conn, "classified_posts", ["platform", "post_id"]))
+
+
+@dg.asset_check(asset=classified_posts, description="Scores, confidences and rates within their ranges.")
+def classified_posts_scores_in_range(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as conn:
+        return _result(checks.classified_scores_in_range(conn))
+
+
+@dg.asset_check(
+    asset=classified_posts, description="At least half the non-spam posts of the last 7 days name a place."
+)
+def classified_posts_place_link_share(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connection() as conn:
+        return _result(checks.place_link_share(conn), severity=dg.AssetCheckSeverity.WARN)

@@ -1,0 +1,80 @@
+"""Ingest: the places reference table and raw posts from each platform."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+
+from assets.partitions import date_platform_partitions, days_by_platform
+from kedah_analytics.places import load_places
+from kedah_analytics.sources.frames import posts_frame
+from resources import PostgresWarehouse, PostSources
+
+RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
+)
+# Transient failures (a rate limit that outlived the client's own retries, a database restart).
+INGEST_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+@dg.asset(group_name="reference", kinds={"postgres"}, metadata={"dagster/table_name": "kedah.places"})
+def places() -> pd.DataFrame:
+    """Kedah places with their city, district, category, coordinates and English and Malay aliases."""
+    return load_places()
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"postgres", "python"},
+    partitions_def=date_platform_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=INGEST_RETRY,
+    freshness_policy=RAW_POSTS_FRESHNESS,
+    pool="source_api",
+    metadata={"write_mode": "merge", "primary_key": ["platform", "post_id"]},
+)
+def raw_posts(
+    context: dg.AssetExecutionContext, post_sources: PostSources, warehouse: PostgresWarehouse
+) -> dg.Output[pd.DataFrame]:
+    """Posts as collected, one row per platform and post id: text, author, engagement counts,
+    hashtags, the provider that gave it and the raw payload. Merged: known posts get their latest
+    counts and nothing is deleted because a later fetch no longer returns it."""
+    fetched_at = datetime.now(UTC)
+    frames, providers, telemetry = [], {}, {}
+    for platform, days in days_by_platform(context.partition_keys).items():
+        source = post_sources.source_for(platform)
+        context.log.info(
+            f"{platform}: fetching {len(days)} day(s) {days[0]}..{days[-1]} from {source.provider}"
+        )
+        result = source.fetch_posts(platform, days)
+        frame, outside = posts_frame(result.posts, fetched_at, days)
+        quarantined = warehouse.quarantine(
+            "raw_posts", f"{days[0]}..{days[-1]}|{platform}", result.quarantined
+        )
+        if quarantined:
+            context.log.warning(
+                f"{platform}: quarantined {quarantined} malformed item(s) in kedah.quarantine"
+            )
+        frames.append(frame)
+        providers[platform] = result.provider
+        telemetry[platform] = {
+            "provider": result.provider,
+            "posts_fetched": len(result.posts),
+            "posts_outside_partitions": outside,
+            "quarantined": quarantined,
+            **result.telemetry.as_metadata(),
+        }
+    posts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    posts.attrs["provider_by_platform"] = providers
+    return dg.Output(
+        posts,
+        metadata={
+            "providers": ", ".join(f"{p}: {v}" for p, v in providers.items()),
+            "demo_data": any(v == "demo" for v in providers.values()),
+            "quarantined": sum(t["quarantined"] for t in telemetry.values()),
+            "api_calls": sum(t["api_calls"] for t in telemetry.values()),
+            "telemetry": dg.MetadataValue.json(telemetry),
+        },
+    )

@@ -1,0 +1,36 @@
+"""Partitions shared by the assets: Kedah days, platforms, and their product."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from kedah_analytics.config import TIMEZONE_NAME
+from kedah_analytics.sources.base import PLATFORMS
+
+START_DATE = "2025-01-01"
+
+# end_offset=1: today's partition exists while today is still collecting.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone=TIMEZONE_NAME, end_offset=1)
+platform_partitions = dg.StaticPartitionsDefinition(list(PLATFORMS))
+date_platform_partitions = dg.MultiPartitionsDefinition(
+    {"date": daily_partitions, "platform": platform_partitions}
+)
+
+# A daily asset reads every platform's partition of the same day. Left to the default mapping it
+# would read none of them, silently (REFERENCE.md).
+ALL_PLATFORMS_OF_DAY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+
+
+def day_of(key: str) -> date:
+    return date.fromisoformat(key)
+
+
+def days_by_platform(partition_keys: list[str]) -> dict[str, list[date]]:
+    """The days of each platform in a run of date x platform partitions (one or a range)."""
+    out: dict[str, set[date]] = {}
+    for key in partition_keys:
+        by_dim = date_platform_partitions.get_partition_key_from_str(str(key)).keys_by_dimension
+        out.setdefault(by_dim["platform"], set()).add(day_of(by_dim["date"]))
+    return {platform: sorted(days) for platform, days in sorted(out.items())}

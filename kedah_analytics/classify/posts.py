@@ -1,0 +1,110 @@
+"""Turn raw posts into classified posts: sentiment, language, keywords, topics, place, spam, engagement."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kedah_analytics.classify.base import SentimentClassifier
+from kedah_analytics.classify.lexicon import clean_text
+from kedah_analytics.classify.text import (
+    detect_language,
+    duplicated_across_accounts,
+    hashtags_of,
+    spam_signals,
+    topics_of,
+)
+from kedah_analytics.places import PlaceLinker
+
+CLASSIFIED_COLUMNS = [
+    "platform", "post_id", "date", "created_at", "provider", "language", "sentiment_label",
+    "sentiment_score", "sentiment_confidence", "keywords", "topics", "place_id", "city", "spam_score",
+    "is_spam", "like_count", "comment_count", "share_count", "view_count", "engagement",
+    "engagement_rate", "engagement_denominator", "classifier", "classifier_version",
+]  # fmt: skip
+
+# What each platform's view_count measures, so an engagement rate always names its denominator.
+VIEW_DENOMINATOR = {"twitter": "impressions", "youtube": "views", "instagram": "views", "facebook": "views"}
+
+
+def engagement_rate(
+    platform: str, engagement: int, views: int | None, followers: int | None
+) -> tuple[float | None, str | None]:
+    """(engagement / denominator, denominator name); rates on different denominators never mix."""
+    if views:
+        return engagement / views, VIEW_DENOMINATOR.get(platform, "views")
+    if followers:
+        return engagement / followers, "followers"
+    return None, None
+
+
+def _count(value) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def classify_posts(
+    raw: pd.DataFrame,
+    linker: PlaceLinker,
+    classifier: SentimentClassifier,
+    classifier_names: list[str] | None = None,
+) -> pd.DataFrame:
+    """One classified row per raw post, in the raw rows' order.
+
+    ``classifier_names`` optionally names, per post, the classifier whose result it got (a Gemini
+    batch that failed falls back to the offline model); by default every post names ``classifier``.
+    """
+    if raw.empty:
+        return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
+    texts = [clean_text(t) for t in raw["text"].tolist()]
+    sentiments = classifier.predict(texts)
+    duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
+    names = classifier_names or [classifier.name] * len(texts)
+    rows = []
+    for i, post in enumerate(raw.itertuples(index=False)):
+        text = texts[i]
+        given = list(post.hashtags) if post.hashtags is not None else []
+        hashtags = hashtags_of(text, given)
+        matches = linker.matches(text + " " + " ".join(h.lstrip("#") for h in hashtags))
+        place = matches[0] if matches else None
+        place_words = sorted({linker.canonical_name(m.place_id) for m in matches})
+        topics = topics_of(text)
+        spam = spam_signals(text, hashtags, duplicates[i])
+        likes, comments, shares = (
+            _count(post.like_count),
+            _count(post.comment_count),
+            _count(post.share_count),
+        )
+        engagement = likes + comments + shares
+        views = None if pd.isna(post.view_count) else int(post.view_count)
+        followers = getattr(post, "author_followers", None)
+        followers = None if followers is None or pd.isna(followers) else int(followers)
+        rate, denominator = engagement_rate(post.platform, engagement, views, followers)
+        sentiment = sentiments[i]
+        rows.append(
+            {
+                "platform": post.platform,
+                "post_id": post.post_id,
+                "date": post.date,
+                "created_at": post.created_at,
+                "provider": post.provider,
+                "language": detect_language(text),
+                "sentiment_label": sentiment.label,
+                "sentiment_score": min(1.0, max(-1.0, float(sentiment.score))),
+                "sentiment_confidence": min(1.0, max(0.0, float(sentiment.confidence))),
+                "keywords": sorted(set(hashtags) | set(place_words)),
+                "topics": topics,
+                "place_id": place.place_id if place else None,
+                "city": place.city if place else None,
+                "spam_score": spam.score,
+                "is_spam": spam.is_spam,
+                "like_count": post.like_count,
+                "comment_count": post.comment_count,
+                "share_count": post.share_count,
+                "view_count": post.view_count,
+                "engagement": engagement,
+                "engagement_rate": rate,
+                "engagement_denominator": denominator,
+                "classifier": names[i],
+                "classifier_version": classifier.version,
+            }
+        )
+    return pd.DataFrame(rows, columns=CLASSIFIED_COLUMNS)

@@ -1,0 +1,135 @@
+"""Language, topics, keywords and spam signals of a post's text: plain functions, no model."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from kedah_analytics.config import DATA_DIR
+from kedah_analytics.places import normalize_text
+
+TOPICS_PATH = DATA_DIR / "topics.yaml"
+_WORD = re.compile(r"[a-z']+")
+_URL = re.compile(r"https?://\S+|www\.\S+|wa\.me/\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"#(\w+)")
+
+# Function words and chat spellings that give a language away in a short post.
+MALAY_WORDS = frozenset(
+    "yang dan di ke dari ini itu ni tu tak tidak nak mahu sangat sgt dengan dgn untuk utk juga lagi ada dah "
+    "sudah boleh kita saya aku kami korang hang depa pun la lah kan je jer sahaja pergi pi jom cuti makan "
+    "cantik sedap best gila betul memang kalau bila mana apa siapa bukan belum akan telah dalam atas bawah "
+    "tempat hari malam pagi petang esok semalam ramai orang kat dekat nanti dulu baru lama sikit banyak".split()
+)
+ENGLISH_WORDS = frozenset(
+    "the and is are was were to of in on at it this that for with we my our so very a an be have has had "
+    "not but you they i me just really from will would can could amazing beautiful great love nice good bad "
+    "trip holiday view place day night morning today time here there what when where".split()
+)
+
+
+@lru_cache(maxsize=1)
+def topic_terms() -> dict[str, tuple[str, ...]]:
+    data = yaml.safe_load(TOPICS_PATH.read_text(encoding="utf-8"))
+    return {topic: tuple(t.lower() for t in spec["terms"]) for topic, spec in data.items()}
+
+
+@lru_cache(maxsize=1)
+def _topic_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    owner: dict[str, str] = {}
+    for topic, terms in topic_terms().items():
+        for term in terms:
+            owner.setdefault(term, topic)
+    alternatives = "|".join(re.escape(t) for t in sorted(owner, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])({alternatives})(?![\w])"), owner
+
+
+def detect_language(text: str) -> str:
+    """``en``, ``ms``, ``mixed`` (Manglish) or ``other``, from function-word counts."""
+    words = _WORD.findall(_URL.sub(" ", text.lower()))
+    ms = sum(w in MALAY_WORDS for w in words)
+    en = sum(w in ENGLISH_WORDS for w in words)
+    if ms + en == 0:
+        return "other"
+    if ms and en and min(ms, en) / (ms + en) >= 0.25:
+        return "mixed"
+    return "ms" if ms > en else "en"
+
+
+def topics_of(text: str) -> list[str]:
+    pattern, owner = _topic_pattern()
+    return sorted({owner[m.group(1)] for m in pattern.finditer(normalize_text(text))})
+
+
+def normalize_hashtag(tag: str) -> str:
+    return "#" + tag.lstrip("#").lower()
+
+
+def hashtags_of(text: str, given: Iterable[str] = ()) -> list[str]:
+    found = {normalize_hashtag(t) for t in _HASHTAG.findall(text)}
+    found.update(normalize_hashtag(t) for t in given if t)
+    return sorted(found)
+
+
+PROMO = re.compile(
+    r"\b(promo|diskaun|discount|murah|harga|order now|klik link|click link|link in bio|whatsapp|wasap|"
+    r"pm me|dm (?:me|now|for)|free gift|giveaway|follow me|cheap|best price|booking now|contact us|hubungi|"
+    r"rm ?\d+|limited offer|tawaran)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SpamSignals:
+    score: float
+    is_spam: bool
+    reasons: tuple[str, ...]
+
+
+SPAM_THRESHOLD = 0.6
+
+
+def spam_signals(text: str, hashtags: Sequence[str], duplicated_across_accounts: bool) -> SpamSignals:
+    """Spam score in 0..1 from independent signals combined as 1 - prod(1 - w)."""
+    weights: list[tuple[str, float]] = []
+    urls = len(_URL.findall(text))
+    if urls >= 2:
+        weights.append(("link stuffing", 0.5))
+    elif urls == 1:
+        weights.append(("link", 0.1))
+    if len(hashtags) >= 8:
+        weights.append(("hashtag stuffing", 0.5))
+    promo = len(PROMO.findall(text))
+    if promo:
+        weights.append(("promotional wording", min(0.6, 0.3 * promo)))
+    if duplicated_across_accounts:
+        weights.append(("same text from several accounts", 0.6))
+    remaining = 1.0
+    for _, w in weights:
+        remaining *= 1.0 - w
+    score = round(1.0 - remaining, 4)
+    return SpamSignals(score, score >= SPAM_THRESHOLD, tuple(r for r, _ in weights))
+
+
+def near_duplicate_keys(texts: Sequence[str]) -> list[str]:
+    """A fingerprint per text that ignores case, links, mentions, digits and punctuation."""
+    out = []
+    for text in texts:
+        t = _URL.sub(" ", text.lower())
+        t = re.sub(r"@\w+|\d+|[^\w\s]", " ", t)
+        out.append(" ".join(t.split()))
+    return out
+
+
+def duplicated_across_accounts(texts: Sequence[str], authors: Sequence[str | None]) -> list[bool]:
+    """True where the same (near-duplicate) text of at least 5 words comes from two or more accounts."""
+    keys = near_duplicate_keys(texts)
+    accounts: dict[str, set[str | None]] = defaultdict(set)
+    for key, author in zip(keys, authors, strict=True):
+        if len(key.split()) >= 5:
+            accounts[key].add(author)
+    return [len(key.split()) >= 5 and len(accounts[key]) > 1 for key in keys]

@@ -1,0 +1,187 @@
+"""``kedah-analytics``: the database, the local Dagster UI with demo data, and quality evaluations."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from kedah_analytics import config, embedded_pg
+
+DEFAULT_PORT = 3000
+
+
+def _use_database() -> tuple[str, bool]:
+    """The URL in use (exported as KEDAH_PG_URL for Dagster) and whether it is the embedded one."""
+    embedded = not os.environ.get(config.PG_URL_ENV)
+    url = config.resolve_pg_url()
+    os.environ[config.PG_URL_ENV] = url
+    return url, embedded
+
+
+def _dagster_home() -> Path:
+    """``.dagster/`` with the project's dagster.yaml, exported as DAGSTER_HOME."""
+    home = config.project_home() / ".dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    source = config.project_home() / "dagster.yaml"
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is missing; set KEDAH_HOME to the project's checkout")
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    pgdata = config.embedded_pgdata()
+    if args.action == "stop":
+        stopped = embedded_pg.stop(pgdata)
+        print(f"embedded PostgreSQL in {pgdata}: {'stopped' if stopped else 'was not running'}")
+        return 0
+    if args.action == "status":
+        if url := os.environ.get(config.PG_URL_ENV):
+            print(f"KEDAH_PG_URL: {config.redact_url(url)}")
+        running = embedded_pg.status(pgdata)
+        print(f"embedded PostgreSQL in {pgdata}: {'running at ' + running if running else 'stopped'}")
+        return 0
+    url, embedded = _use_database()
+    if args.action in ("start", "migrate"):
+        from kedah_analytics.warehouse import apply_migrations
+
+        applied = apply_migrations(url)
+        print(f"schema kedah: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+    print(config.redact_url(url))
+    if embedded and args.action == "url":
+        print("(embedded server; it keeps running until `kedah-analytics db stop`)", file=sys.stderr)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _use_database()
+    _dagster_home()
+    from kedah_analytics.definitions import materialize_recent_days
+
+    started = time.monotonic()
+    summary = materialize_recent_days(args.days)
+    print(f"materialized {summary} in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _wait_for_server(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    url, embedded = _use_database()
+    home = _dagster_home()
+    print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}")
+    if args.days > 0:
+        from kedah_analytics.definitions import materialize_recent_days
+
+        started = time.monotonic()
+        print(f"materializing the last {args.days} days for every platform ...", flush=True)
+        summary = materialize_recent_days(args.days)
+        print(f"materialized {summary} in {time.monotonic() - started:.1f}s", flush=True)
+    address = f"http://{args.host}:{args.port}"
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(config.project_home() / "workspace.yaml"),
+               "-h", args.host, "-p", str(args.port)]  # fmt: skip
+    # Own process group, so Ctrl-C here stops the webserver, the daemon and their children.
+    process = subprocess.Popen(command, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
+                               start_new_session=True)  # fmt: skip
+    try:
+        if _wait_for_server(address, process):
+            print(f"\nDagster UI: {address}   (Ctrl-C stops it{' and the embedded database' if embedded else ''})\n",
+                  flush=True)  # fmt: skip
+        else:
+            print("the Dagster webserver did not come up; see its output above", file=sys.stderr)
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        if embedded and not args.keep_db:
+            embedded_pg.stop(config.embedded_pgdata())
+            print("stopped the embedded PostgreSQL")
+
+
+def cmd_eval_sentiment(args: argparse.Namespace) -> int:
+    from kedah_analytics.classify.evaluation import evaluate, format_report, read_labelled_tsv
+    from kedah_analytics.classify.registry import classifier_from_env
+
+    texts, labels = read_labelled_tsv(args.data)
+    classifier = classifier_from_env(args.classifier)
+    print(format_report(evaluate(classifier, texts, labels)))
+    return 0
+
+
+def cmd_eval_trends(args: argparse.Namespace) -> int:
+    from kedah_analytics.trends.evaluation import format_report, run_eval_trends
+
+    print(format_report(run_eval_trends(args.counts, args.flags)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kedah-analytics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="show the database URL in use; start, stop or migrate the embedded one")
+    db.add_argument("action", nargs="?", default="url", choices=["url", "start", "stop", "status", "migrate"])
+    db.set_defaults(func=cmd_db)
+
+    dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
+    dev.add_argument("--host", default=os.environ.get("KEDAH_HOST", "127.0.0.1"))
+    dev.add_argument("--port", type=int, default=int(os.environ.get("KEDAH_PORT", DEFAULT_PORT)))
+    dev.add_argument("--days", type=int, default=7, help="days to materialize before serving (0: none)")
+    dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
+    dev.set_defaults(func=cmd_dev)
+
+    seed = sub.add_parser("seed", help="materialize the last N days for every platform")
+    seed.add_argument("--days", type=int, default=7)
+    seed.set_defaults(func=cmd_seed)
+
+    sentiment = sub.add_parser("eval-sentiment", help="score the configured classifier on a labelled TSV")
+    sentiment.add_argument("--data", required=True, type=Path, help="TSV with header text<TAB>label")
+    sentiment.add_argument("--classifier", default=None, help="override KEDAH_CLASSIFIER")
+    sentiment.set_defaults(func=cmd_eval_sentiment)
+
+    trends = sub.add_parser("eval-trends", help="backtest the trend forecaster and run the burst detector")
+    trends.add_argument("--counts", required=True, type=Path, help="CSV with header keyword,timestamp,count")
+    trends.add_argument("--flags", required=True, type=Path, help="where to write the detector's output CSV")
+    trends.set_defaults(func=cmd_eval_trends)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"kedah-analytics {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Where the project keeps its state and which database it talks to.
+
+``KEDAH_PG_URL`` names a PostgreSQL server. Where it is unset, :func:`resolve_pg_url` starts the
+embedded PostgreSQL (``kedah_analytics.embedded_pg``) whose data lives in ``$KEDAH_HOME/.pgdata``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+KEDAH_TZ = ZoneInfo("Asia/Kuala_Lumpur")
+TIMEZONE_NAME = "Asia/Kuala_Lumpur"
+PG_URL_ENV = "KEDAH_PG_URL"
+WAREHOUSE_SCHEMA = "kedah"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = _PACKAGE_DIR / "data"
+
+
+def project_home() -> Path:
+    """The folder holding local state (embedded database, Dagster storage).
+
+    ``KEDAH_HOME`` wins; otherwise the checkout the package is installed from in editable mode;
+    otherwise ``~/.kedah_analytics``.
+    """
+    if home := os.environ.get("KEDAH_HOME"):
+        return Path(home).expanduser().resolve()
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").exists():
+        return checkout
+    return Path.home() / ".kedah_analytics"
+
+
+def embedded_pgdata() -> Path:
+    return project_home() / ".pgdata"
+
+
+def resolve_pg_url(*, start_embedded: bool = True) -> str:
+    """The PostgreSQL URL in use: ``KEDAH_PG_URL``, else the embedded server (started if needed)."""
+    if url := os.environ.get(PG_URL_ENV):
+        return url
+    if not start_embedded:
+        raise RuntimeError(f"{PG_URL_ENV} is unset and the embedded PostgreSQL was not requested")
+    from kedah_analytics import embedded_pg
+
+    return embedded_pg.start(embedded_pgdata())
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for logs and the CLI."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)

@@ -1,0 +1,111 @@
+"""Kedah's places: the reference table shipped with the project, and linking text to a place.
+
+Linking matches every English and Malay alias as a whole phrase, case-insensitively, also
+written without spaces (so ``#PantaiCenang`` and ``#alorstar`` match) and with ``Sg``/``Sg.``
+read as ``Sungai``. When several places match, the longest alias wins, so "Kulim Hi-Tech Park"
+is the park and not the town, and "Daerah Kulim" the district; among equally long matches a
+specific place beats its city.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from kedah_analytics.config import DATA_DIR
+
+PLACES_CSV = DATA_DIR / "places.csv"
+PLACE_COLUMNS = ["place_id", "name", "city", "district", "category", "lat", "lon", "aliases_en", "aliases_ms"]
+CITIES = ("Langkawi", "Alor Setar", "Sungai Petani", "Kulim", "Jitra")
+
+
+def load_places(path=PLACES_CSV) -> pd.DataFrame:
+    """The places table with aliases as lists; raises ValueError on a malformed file."""
+    df = pd.read_csv(path, dtype={"place_id": str}, keep_default_na=False)
+    missing = set(PLACE_COLUMNS) - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
+    for column in ("aliases_en", "aliases_ms"):
+        df[column] = df[column].map(lambda s: [a.strip() for a in str(s).split("|") if a.strip()])
+    if df["place_id"].duplicated().any():
+        raise ValueError(
+            f"{path}: duplicate place_id {df.loc[df['place_id'].duplicated(), 'place_id'].tolist()}"
+        )
+    unknown_cities = set(df["city"]) - set(CITIES)
+    if unknown_cities:
+        raise ValueError(f"{path}: unknown city {sorted(unknown_cities)}; cities are {CITIES}")
+    outside = df[~df["lat"].between(5.0, 6.8) | ~df["lon"].between(99.5, 101.2)]
+    if len(outside):
+        raise ValueError(f"{path}: coordinates outside Kedah for {outside['place_id'].tolist()}")
+    return df[PLACE_COLUMNS]
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, ``sg``/``sg.`` read as ``sungai``, punctuation except ``#`` and ``-`` as spaces."""
+    text = text.lower()
+    text = re.sub(r"\bsg\.?(?=\s)", "sungai", text)
+    text = re.sub(r"[^\w#\-']+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    place_id: str
+    city: str
+    alias: str
+
+
+class PlaceLinker:
+    """Finds the place a post talks about from the places' aliases."""
+
+    def __init__(self, places: pd.DataFrame):
+        self._places = places
+        self._city_rank = {row.place_id: 1 if row.category == "city" else 0 for row in places.itertuples()}
+
+    @cached_property
+    def _aliases(self) -> list[tuple[str, str, str]]:
+        found: dict[str, tuple[str, str, str]] = {}
+        for row in self._places.itertuples():
+            for alias in [row.name, *row.aliases_en, *row.aliases_ms]:
+                norm = normalize_text(alias)
+                for variant in {norm, norm.replace(" ", "").replace("-", "")}:
+                    if len(variant) < 3:
+                        continue
+                    current = found.get(variant)
+                    # The same spelling naming two places: the more specific one keeps it.
+                    if current is None or self._city_rank[current[1]] > self._city_rank[row.place_id]:
+                        found[variant] = (variant, row.place_id, row.city)
+        return sorted(found.values(), key=lambda a: -len(a[0]))
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(alias) for alias, _, _ in self._aliases)
+        return re.compile(rf"(?<![\w])#?({alternatives})(?![\w])")
+
+    @cached_property
+    def _lookup(self) -> dict[str, tuple[str, str]]:
+        return {alias: (place_id, city) for alias, place_id, city in self._aliases}
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        return dict(zip(self._places["place_id"], self._places["name"], strict=True))
+
+    def canonical_name(self, place_id: str) -> str:
+        """The place's name as a keyword: lower-case, one spelling for all its aliases."""
+        return self._names[place_id].lower()
+
+    def matches(self, text: str) -> list[PlaceMatch]:
+        """Every place named in ``text``, most specific first."""
+        seen: dict[str, PlaceMatch] = {}
+        for m in self._pattern.finditer(normalize_text(text or "")):
+            place_id, city = self._lookup[m.group(1)]
+            seen.setdefault(place_id, PlaceMatch(place_id, city, m.group(1)))
+        return sorted(seen.values(), key=lambda p: (self._city_rank[p.place_id], -len(p.alias)))
+
+    def link(self, text: str) -> PlaceMatch | None:
+        """The one place a post is about: the most specific, longest-named match."""
+        found = self.matches(text)
+        return found[0] if found else None

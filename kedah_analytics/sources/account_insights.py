@@ -1,0 +1,444 @@
+"""Account-level daily metrics from Instagram insights, Facebook Page insights and YouTube Analytics.
+
+Only metrics the platforms still serve are asked for (Instagram removed ``impressions``,
+``video_views`` and ``profile_views``; Facebook removed ``page_impressions*`` and ``page_fans*``);
+asking for a removed one fails the whole call. One account failing does not stop the others: the
+result lists which accounts succeeded and why the others failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import httplib2
+import requests
+from googleapiclient.discovery import build
+
+from kedah_analytics.sources.base import (
+    AccountMetricRecord,
+    CredentialsError,
+    FetchTelemetry,
+    SourceError,
+    kedah_day_bounds,
+)
+from kedah_analytics.sources.facebook import PageTokens
+from kedah_analytics.sources.http import Clock, GraphApiClient, RetryPolicy, Secret, Sleep, utcnow
+from kedah_analytics.sources.instagram import parse_graph_time
+from kedah_analytics.sources.tracking import TrackingConfig
+from kedah_analytics.sources.youtube import DEFAULT_HTTP_TIMEOUT, PACIFIC, execute_google_request
+
+INSTAGRAM_INSIGHTS_PROVIDER = "instagram_graph_insights"
+FACEBOOK_INSIGHTS_PROVIDER = "facebook_graph_insights"
+YOUTUBE_ANALYTICS_PROVIDER = "youtube_analytics_v2"
+
+YOUTUBE_OAUTH_TOKEN_FILE_ENV = "KEDAH_YOUTUBE_OAUTH_TOKEN_FILE"
+YOUTUBE_OAUTH_CLIENT_ID_ENV = "KEDAH_YOUTUBE_OAUTH_CLIENT_ID"
+YOUTUBE_OAUTH_CLIENT_SECRET_ENV = "KEDAH_YOUTUBE_OAUTH_CLIENT_SECRET"
+YOUTUBE_OAUTH_REFRESH_TOKEN_ENV = "KEDAH_YOUTUBE_OAUTH_REFRESH_TOKEN"
+YOUTUBE_ANALYTICS_SCOPES = ("https://www.googleapis.com/auth/yt-analytics.readonly",)
+FACEBOOK_INSIGHTS_MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    """One account whose metrics could not be read; ``error`` is safe to show (no secrets)."""
+
+    platform: str
+    account_id: str
+    error: str
+    error_type: str
+    retryable: bool
+
+
+@dataclass
+class AccountMetricsResult:
+    records: list[AccountMetricRecord]
+    failures: list[AccountFailure]
+    succeeded: list[str]
+    telemetry: FetchTelemetry = field(default_factory=FetchTelemetry)
+    provider: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class AccountMetricsSource(Protocol):
+    platform: str
+    provider: str
+
+    def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult: ...
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    return None
+
+
+def _failure(platform: str, account_id: str, exc: SourceError) -> AccountFailure:
+    return AccountFailure(platform, account_id, str(exc), type(exc).__name__, exc.retryable)
+
+
+class InstagramInsightsSource:
+    """``/{ig-user-id}/insights`` per Kedah day: ``period=day``, ``metric_type=total_value``.
+
+    ``total_value`` sums over ``since..until``, so each day is its own call with that day's bounds.
+    """
+
+    platform = "instagram"
+    provider = INSTAGRAM_INSIGHTS_PROVIDER
+
+    def __init__(
+        self,
+        access_token: Secret,
+        account_ids: Sequence[str],
+        tracking: TrackingConfig,
+        *,
+        client: GraphApiClient | None = None,
+        session: requests.Session | None = None,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        app_secret: Secret | None = None,
+    ):
+        self.account_ids = tuple(account_ids)
+        self.metrics = tracking.instagram.insights_metrics
+        self.client = client or GraphApiClient(
+            access_token,
+            version=tracking.graph_api.version,
+            base_url=tracking.graph_api.base_url,
+            session=session,
+            clock=clock,
+            sleep=sleep,
+            app_secret=app_secret,
+        )
+
+    def __repr__(self) -> str:
+        return f"InstagramInsightsSource(accounts={list(self.account_ids)})"
+
+    def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult:
+        result = AccountMetricsResult([], [], [], FetchTelemetry(), self.provider)
+        for account_id in self.account_ids:
+            try:
+                records = [
+                    r for day in sorted(set(days)) for r in self._day(account_id, day, result.telemetry)
+                ]
+            except SourceError as exc:
+                result.failures.append(_failure(self.platform, account_id, exc))
+                continue
+            result.records.extend(records)
+            result.succeeded.append(account_id)
+        return result
+
+    def _day(self, account_id: str, day: date, telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
+        since, until = kedah_day_bounds(day)
+        response = self.client.get(
+            f"{account_id}/insights",
+            {
+                "metric": ",".join(self.metrics),
+                "period": "day",
+                "metric_type": "total_value",
+                "since": int(since.timestamp()),
+                "until": int(until.timestamp()),
+            },
+            telemetry=telemetry,
+        )
+        telemetry.pages += 1
+        records = []
+        for entry in response.get("data") or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                telemetry.notes.append(
+                    f"{account_id} {day}: unreadable insights entry skipped: {entry!r:.200}"
+                )
+                continue
+            total = entry.get("total_value") if isinstance(entry.get("total_value"), dict) else {}
+            metadata: dict[str, Any] = {
+                "period": entry.get("period"),
+                "metric_type": "total_value",
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "day_basis": "Asia/Kuala_Lumpur (requested since/until)",
+                "title": entry.get("title"),
+            }
+            if total.get("breakdowns"):
+                metadata["breakdowns"] = total["breakdowns"]
+            records.append(
+                AccountMetricRecord(
+                    platform=self.platform,
+                    account_id=account_id,
+                    metric=entry["name"],
+                    date=day,
+                    value=_number(total.get("value")),
+                    provider=self.provider,
+                    metadata=metadata,
+                )
+            )
+        return records
+
+
+class FacebookPageInsightsSource:
+    """``/{page-id}/insights`` (``period=day``) for the configured Pages, at most 90 days a call.
+
+    Meta reports Page metrics by Pacific days: a value whose ``end_time`` is a Pacific midnight
+    belongs to the Pacific day before it, which is the date recorded.
+    """
+
+    platform = "facebook"
+    provider = FACEBOOK_INSIGHTS_PROVIDER
+
+    def __init__(
+        self,
+        access_token: Secret,
+        tracking: TrackingConfig,
+        *,
+        page_ids: Sequence[str] | None = None,
+        client: GraphApiClient | None = None,
+        session: requests.Session | None = None,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        app_secret: Secret | None = None,
+    ):
+        self.page_ids = tuple(page_ids if page_ids is not None else tracking.facebook.page_ids)
+        self.metrics = tracking.facebook.insights_metrics
+        self.client = client or GraphApiClient(
+            access_token,
+            version=tracking.graph_api.version,
+            base_url=tracking.graph_api.base_url,
+            session=session,
+            clock=clock,
+            sleep=sleep,
+            app_secret=app_secret,
+        )
+        self.pages = PageTokens(self.client, exchange=tracking.facebook.exchange_page_tokens)
+
+    def __repr__(self) -> str:
+        return f"FacebookPageInsightsSource(pages={list(self.page_ids)})"
+
+    def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult:
+        result = AccountMetricsResult([], [], [], FetchTelemetry(), self.provider)
+        wanted = sorted(set(days))
+        for page_id in self.page_ids:
+            try:
+                records = self._page(page_id, wanted, result.telemetry)
+            except SourceError as exc:
+                result.failures.append(_failure(self.platform, page_id, exc))
+                continue
+            result.records.extend(records)
+            result.succeeded.append(page_id)
+        return result
+
+    def _page(self, page_id: str, wanted: list[date], telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
+        if not wanted:
+            return []
+        _, token = self.pages.page(page_id, telemetry)
+        wanted_set = set(wanted)
+        records: dict[tuple[str, date], AccountMetricRecord] = {}
+        chunk_start = wanted[0]
+        while chunk_start <= wanted[-1]:
+            # A day's value is stamped with the Pacific midnight that ends it: ask a day either side.
+            chunk_end = min(wanted[-1], chunk_start + timedelta(days=FACEBOOK_INSIGHTS_MAX_DAYS - 4))
+            response = self.client.get(
+                f"{page_id}/insights",
+                {
+                    "metric": ",".join(self.metrics),
+                    "period": "day",
+                    "since": (chunk_start - timedelta(days=1)).isoformat(),
+                    "until": (chunk_end + timedelta(days=2)).isoformat(),
+                },
+                telemetry=telemetry,
+                access_token=token,
+            )
+            telemetry.pages += 1
+            for entry in response.get("data") or []:
+                if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                    continue
+                for point in entry.get("values") or []:
+                    end_time = parse_graph_time(point.get("end_time")) if isinstance(point, dict) else None
+                    if end_time is None:
+                        telemetry.notes.append(f"page {page_id}: insights value without end_time skipped")
+                        continue
+                    day = (end_time.astimezone(PACIFIC) - timedelta(seconds=1)).date()
+                    if day not in wanted_set:
+                        continue
+                    raw = point.get("value")
+                    metadata: dict[str, Any] = {
+                        "period": entry.get("period"),
+                        "end_time": point.get("end_time"),
+                        "day_basis": "America/Los_Angeles",
+                        "title": entry.get("title"),
+                    }
+                    if isinstance(raw, dict):
+                        metadata["value_breakdown"] = raw
+                    records[(entry["name"], day)] = AccountMetricRecord(
+                        platform=self.platform,
+                        account_id=page_id,
+                        metric=entry["name"],
+                        date=day,
+                        value=_number(raw),
+                        provider=self.provider,
+                        metadata=metadata,
+                    )
+            chunk_start = chunk_end + timedelta(days=1)
+        return list(records.values())
+
+
+def load_youtube_credentials(env: Mapping[str, str]) -> tuple[Any, str] | None:
+    """Channel-owner OAuth credentials for YouTube Analytics, and the variable that holds them.
+
+    Either ``KEDAH_YOUTUBE_OAUTH_TOKEN_FILE`` (an authorized-user JSON written by an OAuth consent
+    flow, kept outside the repo) or the three variables client id, client secret and refresh token.
+    """
+    from google.oauth2.credentials import Credentials
+
+    if path := env.get(YOUTUBE_OAUTH_TOKEN_FILE_ENV):
+        try:
+            credentials = Credentials.from_authorized_user_file(
+                str(Path(path).expanduser()), scopes=list(YOUTUBE_ANALYTICS_SCOPES)
+            )
+        except (OSError, ValueError) as exc:
+            raise CredentialsError(
+                YOUTUBE_OAUTH_TOKEN_FILE_ENV,
+                f"cannot read an authorized-user JSON from that file ({type(exc).__name__})",
+            ) from None
+        return credentials, YOUTUBE_OAUTH_TOKEN_FILE_ENV
+    trio = (YOUTUBE_OAUTH_CLIENT_ID_ENV, YOUTUBE_OAUTH_CLIENT_SECRET_ENV, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV)
+    if all(env.get(name) for name in trio):
+        credentials = Credentials(
+            None,
+            refresh_token=env[YOUTUBE_OAUTH_REFRESH_TOKEN_ENV],
+            token_uri="https://oauth2.googleapis.com/token",
+            client_id=env[YOUTUBE_OAUTH_CLIENT_ID_ENV],
+            client_secret=env[YOUTUBE_OAUTH_CLIENT_SECRET_ENV],
+            scopes=list(YOUTUBE_ANALYTICS_SCOPES),
+        )
+        return credentials, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV
+    return None
+
+
+class YouTubeAnalyticsSource:
+    """YouTube Analytics daily channel metrics (``dimensions=day``), by Pacific day.
+
+    Pass ``credentials`` (the channel owner's OAuth) in production, or ``http`` (an
+    ``HttpMockSequence``) in tests.
+    """
+
+    platform = "youtube"
+    provider = YOUTUBE_ANALYTICS_PROVIDER
+
+    def __init__(
+        self,
+        tracking: TrackingConfig,
+        *,
+        credentials: Any = None,
+        credentials_env_var: str = YOUTUBE_OAUTH_TOKEN_FILE_ENV,
+        http: Any = None,
+        timeout: float = DEFAULT_HTTP_TIMEOUT,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        policy: RetryPolicy | None = None,
+    ):
+        if http is None:
+            if credentials is None:
+                raise CredentialsError(
+                    credentials_env_var, "YouTube Analytics needs the channel owner's OAuth credentials"
+                )
+            import google_auth_httplib2
+
+            http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+        self.service = build(
+            "youtubeAnalytics", "v2", http=http, static_discovery=True, cache_discovery=False
+        )
+        self.channel_ids = tracking.youtube.channel_ids or ("MINE",)
+        self.metrics = tracking.youtube.analytics_metrics
+        self.env_var = credentials_env_var
+        self.clock = clock
+        self.sleep = sleep
+        self.policy = policy or RetryPolicy(max_attempts=4)
+
+    def __repr__(self) -> str:
+        return f"YouTubeAnalyticsSource(channels={list(self.channel_ids)})"
+
+    def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult:
+        result = AccountMetricsResult([], [], [], FetchTelemetry(), self.provider)
+        wanted = sorted(set(days))
+        if not wanted:
+            return result
+        for channel in self.channel_ids:
+            try:
+                records = self._channel(channel, wanted, result.telemetry)
+            except SourceError as exc:
+                result.failures.append(_failure(self.platform, channel, exc))
+                continue
+            result.records.extend(records)
+            result.succeeded.append(channel)
+        return result
+
+    def _channel(
+        self, channel: str, wanted: list[date], telemetry: FetchTelemetry
+    ) -> list[AccountMetricRecord]:
+        request = self.service.reports().query(
+            ids=f"channel=={channel}",
+            startDate=wanted[0].isoformat(),
+            endDate=wanted[-1].isoformat(),
+            metrics=",".join(self.metrics),
+            dimensions="day",
+            sort="day",
+        )
+        response = execute_google_request(
+            request,
+            what="YouTube Analytics reports.query",
+            env_var=self.env_var,
+            secrets=[],
+            policy=self.policy,
+            sleep=self.sleep,
+            clock=self.clock,
+            telemetry=telemetry,
+        )
+        telemetry.pages += 1
+        headers = [h.get("name") for h in response.get("columnHeaders") or [] if isinstance(h, dict)]
+        if "day" not in headers:
+            raise SourceError(f"YouTube Analytics answered without a day column: {headers}")
+        day_index = headers.index("day")
+        wanted_set = set(wanted)
+        account = channel
+        fetched_at = self.clock().astimezone(UTC).isoformat()
+        records = []
+        for row in response.get("rows") or []:
+            if not isinstance(row, list) or len(row) != len(headers):
+                telemetry.notes.append(f"channel {channel}: malformed analytics row skipped: {row!r:.200}")
+                continue
+            try:
+                day = date.fromisoformat(str(row[day_index]))
+            except ValueError:
+                telemetry.notes.append(
+                    f"channel {channel}: analytics row with a bad day skipped: {row!r:.200}"
+                )
+                continue
+            if day not in wanted_set:
+                continue
+            for index, name in enumerate(headers):
+                if index == day_index or not isinstance(name, str):
+                    continue
+                records.append(
+                    AccountMetricRecord(
+                        platform=self.platform,
+                        account_id=account,
+                        metric=name,
+                        date=day,
+                        value=_number(row[index]),
+                        provider=self.provider,
+                        metadata={
+                            "day_basis": "America/Los_Angeles",
+                            "ids": f"channel=={channel}",
+                            "fetched_at": fetched_at,
+                        },
+                    )
+                )
+        return records

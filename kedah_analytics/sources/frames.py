@@ -1,0 +1,63 @@
+"""Normalized posts as the rows of ``kedah.raw_posts``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import pandas as pd
+
+from kedah_analytics.config import KEDAH_TZ
+from kedah_analytics.sources.base import PostRecord
+
+RAW_COLUMNS = [
+    "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
+    "url", "hashtags", "like_count", "comment_count", "share_count", "view_count", "lang", "provider",
+    "first_seen_at", "fetched_at", "payload",
+]  # fmt: skip
+
+
+def kedah_date(moment: datetime) -> date:
+    """The Kedah day (Asia/Kuala_Lumpur) a moment falls on."""
+    return moment.astimezone(KEDAH_TZ).date()
+
+
+def posts_frame(
+    posts: Sequence[PostRecord], fetched_at: datetime, days: Sequence[date]
+) -> tuple[pd.DataFrame, int]:
+    """Raw rows for the posts created on ``days``, and how many posts fell outside them."""
+    wanted = set(days)
+    rows = []
+    outside = 0
+    for p in posts:
+        day = kedah_date(p.created_at)
+        if day not in wanted:
+            outside += 1
+            continue
+        rows.append(
+            {
+                "platform": p.platform,
+                "post_id": p.post_id,
+                "date": day,
+                "created_at": p.created_at,
+                "text": p.text,
+                "author_id": p.author_id,
+                "author_name": p.author_name,
+                "author_followers": p.author_followers,
+                "url": p.url,
+                "hashtags": list(p.hashtags),
+                "like_count": p.like_count,
+                "comment_count": p.comment_count,
+                "share_count": p.share_count,
+                "view_count": p.view_count,
+                "lang": p.lang,
+                "provider": p.provider,
+                "first_seen_at": fetched_at,
+                "fetched_at": fetched_at,
+                "payload": dict(p.payload),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=RAW_COLUMNS)
+    for column in ("like_count", "comment_count", "share_count", "view_count", "author_followers"):
+        frame[column] = frame[column].astype("Int64")
+    return frame, outside

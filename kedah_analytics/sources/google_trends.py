@@ -1,0 +1,291 @@
+"""Google Trends interest in Kedah (geo MY-02) through pytrends, paced and cached.
+
+Google answers 429 after a few quick requests, so keyword-group requests are spaced by a minimum
+interval and their results cached. ``TrendReq``'s constructor fetches a cookie from Google, so it
+is built only when a request is really needed. pytrends is unmaintained since February 2025.
+
+Interest is scaled 0..100 within one request (one keyword group over one timeframe): values are
+comparable inside a group and timeframe only, which is why each row carries both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+import requests
+from pytrends import exceptions as pytrends_errors
+from pytrends.request import TrendReq
+
+from kedah_analytics.sources.base import BadRequest, FetchTelemetry, SourceError
+from kedah_analytics.sources.http import (
+    DEFAULT_TIMEOUT,
+    Clock,
+    Retryable,
+    RetryPolicy,
+    Sleep,
+    run_with_retries,
+    utcnow,
+)
+from kedah_analytics.sources.tracking import GoogleTrendsTracking, TrackingConfig
+
+PROVIDER = "google_trends_pytrends"
+MAX_KEYWORDS = 5
+MAX_DAILY_RANGE_DAYS = 269  # longer ranges come back weekly
+
+
+@dataclass(frozen=True)
+class SearchInterestRecord:
+    """Interest (0..100, relative within ``keyword_group`` and ``timeframe``) for one keyword and day."""
+
+    date: date
+    keyword: str
+    interest: int
+    is_partial: bool
+    geo: str
+    timeframe: str
+    keyword_group: tuple[str, ...]
+    provider: str = PROVIDER
+
+
+@dataclass
+class SearchInterestResult:
+    rows: list[SearchInterestRecord]
+    telemetry: FetchTelemetry
+    provider: str = PROVIDER
+
+
+TrendsKey = tuple[tuple[str, ...], str, str, int]  # keywords, timeframe, geo, tz
+
+
+class TrendsCache(Protocol):
+    def get(self, key: TrendsKey, now: datetime) -> list[SearchInterestRecord] | None: ...
+
+    def put(self, key: TrendsKey, rows: list[SearchInterestRecord], fetched_at: datetime) -> None: ...
+
+
+class InMemoryTrendsCache:
+    """A process-local cache with a time to live. A deployment may keep one in Postgres."""
+
+    def __init__(self, ttl: timedelta = timedelta(hours=6)):
+        self.ttl = ttl
+        self._entries: dict[TrendsKey, tuple[datetime, list[SearchInterestRecord]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: TrendsKey, now: datetime) -> list[SearchInterestRecord] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or now - entry[0] > self.ttl:
+            return None
+        return list(entry[1])
+
+    def put(self, key: TrendsKey, rows: list[SearchInterestRecord], fetched_at: datetime) -> None:
+        with self._lock:
+            self._entries[key] = (fetched_at, list(rows))
+
+
+class Pacer:
+    """Keeps at least ``min_interval`` seconds between requests (across threads of one process)."""
+
+    def __init__(
+        self,
+        min_interval: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ):
+        self.min_interval = min_interval
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Sleep until the next request may go; the seconds slept."""
+        with self._lock:
+            slept = 0.0
+            if self._last is not None:
+                slept = max(0.0, self._last + self.min_interval - self.monotonic())
+                if slept > 0:
+                    self.sleep(slept)
+            self._last = self.monotonic()
+            return slept
+
+
+def daily_timeframe(start: date, end: date) -> str:
+    if end < start:
+        raise ValueError(f"timeframe ends before it starts: {start}..{end}")
+    if (end - start).days + 1 > MAX_DAILY_RANGE_DAYS:
+        raise ValueError(f"daily Google Trends data needs a range of at most {MAX_DAILY_RANGE_DAYS} days")
+    return f"{start:%Y-%m-%d} {end:%Y-%m-%d}"
+
+
+class GoogleTrendsSource:
+    """Daily search interest for the tracked keyword groups.
+
+    ``trendreq_factory`` builds the pytrends client (called lazily, once); the default passes
+    ``hl``, ``tz`` and a timeout, and never ``retries``/``backoff_factor`` (TypeError with urllib3 2).
+    """
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        tracking: TrackingConfig | GoogleTrendsTracking,
+        *,
+        trendreq_factory: Callable[[], TrendReq] | None = None,
+        cache: TrendsCache | None = None,
+        pacer: Pacer | None = None,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        policy: RetryPolicy | None = None,
+    ):
+        self.settings = tracking.google_trends if isinstance(tracking, TrackingConfig) else tracking
+        self._factory = trendreq_factory or (
+            lambda: TrendReq(hl=self.settings.hl, tz=self.settings.tz, timeout=timeout)
+        )
+        self._trendreq: TrendReq | None = None
+        self.cache: TrendsCache = (
+            cache
+            if cache is not None
+            else InMemoryTrendsCache(timedelta(minutes=self.settings.cache_ttl_minutes))
+        )
+        self.pacer = pacer or Pacer(self.settings.min_interval_seconds, sleep=sleep)
+        self.clock = clock
+        self.sleep = sleep
+        # A 429 from Google waits a paced interval, doubling; two retries then fail the partition.
+        self.policy = policy or RetryPolicy(
+            max_attempts=3, throttle_wait_seconds=max(1.0, self.settings.min_interval_seconds)
+        )
+        self._lock = threading.Lock()
+
+    def fetch_recent(
+        self, end: date, keyword_groups: Sequence[Sequence[str]] | None = None
+    ) -> SearchInterestResult:
+        """Interest for the ``timeframe_days`` days ending on ``end`` (Trends rescales the window)."""
+        start = end - timedelta(days=self.settings.timeframe_days - 1)
+        return self.fetch_interest(start, end, keyword_groups)
+
+    def fetch_interest(
+        self, start: date, end: date, keyword_groups: Sequence[Sequence[str]] | None = None
+    ) -> SearchInterestResult:
+        """Daily interest from ``start`` to ``end`` for each keyword group (default: the tracked ones)."""
+        timeframe = daily_timeframe(start, end)
+        telemetry = FetchTelemetry()
+        rows: list[SearchInterestRecord] = []
+        for group in keyword_groups if keyword_groups is not None else self.settings.keyword_groups:
+            rows.extend(self.fetch_group(group, timeframe, telemetry=telemetry))
+        return SearchInterestResult(rows, telemetry)
+
+    def fetch_group(
+        self, keywords: Sequence[str], timeframe: str, *, telemetry: FetchTelemetry | None = None
+    ) -> list[SearchInterestRecord]:
+        """One request: ``interest_over_time`` for up to five keywords, from the cache when fresh."""
+        keywords = tuple(k.strip() for k in keywords if k.strip())
+        if not 1 <= len(keywords) <= MAX_KEYWORDS:
+            raise ValueError(
+                f"a Google Trends request takes 1 to {MAX_KEYWORDS} keywords, not {len(keywords)}"
+            )
+        telemetry = telemetry if telemetry is not None else FetchTelemetry()
+        geo = self.settings.geo
+        key: TrendsKey = (keywords, timeframe, geo, self.settings.tz)
+        cached = self.cache.get(key, self.clock())
+        if cached is not None:
+            telemetry.cache_hits += 1
+            return cached
+
+        def attempt() -> Any:
+            with self._lock:
+                waited = self.pacer.wait()
+                if waited:
+                    telemetry.notes.append(f"paced {waited:.0f} s before Google Trends request")
+                try:
+                    trendreq = self._client(telemetry)
+                    telemetry.api_calls += 2  # explore (tokens) + multiline (interest over time)
+                    trendreq.build_payload(list(keywords), timeframe=timeframe, geo=geo)
+                    frame = trendreq.interest_over_time()
+                except pytrends_errors.TooManyRequestsError:
+                    raise Retryable("HTTP 429 from Google Trends", throttled=True) from None
+                except pytrends_errors.ResponseError as exc:
+                    status = getattr(exc.response, "status_code", 0)
+                    if status >= 500:
+                        raise Retryable(f"HTTP {status} from Google Trends") from None
+                    if status == 400:
+                        raise BadRequest(
+                            f"Google Trends rejected {list(keywords)} / {timeframe!r} (HTTP 400)"
+                        ) from None
+                    raise SourceError(f"Google Trends answered HTTP {status} for {list(keywords)}") from None
+                except (requests.Timeout, requests.ConnectionError) as exc:
+                    raise Retryable(f"{type(exc).__name__} talking to Google Trends") from None
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise SourceError(
+                        f"Google Trends answered something pytrends could not read for {list(keywords)}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from None
+            telemetry.pages += 1
+            return frame
+
+        frame = run_with_retries(
+            attempt,
+            what="Google Trends interest_over_time",
+            policy=self.policy,
+            sleep=self.sleep,
+            telemetry=telemetry,
+        )
+        rows = self._rows(frame, keywords, timeframe, geo)
+        if not rows:
+            telemetry.notes.append(
+                f"Google Trends has no data for {list(keywords)} in {geo} over {timeframe}"
+            )
+        self.cache.put(key, rows, self.clock())
+        return rows
+
+    def _client(self, telemetry: FetchTelemetry) -> TrendReq:
+        if self._trendreq is None:
+            telemetry.api_calls += 1  # the cookie request TrendReq makes when built
+            self._trendreq = self._factory()
+        return self._trendreq
+
+    def _rows(
+        self, frame: Any, keywords: tuple[str, ...], timeframe: str, geo: str
+    ) -> list[SearchInterestRecord]:
+        if frame is None or len(frame) == 0:
+            return []
+        # pytrends indexes by UTC-naive timestamps; Google puts a daily point at the day's start in
+        # UTC or in the requested tz depending on the endpoint, and the day is right either way in
+        # the tz asked for.
+        offset = timezone(timedelta(minutes=-self.settings.tz))
+        stamps = [ts.to_pydatetime().replace(tzinfo=UTC) for ts in frame.index]
+        if len(stamps) > 1 and min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) < timedelta(
+            days=1
+        ):
+            raise BadRequest(
+                f"Google Trends returned sub-daily points for {timeframe!r}; ask for a date range of at most "
+                f"{MAX_DAILY_RANGE_DAYS} days"
+            )
+        missing = [k for k in keywords if k not in frame.columns]
+        if missing:
+            raise SourceError(f"Google Trends response lacks columns for {missing}")
+        partial = frame["isPartial"] if "isPartial" in frame.columns else None
+        rows = []
+        for position, stamp in enumerate(stamps):
+            day = stamp.astimezone(offset).date()
+            is_partial = bool(partial.iloc[position]) if partial is not None else False
+            for keyword in keywords:
+                rows.append(
+                    SearchInterestRecord(
+                        date=day,
+                        keyword=keyword,
+                        interest=int(frame[keyword].iloc[position]),
+                        is_partial=is_partial,
+                        geo=geo,
+                        timeframe=timeframe,
+                        keyword_group=keywords,
+                    )
+                )
+        return rows

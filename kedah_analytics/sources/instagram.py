@@ -1,0 +1,248 @@
+"""Instagram hashtag search through the Graph API: recent public media for the tracked hashtags.
+
+``recent_media`` covers the last 24 hours only, and an account may query 30 unique hashtags in
+any 7 days; a ledger remembers which hashtags were queried when (and their ids), so the budget
+holds across runs once the ledger is persistent.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import requests
+
+from kedah_analytics.sources.base import (
+    BadRequest,
+    FetchResult,
+    FetchTelemetry,
+    PostRecord,
+    QuarantinedRecord,
+    kedah_day,
+    kedah_day_bounds,
+)
+from kedah_analytics.sources.http import Clock, GraphApiClient, Secret, Sleep, utcnow
+from kedah_analytics.sources.tracking import TrackingConfig
+
+PROVIDER = "instagram_graph_hashtags"
+PLATFORM = "instagram"
+IG_USER_ID_ENV = "KEDAH_IG_USER_ID"
+MEDIA_FIELDS = "id,caption,media_type,like_count,comments_count,permalink,timestamp"
+RECENT_MEDIA_WINDOW = timedelta(hours=24)
+HASHTAG_BUDGET_WINDOW = timedelta(days=7)
+_HASHTAG_RE = re.compile(r"#(\w+)")
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """A Graph API timestamp (``2026-11-20T01:23:45+0000``) as an aware datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def hashtags_in(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_HASHTAG_RE.findall(text or "")))
+
+
+def int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+class HashtagLedger(Protocol):
+    """Which hashtags an Instagram account queried, and when; and the hashtag ids already found."""
+
+    def queried_since(self, account_id: str, since: datetime) -> set[str]: ...
+
+    def record_query(self, account_id: str, hashtag: str, at: datetime) -> None: ...
+
+    def hashtag_id(self, hashtag: str) -> str | None: ...
+
+    def remember_hashtag_id(self, hashtag: str, hashtag_id: str) -> None: ...
+
+
+class InMemoryHashtagLedger:
+    """A process-local ledger (tests, one-off runs). A deployment uses a persistent one."""
+
+    def __init__(self) -> None:
+        self._queries: dict[tuple[str, str], datetime] = {}
+        self._ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def queried_since(self, account_id: str, since: datetime) -> set[str]:
+        with self._lock:
+            return {tag for (acct, tag), at in self._queries.items() if acct == account_id and at > since}
+
+    def record_query(self, account_id: str, hashtag: str, at: datetime) -> None:
+        with self._lock:
+            self._queries[(account_id, hashtag)] = at
+
+    def hashtag_id(self, hashtag: str) -> str | None:
+        return self._ids.get(hashtag)
+
+    def remember_hashtag_id(self, hashtag: str, hashtag_id: str) -> None:
+        with self._lock:
+            self._ids[hashtag] = hashtag_id
+
+
+def media_to_post(item: Any, hashtag: str) -> PostRecord | QuarantinedRecord:
+    """One ``recent_media`` item. Hashtag search gives no username, and hidden likes give no count."""
+
+    def quarantine(reason: str) -> QuarantinedRecord:
+        return QuarantinedRecord(
+            PLATFORM, PROVIDER, f"#{hashtag}: {reason}", item if isinstance(item, dict) else {"item": item}
+        )
+
+    if not isinstance(item, dict):
+        return quarantine("media item is not a JSON object")
+    media_id = item.get("id")
+    if not isinstance(media_id, str) or not media_id:
+        return quarantine("media item has no id")
+    created_at = parse_graph_time(item.get("timestamp"))
+    if created_at is None:
+        return quarantine(
+            f"media {media_id} has a missing or unparseable timestamp: {item.get('timestamp')!r}"
+        )
+    caption = item.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        return quarantine(f"media {media_id} has a caption that is not text")
+    return PostRecord(
+        platform=PLATFORM,
+        post_id=media_id,
+        created_at=created_at,
+        text=caption or "",
+        author_id=None,
+        author_name=None,
+        url=item.get("permalink") if isinstance(item.get("permalink"), str) else None,
+        hashtags=hashtags_in(caption or ""),
+        like_count=int_or_none(item.get("like_count")),  # absent when the owner hides likes
+        comment_count=int_or_none(item.get("comments_count")),
+        share_count=None,
+        view_count=None,
+        lang=None,
+        provider=PROVIDER,
+        payload=item,
+    )
+
+
+class InstagramHashtagSource:
+    """Recent public Instagram media for the tracked hashtags, for the last 24 hours."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        access_token: Secret,
+        ig_user_id: str,
+        tracking: TrackingConfig,
+        *,
+        client: GraphApiClient | None = None,
+        ledger: HashtagLedger | None = None,
+        session: requests.Session | None = None,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        app_secret: Secret | None = None,
+    ):
+        self.ig_user_id = ig_user_id
+        self.settings = tracking.instagram
+        self.client = client or GraphApiClient(
+            access_token,
+            version=tracking.graph_api.version,
+            base_url=tracking.graph_api.base_url,
+            session=session,
+            clock=clock,
+            sleep=sleep,
+            app_secret=app_secret,
+        )
+        self.ledger: HashtagLedger = ledger if ledger is not None else InMemoryHashtagLedger()
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return (
+            f"InstagramHashtagSource(ig_user_id={self.ig_user_id!r}, hashtags={len(self.settings.hashtags)})"
+        )
+
+    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+        if platform != PLATFORM:
+            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        telemetry = FetchTelemetry()
+        now = self.clock()
+        window_start = now - RECENT_MEDIA_WINDOW
+        wanted: set[date] = set()
+        for day in sorted(set(days)):
+            start, end = kedah_day_bounds(day)
+            if end <= window_start:
+                telemetry.notes.append(
+                    f"{day}: older than Instagram hashtag search's 24-hour window; no rows fetched "
+                    "(the raw table keeps what earlier polls collected)"
+                )
+            elif start >= now:
+                telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
+            else:
+                wanted.add(day)
+        posts: dict[str, PostRecord] = {}
+        quarantined: list[QuarantinedRecord] = []
+        if not wanted:
+            return FetchResult([], [], telemetry, PROVIDER)
+
+        for hashtag in self.settings.hashtags:
+            hashtag_id = self._hashtag_id(hashtag, now, telemetry)
+            if hashtag_id is None:
+                continue
+            pages = self.client.iter_pages(
+                f"{hashtag_id}/recent_media",
+                {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
+                max_pages=self.settings.max_pages_per_hashtag,
+                telemetry=telemetry,
+            )
+            for page in pages:
+                for item in page.get("data") or []:
+                    record = media_to_post(item, hashtag)
+                    if isinstance(record, QuarantinedRecord):
+                        quarantined.append(record)
+                    elif kedah_day(record.created_at) in wanted:
+                        posts.setdefault(record.post_id, record)
+        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER)
+
+    def hashtag_budget_left(self) -> int:
+        used = self.ledger.queried_since(self.ig_user_id, self.clock() - HASHTAG_BUDGET_WINDOW)
+        return max(0, self.settings.weekly_hashtag_budget - len(used))
+
+    def _hashtag_id(self, hashtag: str, now: datetime, telemetry: FetchTelemetry) -> str | None:
+        used = self.ledger.queried_since(self.ig_user_id, now - HASHTAG_BUDGET_WINDOW)
+        if hashtag not in used and len(used) >= self.settings.weekly_hashtag_budget:
+            telemetry.notes.append(
+                f"#{hashtag} skipped: {len(used)} unique hashtags already queried in the last 7 days "
+                f"(budget {self.settings.weekly_hashtag_budget})"
+            )
+            return None
+        hashtag_id = self.ledger.hashtag_id(hashtag)
+        if hashtag_id is None:
+            try:
+                found = self.client.get(
+                    "ig_hashtag_search", {"user_id": self.ig_user_id, "q": hashtag}, telemetry=telemetry
+                )
+            except BadRequest as exc:
+                telemetry.notes.append(f"#{hashtag} skipped: {exc}")
+                return None
+            data = found.get("data") or []
+            if not data or not isinstance(data[0], Mapping) or not data[0].get("id"):
+                telemetry.notes.append(f"#{hashtag} skipped: Instagram knows no such hashtag")
+                return None
+            hashtag_id = str(data[0]["id"])
+            self.ledger.remember_hashtag_id(hashtag, hashtag_id)
+        self.ledger.record_query(self.ig_user_id, hashtag, now)
+        return hashtag_id

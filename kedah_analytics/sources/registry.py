@@ -1,0 +1,333 @@
+"""Which real sources the environment configures, per platform. The rest stay in demo mode.
+
+Credentials come from environment variables only (see :data:`ENV_VARS`). A platform is real when
+at least one of its providers (in the tracking file's order) has everything it needs; otherwise
+it is absent from :func:`configured_sources` and the caller uses demo rows, labelled as such. A
+configured platform never falls back to demo rows: when its providers fail, the fetch fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import requests
+
+from kedah_analytics.sources.account_insights import (
+    YOUTUBE_OAUTH_CLIENT_ID_ENV,
+    YOUTUBE_OAUTH_CLIENT_SECRET_ENV,
+    YOUTUBE_OAUTH_REFRESH_TOKEN_ENV,
+    YOUTUBE_OAUTH_TOKEN_FILE_ENV,
+    AccountMetricsSource,
+    FacebookPageInsightsSource,
+    InstagramInsightsSource,
+    YouTubeAnalyticsSource,
+    load_youtube_credentials,
+)
+from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
+from kedah_analytics.sources.facebook import FacebookPagesSource
+from kedah_analytics.sources.google_trends import GoogleTrendsSource
+from kedah_analytics.sources.http import META_APP_SECRET_ENV, META_TOKEN_ENV, Clock, Secret, Sleep, utcnow
+from kedah_analytics.sources.instagram import IG_USER_ID_ENV, HashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.tracking import TRACKING_FILE_ENV, TrackingConfig, load_tracking
+from kedah_analytics.sources.twitter import X_BEARER_ENV, TwitterSource
+from kedah_analytics.sources.youtube import YOUTUBE_API_KEY_ENV, SearchCallBudget, YouTubeSource
+
+GOOGLE_TRENDS_ENV = "KEDAH_GOOGLE_TRENDS"
+
+# Every variable the sources read, and what it unlocks.
+ENV_VARS: dict[str, str] = {
+    X_BEARER_ENV: "X API v2 app bearer token: twitter posts (recent search, last 7 days)",
+    META_TOKEN_ENV: (
+        "Meta long-lived user or system-user token: instagram posts (with KEDAH_IG_USER_ID), facebook "
+        "posts and Page insights (with facebook.page_ids), Instagram account insights"
+    ),
+    IG_USER_ID_ENV: "Instagram professional account id used for hashtag search (and its insights)",
+    META_APP_SECRET_ENV: "optional Meta app secret: signs Graph API calls with appsecret_proof",
+    YOUTUBE_API_KEY_ENV: "YouTube Data API v3 key: youtube posts (search.list + videos.list)",
+    YOUTUBE_OAUTH_TOKEN_FILE_ENV: "path to the channel owner's authorized-user JSON: YouTube Analytics",
+    YOUTUBE_OAUTH_CLIENT_ID_ENV: "with the client secret and refresh token: YouTube Analytics",
+    YOUTUBE_OAUTH_CLIENT_SECRET_ENV: "see KEDAH_YOUTUBE_OAUTH_CLIENT_ID",
+    YOUTUBE_OAUTH_REFRESH_TOKEN_ENV: "see KEDAH_YOUTUBE_OAUTH_CLIENT_ID",
+    GOOGLE_TRENDS_ENV: "set to 1 to query Google Trends (no credential; off so demo mode stays offline)",
+    TRACKING_FILE_ENV: "YAML merged over kedah_analytics/data/tracking.yaml",
+}
+
+
+class ProviderChain:
+    """Real providers of one platform, tried in order; the next only when the one before failed.
+
+    Never falls back to demo rows: when every provider fails, the last error is raised with the
+    others named in its message.
+    """
+
+    def __init__(self, platform: str, sources: Sequence[PostSource]):
+        if not sources:
+            raise ValueError(f"no providers for {platform}")
+        self.platform = platform
+        self.sources = list(sources)
+        self.provider = self.sources[0].provider
+
+    def fetch_posts(self, platform: str, days: list[date], **kwargs: Any) -> FetchResult:
+        failures: list[str] = []
+        last: SourceError | None = None
+        for source in self.sources:
+            try:
+                result = source.fetch_posts(platform, days, **kwargs)
+            except SourceError as exc:
+                failures.append(f"{source.provider}: {exc}")
+                last = exc
+                continue
+            for failure in failures:
+                result.telemetry.notes.append(f"provider failed, next one used: {failure}")
+            return result
+        assert last is not None
+        if len(failures) == 1:
+            raise last
+        raise SourceError(
+            f"every {platform} provider failed: " + " | ".join(failures), retryable=last.retryable
+        )
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = (env.get(name) or "").strip()
+    return Secret(value, name) if value else None
+
+
+def _provider_factories(
+    env: Mapping[str, str],
+    tracking: TrackingConfig,
+    *,
+    session_factory: Callable[[], requests.Session | None],
+    hashtag_ledger: HashtagLedger | None,
+    youtube_search_budget: SearchCallBudget | None,
+    youtube_http: Any,
+    clock: Clock,
+    sleep: Sleep,
+) -> dict[str, tuple[Callable[[], PostSource] | None, str]]:
+    """Per provider: a factory when its configuration is complete, else None; and a status line."""
+    meta = _secret(env, META_TOKEN_ENV)
+    app_secret = _secret(env, META_APP_SECRET_ENV)
+    out: dict[str, tuple[Callable[[], PostSource] | None, str]] = {}
+
+    x_token = _secret(env, X_BEARER_ENV)
+    out["x_api_v2"] = (
+        (lambda: TwitterSource(x_token, tracking, session=session_factory(), clock=clock, sleep=sleep))
+        if x_token
+        else None,
+        "configured" if x_token else f"{X_BEARER_ENV} unset",
+    )
+
+    ig_user = (env.get(IG_USER_ID_ENV) or "").strip()
+    missing = [n for n, v in ((META_TOKEN_ENV, meta), (IG_USER_ID_ENV, ig_user)) if not v]
+    if not tracking.instagram.hashtags:
+        missing.append("instagram.hashtags (tracking)")
+    out["instagram_graph_hashtags"] = (
+        (
+            lambda: InstagramHashtagSource(
+                meta,
+                ig_user,
+                tracking,
+                ledger=hashtag_ledger,
+                session=session_factory(),
+                clock=clock,
+                sleep=sleep,
+                app_secret=app_secret,
+            )
+        )
+        if not missing
+        else None,
+        "configured" if not missing else "missing " + ", ".join(missing),
+    )
+
+    missing = [META_TOKEN_ENV] if not meta else []
+    if not tracking.facebook.page_ids:
+        missing.append("facebook.page_ids (tracking)")
+    out["facebook_graph_pages"] = (
+        (
+            lambda: FacebookPagesSource(
+                meta, tracking, session=session_factory(), clock=clock, sleep=sleep, app_secret=app_secret
+            )
+        )
+        if not missing
+        else None,
+        "configured" if not missing else "missing " + ", ".join(missing),
+    )
+
+    yt_key = _secret(env, YOUTUBE_API_KEY_ENV)
+    missing = [YOUTUBE_API_KEY_ENV] if not yt_key else []
+    if not tracking.youtube.queries:
+        missing.append("youtube.queries (tracking)")
+    out["youtube_data_v3"] = (
+        (
+            lambda: YouTubeSource(
+                yt_key, tracking, http=youtube_http, budget=youtube_search_budget, clock=clock, sleep=sleep
+            )
+        )
+        if not missing
+        else None,
+        "configured" if not missing else "missing " + ", ".join(missing),
+    )
+    return out
+
+
+def configured_sources(
+    env: Mapping[str, str],
+    tracking: TrackingConfig | None = None,
+    *,
+    session_factory: Callable[[], requests.Session | None] = lambda: None,
+    hashtag_ledger: HashtagLedger | None = None,
+    youtube_search_budget: SearchCallBudget | None = None,
+    youtube_http: Any = None,
+    clock: Clock = utcnow,
+    sleep: Sleep = time.sleep,
+) -> dict[str, PostSource]:
+    """The platforms whose credentials ``env`` holds, each with its source.
+
+    A platform with one configured provider maps to that provider's source itself (so
+    ``TwitterSource.fetch_posts(..., since_ids=...)`` is reachable); several map to a
+    :class:`ProviderChain`. Platforms absent from the result have no provider configured: demo.
+    Pass a persistent ``hashtag_ledger`` and ``youtube_search_budget`` in a deployment; the
+    in-memory defaults forget between processes.
+    """
+    tracking = tracking or load_tracking(env)
+    factories = _provider_factories(
+        env,
+        tracking,
+        session_factory=session_factory,
+        hashtag_ledger=hashtag_ledger,
+        youtube_search_budget=youtube_search_budget,
+        youtube_http=youtube_http,
+        clock=clock,
+        sleep=sleep,
+    )
+    sources: dict[str, PostSource] = {}
+    for platform in ("twitter", "instagram", "facebook", "youtube"):
+        built = [f() for name in tracking.provider_order(platform) if (f := factories[name][0]) is not None]
+        if len(built) == 1:
+            sources[platform] = built[0]
+        elif built:
+            sources[platform] = ProviderChain(platform, built)
+    return sources
+
+
+def describe_configuration(env: Mapping[str, str], tracking: TrackingConfig | None = None) -> dict[str, str]:
+    """One line per platform (and per account-metrics source, and Google Trends): which provider is
+    used, or why the platform is on demo. Names variables, never their values."""
+    tracking = tracking or load_tracking(env)
+    factories = _provider_factories(
+        env,
+        tracking,
+        session_factory=lambda: None,
+        hashtag_ledger=None,
+        youtube_search_budget=None,
+        youtube_http=None,
+        clock=utcnow,
+        sleep=time.sleep,
+    )
+    lines: dict[str, str] = {}
+    for platform in ("twitter", "instagram", "facebook", "youtube"):
+        order = tracking.provider_order(platform)
+        used = [name for name in order if factories[name][0] is not None]
+        if used:
+            lines[platform] = "real: " + " then ".join(used)
+        else:
+            lines[platform] = "demo: " + "; ".join(f"{name} {factories[name][1]}" for name in order)
+    accounts = _account_status(env, tracking)
+    for key, status in accounts.items():
+        lines[f"account_metrics.{key}"] = status
+    lines["google_trends"] = (
+        "real: google_trends_pytrends"
+        if _truthy(env.get(GOOGLE_TRENDS_ENV))
+        else f"off: {GOOGLE_TRENDS_ENV} unset"
+    )
+    return lines
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _instagram_account_ids(env: Mapping[str, str], tracking: TrackingConfig) -> tuple[str, ...]:
+    if tracking.instagram.account_ids:
+        return tracking.instagram.account_ids
+    ig_user = (env.get(IG_USER_ID_ENV) or "").strip()
+    return (ig_user,) if ig_user else ()
+
+
+def _youtube_oauth_configured(env: Mapping[str, str]) -> bool:
+    trio = (YOUTUBE_OAUTH_CLIENT_ID_ENV, YOUTUBE_OAUTH_CLIENT_SECRET_ENV, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV)
+    return bool(env.get(YOUTUBE_OAUTH_TOKEN_FILE_ENV)) or all(env.get(n) for n in trio)
+
+
+def _account_status(env: Mapping[str, str], tracking: TrackingConfig) -> dict[str, str]:
+    meta = bool((env.get(META_TOKEN_ENV) or "").strip())
+    ig_accounts = _instagram_account_ids(env, tracking)
+    return {
+        "instagram": "real"
+        if meta and ig_accounts
+        else f"off: needs {META_TOKEN_ENV} and instagram.account_ids or {IG_USER_ID_ENV}",
+        "facebook": "real"
+        if meta and tracking.facebook.page_ids
+        else f"off: needs {META_TOKEN_ENV} and facebook.page_ids",
+        "youtube": "real"
+        if _youtube_oauth_configured(env)
+        else f"off: needs {YOUTUBE_OAUTH_TOKEN_FILE_ENV} (or the client id/secret/refresh token trio)",
+    }
+
+
+def configured_account_sources(
+    env: Mapping[str, str],
+    tracking: TrackingConfig | None = None,
+    *,
+    session_factory: Callable[[], requests.Session | None] = lambda: None,
+    youtube_http: Any = None,
+    clock: Clock = utcnow,
+    sleep: Sleep = time.sleep,
+) -> dict[str, AccountMetricsSource]:
+    """Account-metrics sources per platform, for the platforms whose credentials ``env`` holds.
+
+    YouTube OAuth credentials are read here (from the token file or the variable trio); a file that
+    cannot be read raises :class:`CredentialsError` naming the variable.
+    """
+    tracking = tracking or load_tracking(env)
+    meta = _secret(env, META_TOKEN_ENV)
+    app_secret = _secret(env, META_APP_SECRET_ENV)
+    sources: dict[str, AccountMetricsSource] = {}
+    ig_accounts = _instagram_account_ids(env, tracking)
+    if meta and ig_accounts:
+        sources["instagram"] = InstagramInsightsSource(
+            meta,
+            ig_accounts,
+            tracking,
+            session=session_factory(),
+            clock=clock,
+            sleep=sleep,
+            app_secret=app_secret,
+        )
+    if meta and tracking.facebook.page_ids:
+        sources["facebook"] = FacebookPageInsightsSource(
+            meta, tracking, session=session_factory(), clock=clock, sleep=sleep, app_secret=app_secret
+        )
+    if youtube_http is not None:
+        sources["youtube"] = YouTubeAnalyticsSource(tracking, http=youtube_http, clock=clock, sleep=sleep)
+    elif _youtube_oauth_configured(env):
+        loaded = load_youtube_credentials(env)
+        if loaded is not None:
+            credentials, env_var = loaded
+            sources["youtube"] = YouTubeAnalyticsSource(
+                tracking, credentials=credentials, credentials_env_var=env_var, clock=clock, sleep=sleep
+            )
+    return sources
+
+
+def configured_trends_source(
+    env: Mapping[str, str], tracking: TrackingConfig | None = None, **kwargs: Any
+) -> GoogleTrendsSource | None:
+    """The Google Trends source when ``KEDAH_GOOGLE_TRENDS`` is on (it needs no credential, but it
+    does go to the network, so demo mode leaves it off). ``kwargs`` go to :class:`GoogleTrendsSource`."""
+    if not _truthy(env.get(GOOGLE_TRENDS_ENV)):
+        return None
+    return GoogleTrendsSource(tracking or load_tracking(env), **kwargs)

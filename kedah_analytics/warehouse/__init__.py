@@ -1,0 +1,23 @@
+"""The PostgreSQL warehouse: schema migrations and partition-aware loads."""
+
+from kedah_analytics.warehouse.load import (
+    PartitionFilter,
+    WriteSummary,
+    count_rows,
+    merge_rows,
+    read_table,
+    replace_partitions,
+    table_columns,
+)
+from kedah_analytics.warehouse.migrate import apply_migrations
+
+__all__ = [
+    "PartitionFilter",
+    "WriteSummary",
+    "count_rows",
+    "apply_migrations",
+    "merge_rows",
+    "read_table",
+    "replace_partitions",
+    "table_columns",
+]

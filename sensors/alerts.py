@@ -1,0 +1,24 @@
+"""Tell someone when a run fails: the log always, a webhook when KEDAH_ALERT_WEBHOOK is set."""
+
+import os
+
+import dagster as dg
+
+from kedah_analytics.alerts import WEBHOOK_ENV, StepFailure, failure_message, post_webhook
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
+def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
+    """Reports the failed run, its failed assets (steps) and their errors."""
+    failures = [
+        StepFailure(step=event.step_key or "?", error=event.step_failure_data.error.message
+                    if event.step_failure_data.error else "")
+        for event in context.get_step_failure_events()
+    ]  # fmt: skip
+    message = failure_message(context.dagster_run.run_id, context.dagster_run.job_name, failures)
+    context.log.error(message)
+    if url := os.environ.get(WEBHOOK_ENV):
+        try:
+            post_webhook(url, message)
+        except Exception as err:  # the alert must not hide the failure it reports
+            context.log.error(f"could not post the alert to {WEBHOOK_ENV}: {type(err).__name__}")

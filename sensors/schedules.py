@@ -1,0 +1,65 @@
+"""Hourly collection and classification of the days that are still moving."""
+
+from datetime import timedelta
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from assets.classify import classified_posts
+from assets.ingest import raw_posts
+from assets.metrics import place_daily_metrics
+from kedah_analytics.config import KEDAH_TZ, TIMEZONE_NAME
+from kedah_analytics.sources.base import PLATFORMS
+
+collect_posts_job = dg.define_asset_job(
+    "collect_posts",
+    selection=dg.AssetSelection.assets(raw_posts, classified_posts),
+    description="Collect and classify posts for a range of days of one platform.",
+)
+
+
+def refresh_requests(scheduled_time, platforms=PLATFORMS) -> list[dg.RunRequest]:
+    """One run per platform covering yesterday and today (Kedah days): yesterday still moves."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    yesterday = today - timedelta(days=1)
+    stamp = scheduled_time.astimezone(KEDAH_TZ).strftime("%Y-%m-%dT%H")
+    return [
+        dg.RunRequest(
+            run_key=f"{platform}-{stamp}",
+            tags={**range_tags(f"{yesterday}|{platform}", f"{today}|{platform}"), "kedah/platform": platform},
+        )
+        for platform in platforms
+    ]
+
+
+@dg.schedule(
+    cron_schedule="5 * * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_posts_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every hour: collect and classify today's and yesterday's posts for every platform.",
+)
+def hourly_collection(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    return refresh_requests(context.scheduled_execution_time)
+
+
+# Daily metrics follow their parents: once a day's posts of any platform are re-classified.
+metrics_automation = dg.AutomationConditionSensorDefinition(
+    "metrics_automation",
+    target=dg.AssetSelection.assets(place_daily_metrics),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
+refresh_places_job = dg.define_asset_job(
+    "refresh_places", selection=dg.AssetSelection.keys("places"), description="Reload the places table."
+)
+daily_metrics_job = dg.define_asset_job(
+    "daily_metrics",
+    selection=dg.AssetSelection.assets(place_daily_metrics),
+    description="Aggregate a range of days into daily metrics.",
+)
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}

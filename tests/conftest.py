@@ -1,0 +1,75 @@
+"""A real PostgreSQL for the tests: the server named by KEDAH_PG_URL, else the embedded one.
+
+Each test session gets a database of its own (created here, dropped at the end), so the tests
+never touch a developer's data; each test that asks for ``warehouse_url`` starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+warnings.filterwarnings("ignore", category=Warning, module="dagster")
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+WAREHOUSE_TABLES = ("raw_posts", "classified_posts", "place_daily_metrics", "places", "quarantine")
+
+
+def _with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An admin URL: KEDAH_PG_URL if set, else a throwaway embedded server."""
+    if url := os.environ.get("KEDAH_PG_URL"):
+        yield url
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database for this session, migrated, exported as KEDAH_PG_URL."""
+    name = f"kedah_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(pg_server_url, name)
+    from kedah_analytics.warehouse import apply_migrations
+
+    apply_migrations(url)
+    previous = os.environ.get("KEDAH_PG_URL")
+    os.environ["KEDAH_PG_URL"] = url
+    yield url
+    if previous is None:
+        os.environ.pop("KEDAH_PG_URL", None)
+    else:
+        os.environ["KEDAH_PG_URL"] = previous
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse_url(pg_url: str) -> str:
+    """The session database with empty warehouse tables."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in WAREHOUSE_TABLES))
+    return pg_url
+
+
+@pytest.fixture
+def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        yield connection

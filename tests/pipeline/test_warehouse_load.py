@@ -1,0 +1,126 @@
+"""The load path against a real PostgreSQL: merge, replace, atomicity, demo segregation, migrations."""
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import psycopg
+import pytest
+
+from kedah_analytics.warehouse import (
+    PartitionFilter,
+    apply_migrations,
+    merge_rows,
+    read_table,
+    replace_partitions,
+)
+from kedah_analytics.warehouse.load import DemoMixError
+from kedah_analytics.warehouse.migrate import available_migrations
+
+D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 8, tzinfo=UTC)
+
+
+def raw_rows(ids, day=D1, platform="twitter", likes=1, provider="demo"):
+    return pd.DataFrame(
+        {
+            "platform": platform,
+            "post_id": ids,
+            "date": day,
+            "created_at": datetime(day.year, day.month, day.day, 4, tzinfo=UTC),
+            "text": [f"post {i} Langkawi" for i in ids],
+            "hashtags": [["#langkawi"] for _ in ids],
+            "like_count": likes,
+            "provider": provider,
+            "first_seen_at": NOW,
+            "fetched_at": NOW,
+            "payload": [{"id": i} for i in ids],
+        }
+    )
+
+
+def one(day=D1, platform="twitter"):
+    return PartitionFilter(("date", "platform"), ((day, platform),))
+
+
+def test_merge_keeps_posts_a_later_fetch_no_longer_returns_and_updates_counts(conn):
+    first = merge_rows(conn, "raw_posts", raw_rows(["a", "b", "c"]), key=["platform", "post_id"],
+                       partitions=one(), provider="demo")  # fmt: skip
+    assert (first.inserted, first.updated) == (3, 0)
+    second = merge_rows(conn, "raw_posts", raw_rows(["b", "d"], likes=9), key=["platform", "post_id"],
+                        partitions=one(), provider="demo")  # fmt: skip
+    assert (second.inserted, second.updated) == (1, 1)
+    stored = read_table(conn, "raw_posts").set_index("post_id")
+    assert sorted(stored.index) == ["a", "b", "c", "d"]
+    assert stored.loc["a", "like_count"] == 1 and stored.loc["b", "like_count"] == 9
+
+
+def test_merge_keeps_first_seen_at(conn):
+    merge_rows(
+        conn, "raw_posts", raw_rows(["a"]), key=["platform", "post_id"], partitions=one(), provider="demo"
+    )
+    later = raw_rows(["a"]).assign(first_seen_at=datetime(2030, 1, 1, tzinfo=UTC))
+    merge_rows(conn, "raw_posts", later, key=["platform", "post_id"], partitions=one(), provider="demo")
+    assert read_table(conn, "raw_posts")["first_seen_at"].iloc[0] == NOW
+
+
+def test_demo_rows_never_mix_with_real_rows(conn):
+    merge_rows(
+        conn, "raw_posts", raw_rows(["demo1"]), key=["platform", "post_id"], partitions=one(), provider="demo"
+    )
+    real = raw_rows(["x1"], provider="x_api_v2")
+    summary = merge_rows(
+        conn, "raw_posts", real, key=["platform", "post_id"], partitions=one(), provider="x_api_v2"
+    )
+    assert summary.demo_rows_removed == 1
+    assert read_table(conn, "raw_posts")["provider"].tolist() == ["x_api_v2"]
+    with pytest.raises(DemoMixError, match="never mixed"):
+        merge_rows(conn, "raw_posts", raw_rows(["demo2"]), key=["platform", "post_id"], partitions=one(),
+                   provider="demo")  # fmt: skip
+    assert read_table(conn, "raw_posts")["post_id"].tolist() == ["x1"]
+
+
+def test_replace_touches_exactly_its_partitions(conn):
+    rows = pd.concat([raw_rows(["a"], D1), raw_rows(["b"], D2), raw_rows(["c"], D1, "youtube")])
+    replace_partitions(conn, "raw_posts", rows, None)
+    replace_partitions(conn, "raw_posts", raw_rows(["z"], D1), one(D1, "twitter"))
+    stored = read_table(conn, "raw_posts").sort_values("post_id")
+    assert stored["post_id"].tolist() == ["b", "c", "z"]
+
+
+def test_replace_refuses_rows_outside_its_partitions(conn):
+    with pytest.raises(ValueError, match="outside the partitions"):
+        replace_partitions(conn, "raw_posts", raw_rows(["a"], D2), one(D1))
+
+
+def test_a_failure_half_way_through_a_write_leaves_the_previous_rows(conn):
+    replace_partitions(conn, "raw_posts", raw_rows(["a", "b"]), one())
+    broken = raw_rows([f"n{i}" for i in range(1000)])
+    broken.loc[700, "text"] = None  # NOT NULL: COPY fails after 700 rows went in
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        replace_partitions(conn, "raw_posts", broken, one())
+    assert sorted(read_table(conn, "raw_posts")["post_id"]) == ["a", "b"]
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        merge_rows(conn, "raw_posts", broken, key=["platform", "post_id"], partitions=one(), provider="demo")
+    assert sorted(read_table(conn, "raw_posts")["post_id"]) == ["a", "b"]
+
+
+def test_unknown_columns_are_a_clear_error(conn):
+    with pytest.raises(ValueError, match="no column"):
+        replace_partitions(conn, "raw_posts", raw_rows(["a"]).assign(likes=1), one())
+
+
+def test_migrations_are_safe_to_run_twice(pg_url):
+    assert apply_migrations(pg_url) == []
+    with psycopg.connect(pg_url) as c:
+        versions = [r[0] for r in c.execute("SELECT version FROM kedah.schema_migrations ORDER BY 1")]
+    assert versions == [m.version for m in available_migrations()]
+
+
+def test_a_changed_applied_migration_is_refused(pg_url, monkeypatch):
+    import kedah_analytics.warehouse.migrate as migrate
+
+    real = migrate.available_migrations()
+    edited = [migrate.Migration(m.version, m.name, m.sql + "\n-- edited") for m in real]
+    monkeypatch.setattr(migrate, "available_migrations", lambda: edited)
+    with pytest.raises(RuntimeError, match="changed after it was applied"):
+        migrate.apply_migrations(pg_url)
