@@ -35,12 +35,12 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
     instance = instance or dg.DagsterInstance.get()
     today = datetime.now(KEDAH_TZ).date()
     start = today - timedelta(days=days - 1)
-    runs = [(defs.get_job_def("refresh_places"), {})]
+    runs = [(defs.resolve_job_def("refresh_places"), {})]
     runs += [
-        (defs.get_job_def("collect_posts"), schedules.range_tags(f"{start}|{p}", f"{today}|{p}"))
+        (defs.resolve_job_def("collect_posts"), schedules.range_tags(f"{start}|{p}", f"{today}|{p}"))
         for p in PLATFORMS
     ]
-    runs.append((defs.get_job_def("daily_metrics"), schedules.range_tags(str(start), str(today))))
+    runs.append((defs.resolve_job_def("daily_metrics"), schedules.range_tags(str(start), str(today))))
     for job, tags in runs:
         result = job.execute_in_process(instance=instance, tags={**tags, "kedah/launched_by": "seed"})
         if not result.success:

@@ -7,14 +7,22 @@ import dagster as dg
 from kedah_analytics.alerts import WEBHOOK_ENV, StepFailure, failure_message, post_webhook
 
 
+def root_cause(error) -> str:
+    """The user's own exception inside Dagster's step-execution wrapper."""
+    if error is None:
+        return ""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
 def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
     """Reports the failed run, its failed assets (steps) and their errors."""
     failures = [
-        StepFailure(step=event.step_key or "?", error=event.step_failure_data.error.message
-                    if event.step_failure_data.error else "")
+        StepFailure(step=event.step_key or "?", error=root_cause(event.step_failure_data.error))
         for event in context.get_step_failure_events()
-    ]  # fmt: skip
+    ]
     message = failure_message(context.dagster_run.run_id, context.dagster_run.job_name, failures)
     context.log.error(message)
     if url := os.environ.get(WEBHOOK_ENV):

@@ -52,7 +52,7 @@ metrics_automation = dg.AutomationConditionSensorDefinition(
 )
 
 refresh_places_job = dg.define_asset_job(
-    "refresh_places", selection=dg.AssetSelection.keys("places"), description="Reload the places table."
+    "refresh_places", selection=dg.AssetSelection.assets("places"), description="Reload the places table."
 )
 daily_metrics_job = dg.define_asset_job(
     "daily_metrics",
