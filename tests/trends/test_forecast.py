@@ -1,0 +1,205 @@
+import math
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from trends_synth import daily_panel
+
+from kedah_analytics.trends.forecast import (
+    PREDICTION_COLUMNS,
+    BacktestResult,
+    ForecastConfig,
+    MethodMetrics,
+    backtest,
+    build_panel,
+    dump_model,
+    fit_trend_model,
+    load_model,
+    predict_trends,
+    promote,
+    seasonal_naive_model,
+    train_weekly,
+)
+
+CONFIG = ForecastConfig(max_iter=120)  # fewer boosting rounds keep the tests quick
+
+
+@pytest.fixture(scope="module")
+def signal() -> pd.DataFrame:
+    return daily_panel("signal", n_keywords=60, n_days=112, seed=11)
+
+
+@pytest.fixture(scope="module")
+def noise() -> pd.DataFrame:
+    return daily_panel("noise", n_keywords=60, n_days=112, seed=12)
+
+
+@pytest.fixture(scope="module")
+def signal_backtest(signal) -> BacktestResult:
+    return backtest(signal, CONFIG)
+
+
+@pytest.fixture(scope="module")
+def signal_model(signal, signal_backtest):
+    return fit_trend_model(signal, CONFIG, backtest_result=signal_backtest)
+
+
+def test_model_beats_both_baselines_where_there_is_signal(signal_backtest):
+    r = signal_backtest
+    assert r.n_origins == 28 and r.n_keywords == 60 and r.n_keywords_unscaled == 0
+    assert r.model.mase < 0.8 * r.seasonal_naive.mase, r.as_dict()
+    assert r.model.mase < 0.8 * r.count_model.mase, r.as_dict()
+    assert r.model.mae < r.seasonal_naive.mae
+    # The predicted top risers overlap the actual ones far more than the baselines' do.
+    assert r.model.precision_at_k >= 0.4
+    assert r.model.precision_at_k > r.seasonal_naive.precision_at_k + 0.2
+    decision = promote(r)
+    assert decision.promote and decision.serving == "candidate", decision.reason
+
+
+def test_cross_platform_counts_help(signal, signal_backtest):
+    without = backtest(signal.drop(columns="platform"), CONFIG)
+    assert signal_backtest.model.mase < without.model.mase
+
+
+def test_no_promotion_on_pure_noise(noise):
+    r = backtest(noise, CONFIG)
+    # On iid noise any mean beats seasonal-naive (which adds a second draw's noise) ...
+    assert r.count_model.mase < 0.85 * r.seasonal_naive.mase
+    assert r.model.mase < r.seasonal_naive.mase
+    # ... so the rule asks the model to beat the count model too, which it cannot here.
+    assert r.model.mase > (1 - CONFIG.promotion_margin) * r.count_model.mase, r.as_dict()
+    decision = promote(r)
+    assert not decision.promote
+    assert decision.serving == "seasonal_naive"
+    assert "count model" in decision.reason
+
+
+def _result(model: float, naive: float, count: float, last: date = date(2026, 11, 15)) -> BacktestResult:
+    def m(mase: float) -> MethodMetrics:
+        return MethodMetrics(mase=mase, mase_pooled=mase, mae=mase * 3, precision_at_k=0.5)
+
+    return BacktestResult(
+        model=m(model),
+        seasonal_naive=m(naive),
+        count_model=m(count),
+        n_keywords=100,
+        n_keywords_unscaled=0,
+        n_origins=28,
+        first_origin=last - timedelta(days=27),
+        last_origin=last,
+        horizon=1,
+        top_k=10,
+        refit_every=7,
+        dispersion=10.0,
+        dispersion_seasonal_naive=5.0,
+    )
+
+
+def test_promotion_rule_keeps_the_old_model_on_a_bad_week():
+    serving = _result(0.70, 1.00, 0.90)  # relative MASE 0.70
+    bad_week = _result(1.05, 1.00, 0.95)
+    decision = promote(bad_week, serving)
+    assert not decision.promote and decision.serving == "current"
+    assert (
+        "does not beat seasonal-naive" in decision.reason and "keeping the serving model" in decision.reason
+    )
+
+    worse_than_serving = _result(0.85, 1.00, 0.95)  # beats both baselines, relative 0.85 > 0.70
+    decision = promote(worse_than_serving, serving)
+    assert not decision.promote and decision.serving == "current"
+    assert "worse than the serving model" in decision.reason
+
+    better = _result(0.60, 1.00, 0.90)
+    decision = promote(better, serving)
+    assert decision.promote and decision.serving == "candidate"
+
+    within_margin = _result(0.99, 1.00, 1.20)
+    decision = promote(within_margin, None)
+    assert not decision.promote and decision.serving == "seasonal_naive"
+
+    undefined = _result(math.nan, 1.00, 0.9)
+    assert not promote(undefined, serving).promote
+
+
+def test_weekly_training_keeps_the_serving_model_when_the_new_week_is_noise(signal, noise):
+    first = train_weekly(signal, None, CONFIG)
+    assert first.decision.promote and first.serving is first.candidate
+    second = train_weekly(noise, first.serving, CONFIG)
+    assert not second.decision.promote
+    assert second.serving.version == first.serving.version
+    assert second.candidate.version != first.serving.version
+
+
+def test_model_round_trips_with_a_versioned_window(signal, signal_model):
+    model = signal_model
+    panel = build_panel(signal)
+    assert model.version.startswith(f"hgb-poisson-{panel.first_day}_{panel.last_day}-")
+    assert len(model.version.rsplit("-", 1)[1]) == 12
+    blob = dump_model(model)
+    assert isinstance(blob, bytes) and len(blob) > 1000
+    loaded = load_model(blob)
+    assert loaded.version == model.version
+    a = predict_trends(model, signal, top_n=None)
+    b = predict_trends(loaded, signal, top_n=None)
+    pd.testing.assert_frame_equal(a, b)
+    changed = signal.assign(count=signal["count"] + (signal.index == 0))
+    assert fit_trend_model(changed, CONFIG).version != model.version
+    with pytest.raises(TypeError):
+        load_model(dump_model({"not": "a model"}))  # type: ignore[arg-type]
+
+
+def test_predictions_rank_keywords_by_predicted_rise(signal, signal_model):
+    model = signal_model
+    top = predict_trends(model, signal, top_n=10)
+    assert tuple(top.columns) == PREDICTION_COLUMNS
+    assert len(top) == 10 and list(top["rank"]) == list(range(1, 11))
+    assert top["score"].is_monotonic_decreasing
+    assert ((top["confidence"] >= 0) & (top["confidence"] <= 1)).all()
+    assert (top["predicted_volume"] > 0).all()
+    last = pd.to_datetime(signal["date"]).max().date()
+    assert (top["target_date"] == last + timedelta(days=1)).all()
+    everyone = predict_trends(model, signal, top_n=None)
+    assert len(everyone) == 60
+    # Rising keywords are more likely to exceed their recent level than falling ones.
+    rising = everyone["score"] > 1
+    assert everyone.loc[rising, "confidence"].mean() > everyone.loc[~rising, "confidence"].mean()
+
+
+def test_prediction_ignores_data_after_as_of(signal, signal_model):
+    model = signal_model
+    as_of = pd.to_datetime(signal["date"]).max().date() - timedelta(days=5)
+    dates = pd.to_datetime(signal["date"]).dt.date
+    with_future = predict_trends(model, signal, as_of=as_of, top_n=None)
+    without = predict_trends(model, signal[dates <= as_of], as_of=as_of, top_n=None)
+    pd.testing.assert_frame_equal(with_future, without)
+    assert (with_future["origin_date"] == as_of).all()
+
+
+def test_seasonal_naive_serving_model_predicts_last_week(signal):
+    panel = build_panel(signal)
+    baseline = seasonal_naive_model(panel.first_day, panel.last_day)
+    out = predict_trends(baseline, signal, top_n=None).set_index("keyword")
+    expected = pd.Series(panel.total[:, -7], index=panel.keywords)
+    np.testing.assert_allclose(out.loc[expected.index, "predicted_volume"], expected)
+    assert out["model_version"].iloc[0].startswith("seasonal-naive-")
+
+
+def test_backtest_needs_enough_days_and_shrinks_its_origins():
+    short = daily_panel("noise", n_keywords=5, n_days=30, seed=3)
+    r = backtest(short, replace(CONFIG, n_origins=28))
+    assert r.n_origins == 30 - 1 - 1 - (CONFIG.min_history_days + 1 + 7) + 1
+    with pytest.raises(ValueError, match="too little data"):
+        backtest(daily_panel("noise", n_keywords=5, n_days=20, seed=3), CONFIG)
+
+
+def test_holidays_become_a_feature():
+    small = daily_panel("signal", n_keywords=15, n_days=60, seed=5)
+    days = sorted(pd.to_datetime(small["date"]).dt.date.unique())
+    config = replace(CONFIG, max_iter=30, holidays=(days[20], days[45]))
+    model = fit_trend_model(small, config)
+    assert "target_is_holiday" in model.feature_names
+    assert "target_is_holiday" not in fit_trend_model(small, replace(config, holidays=())).feature_names
+    assert len(predict_trends(model, small, top_n=5)) == 5
