@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets import classify, ingest, metrics
+from assets import classify, ingest, metrics, trends
 from kedah_analytics.config import KEDAH_TZ
 from kedah_analytics.sources.base import PLATFORMS
 from resources import PostgresIOManager, PostgresWarehouse, PostSources, SentimentResource
@@ -14,10 +14,16 @@ from sensors import alerts, schedules
 PG_URL = dg.EnvVar("KEDAH_PG_URL")
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, classify, metrics]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, classify, metrics]),
-    jobs=[schedules.collect_posts_job, schedules.refresh_places_job, schedules.daily_metrics_job],
-    schedules=[schedules.hourly_collection],
+    assets=dg.load_assets_from_modules([ingest, classify, metrics, trends]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, classify, metrics, trends]),
+    jobs=[
+        schedules.collect_posts_job,
+        schedules.refresh_places_job,
+        schedules.daily_metrics_job,
+        schedules.train_trend_model_job,
+        schedules.predict_trends_job,
+    ],
+    schedules=[schedules.hourly_collection, schedules.weekly_training, schedules.hourly_predictions],
     sensors=[schedules.metrics_automation, alerts.report_failed_runs],
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),

@@ -8,6 +8,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from assets.classify import classified_posts
 from assets.ingest import raw_posts
 from assets.metrics import place_daily_metrics
+from assets.partitions import daily_partitions
+from assets.trends import keyword_daily_counts, keyword_hourly_counts, weekly_partitions
 from kedah_analytics.config import KEDAH_TZ, TIMEZONE_NAME
 from kedah_analytics.sources.base import PLATFORMS
 
@@ -43,10 +45,11 @@ def hourly_collection(context: dg.ScheduleEvaluationContext) -> list[dg.RunReque
     return refresh_requests(context.scheduled_execution_time)
 
 
-# Daily metrics follow their parents: once a day's posts of any platform are re-classified.
+# Daily metrics and term counts follow their parents: once a day's posts of any platform are
+# re-classified.
 metrics_automation = dg.AutomationConditionSensorDefinition(
     "metrics_automation",
-    target=dg.AssetSelection.assets(place_daily_metrics),
+    target=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )
@@ -56,10 +59,43 @@ refresh_places_job = dg.define_asset_job(
 )
 daily_metrics_job = dg.define_asset_job(
     "daily_metrics",
-    selection=dg.AssetSelection.assets(place_daily_metrics),
-    description="Aggregate a range of days into daily metrics.",
+    selection=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
+    description="Aggregate a range of days into daily place metrics and term counts.",
 )
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
     return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+
+
+train_trend_model_job = dg.define_asset_job(
+    "train_trend_model",
+    selection=dg.AssetSelection.assets("trend_model"),
+    partitions_def=weekly_partitions,
+    description="Retrain the trend forecaster on the week that just ended and the 16 before it.",
+)
+# Mondays at 03:00 Kedah time, for the week that ended on Sunday.
+weekly_training = dg.build_schedule_from_partitioned_job(
+    train_trend_model_job, hour_of_day=3, minute_of_hour=0, default_status=dg.DefaultScheduleStatus.RUNNING
+)
+
+predict_trends_job = dg.define_asset_job(
+    "predict_trends",
+    selection=dg.AssetSelection.assets("trend_predictions"),
+    partitions_def=daily_partitions,
+    description="Refresh today's trend predictions and burst flags.",
+)
+
+
+@dg.schedule(
+    cron_schedule="35 * * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=predict_trends_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every hour, after collection: today's trend predictions with the latest burst flags.",
+)
+def hourly_predictions(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    today = context.scheduled_execution_time.astimezone(KEDAH_TZ).date()
+    return dg.RunRequest(
+        run_key=f"predict-{context.scheduled_execution_time:%Y%m%d%H}", partition_key=str(today)
+    )

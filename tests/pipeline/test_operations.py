@@ -18,9 +18,12 @@ from sensors.schedules import hourly_collection, refresh_requests
 def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-    assert keys == {"places", "raw_posts", "classified_posts", "place_daily_metrics"}
+    assert keys == {
+        "places", "raw_posts", "classified_posts", "place_daily_metrics",
+        "keyword_daily_counts", "keyword_hourly_counts", "trend_model", "trend_predictions",
+    }  # fmt: skip
     assert len(list(defs.asset_checks)) >= 7
-    assert {s.name for s in defs.schedules} == {"hourly_collection"}
+    assert {s.name for s in defs.schedules} == {"hourly_collection", "train_trend_model_schedule", "hourly_predictions"}
     assert {s.name for s in defs.sensors} == {"metrics_automation", "report_failed_runs"}
 
 

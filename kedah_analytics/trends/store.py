@@ -1,0 +1,33 @@
+"""The trend model history in ``kedah.trend_model``: which model serves on a given day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import psycopg
+
+from kedah_analytics.trends.forecast import TrendModel, load_model
+
+
+def serving_model_before(conn: psycopg.Connection, week_start: date) -> TrendModel | None:
+    """The model serving when the week starting ``week_start`` is trained: the newest earlier week's."""
+    row = conn.execute(
+        "SELECT serving_model FROM kedah.trend_model WHERE week_start < %s ORDER BY week_start DESC LIMIT 1",
+        (week_start,),
+    ).fetchone()
+    return load_model(bytes(row[0])) if row else None
+
+
+def serving_model_on(conn: psycopg.Connection, day: date) -> TrendModel | None:
+    """The model serving on ``day``: trained on a week that ended before ``day``."""
+    row = conn.execute(
+        """SELECT serving_model FROM kedah.trend_model WHERE week_start + 7 <= %s
+           ORDER BY week_start DESC LIMIT 1""",
+        (day,),
+    ).fetchone()
+    return load_model(bytes(row[0])) if row else None
+
+
+def week_window(week_start: date, weeks_before: int) -> tuple[date, date]:
+    """First and last day of the training window ending with the week that starts ``week_start``."""
+    return week_start - timedelta(weeks=weeks_before), week_start + timedelta(days=6)
