@@ -88,7 +88,19 @@ def _wait_for_server(url: str, process: subprocess.Popen, timeout_s: float = 120
     return False
 
 
+def _stop_on_signal(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _default_sigint() -> None:
+    # A child of a non-interactive shell inherits SIGINT as ignored; dagster dev must see it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
+    # Ctrl-C and a plain `kill` both stop everything this command started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     url, embedded = _use_database()
     home = _dagster_home()
     print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}")
@@ -103,8 +115,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(config.project_home() / "workspace.yaml"),
                "-h", args.host, "-p", str(args.port)]  # fmt: skip
     # Own process group, so Ctrl-C here stops the webserver, the daemon and their children.
-    process = subprocess.Popen(command, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
+        start_new_session=True, preexec_fn=_default_sigint,
+    )  # fmt: skip
     try:
         if _wait_for_server(address, process):
             print(f"\nDagster UI: {address}   (Ctrl-C stops it{' and the embedded database' if embedded else ''})\n",
