@@ -7,6 +7,8 @@ import pandas as pd
 
 from assets.partitions import date_platform_partitions, days_by_platform
 from kedah_analytics.places import load_places
+from kedah_analytics.sources.base import SourceError
+from kedah_analytics.sources.collect import day_span, fetch_posts, source_failure_message, telemetry_metadata
 from kedah_analytics.sources.frames import posts_frame
 from resources import PostgresWarehouse, PostSources
 
@@ -42,13 +44,26 @@ def raw_posts(
     hashtags, the provider that gave it and the raw payload. Merged: known posts get their latest
     counts and nothing is deleted because a later fetch no longer returns it."""
     fetched_at = datetime.now(UTC)
-    frames, providers, telemetry = [], {}, {}
+    configuration = post_sources.describe()
+    frames, providers, telemetry, cursors = [], {}, {}, {}
     for platform, days in days_by_platform(context.partition_keys).items():
         source = post_sources.source_for(platform)
+        since_ids = post_sources.since_ids(source)
         context.log.info(
-            f"{platform}: fetching {len(days)} day(s) {days[0]}..{days[-1]} from {source.provider}"
+            f"{platform}: fetching {day_span(days)} from {source.provider} ({configuration[platform]})"
         )
-        result = source.fetch_posts(platform, days)
+        try:
+            result = fetch_posts(source, platform, days, since_ids)
+        except SourceError as exc:
+            raise dg.Failure(
+                description=source_failure_message(f"{platform} posts", days, source.provider, exc),
+                metadata={
+                    "platform": platform,
+                    "provider": source.provider,
+                    "error_type": type(exc).__name__,
+                },
+                allow_retries=exc.retryable,
+            ) from exc
         frame, outside = posts_frame(result.posts, fetched_at, days)
         quarantined = warehouse.quarantine(
             "raw_posts", f"{days[0]}..{days[-1]}|{platform}", result.quarantined
@@ -59,15 +74,18 @@ def raw_posts(
             )
         frames.append(frame)
         providers[platform] = result.provider
+        if result.cursors:
+            cursors[result.provider] = result.cursors
         telemetry[platform] = {
-            "provider": result.provider,
+            **telemetry_metadata(result.telemetry, result.provider),
             "posts_fetched": len(result.posts),
             "posts_outside_partitions": outside,
             "quarantined": quarantined,
-            **result.telemetry.as_metadata(),
+            "cursors_used": len(since_ids or {}),
         }
     posts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     posts.attrs["provider_by_platform"] = providers
+    posts.attrs["source_cursors"] = cursors  # saved by the IO manager in the write's transaction
     return dg.Output(
         posts,
         metadata={
@@ -75,6 +93,8 @@ def raw_posts(
             "demo_data": any(v == "demo" for v in providers.values()),
             "quarantined": sum(t["quarantined"] for t in telemetry.values()),
             "api_calls": sum(t["api_calls"] for t in telemetry.values()),
+            "rate_limit_waits": sum(t["rate_limit_waits"] for t in telemetry.values()),
             "telemetry": dg.MetadataValue.json(telemetry),
+            "source_configuration": dg.MetadataValue.json(configuration),
         },
     )

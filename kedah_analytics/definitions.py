@@ -5,30 +5,49 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets import classify, ingest, metrics, trends
+from assets import classify, ingest, insights, metrics, trends
 from kedah_analytics.config import KEDAH_TZ
 from kedah_analytics.sources.base import PLATFORMS
-from resources import PostgresIOManager, PostgresWarehouse, PostSources, SentimentResource
+from resources import (
+    AccountMetricSources,
+    PostgresIOManager,
+    PostgresWarehouse,
+    PostSources,
+    SearchInterestSource,
+    SentimentResource,
+)
 from sensors import alerts, schedules
 
 PG_URL = dg.EnvVar("KEDAH_PG_URL")
+SOURCE_MODE = os.environ.get("KEDAH_SOURCE_MODE", "auto")
+ASSET_MODULES = [ingest, insights, classify, metrics, trends]
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, classify, metrics, trends]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, classify, metrics, trends]),
+    assets=dg.load_assets_from_modules(ASSET_MODULES),
+    asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
     jobs=[
         schedules.collect_posts_job,
         schedules.refresh_places_job,
         schedules.daily_metrics_job,
         schedules.train_trend_model_job,
         schedules.predict_trends_job,
+        schedules.collect_account_metrics_job,
+        schedules.collect_search_interest_job,
     ],
-    schedules=[schedules.hourly_collection, schedules.weekly_training, schedules.hourly_predictions],
+    schedules=[
+        schedules.hourly_collection,
+        schedules.weekly_training,
+        schedules.hourly_predictions,
+        schedules.daily_account_metrics,
+        schedules.daily_search_interest,
+    ],
     sensors=[schedules.metrics_automation, alerts.report_failed_runs],
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),
         "warehouse": PostgresWarehouse(url=PG_URL),
-        "post_sources": PostSources(mode=os.environ.get("KEDAH_SOURCE_MODE", "auto")),
+        "post_sources": PostSources(mode=SOURCE_MODE, url=PG_URL),
+        "account_metric_sources": AccountMetricSources(mode=SOURCE_MODE),
+        "search_interest_source": SearchInterestSource(mode=SOURCE_MODE, url=PG_URL),
         "sentiment": SentimentResource(),
     },
 )

@@ -1,7 +1,14 @@
-"""Dagster resources: the Postgres warehouse and IO manager, post sources, the classifier."""
+"""Dagster resources: the Postgres warehouse and IO manager, the sources, the classifier."""
 
 from resources.classifier import SentimentResource
-from resources.sources import PostSources
+from resources.sources import AccountMetricSources, PostSources, SearchInterestSource
 from resources.warehouse import PostgresIOManager, PostgresWarehouse
 
-__all__ = ["PostSources", "PostgresIOManager", "PostgresWarehouse", "SentimentResource"]
+__all__ = [
+    "AccountMetricSources",
+    "PostSources",
+    "PostgresIOManager",
+    "PostgresWarehouse",
+    "SearchInterestSource",
+    "SentimentResource",
+]

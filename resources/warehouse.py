@@ -20,8 +20,10 @@ import psycopg
 from pydantic import Field
 
 from kedah_analytics.sources.base import QuarantinedRecord
+from kedah_analytics.sources.pg_state import save_cursors
 from kedah_analytics.warehouse import (
     PartitionFilter,
+    WriteSummary,
     apply_migrations,
     count_rows,
     merge_rows,
@@ -66,6 +68,24 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self.connection() as conn:
             return quarantine_records(conn, asset, partition_key, records)
 
+    def replace(
+        self,
+        table: str,
+        rows: pd.DataFrame,
+        partitions: PartitionFilter,
+        stored_in: PartitionFilter | None = None,
+    ) -> dict[str, Any]:
+        """Replace exactly ``partitions`` of ``kedah.<table>`` with ``rows`` in one transaction; the
+        materialization metadata of the write, counting the rows stored in ``stored_in`` (the run's
+        Dagster partitions, when the write replaces only part of them)."""
+        with self.connection() as conn:
+            summary = replace_partitions(conn, table, rows, partitions)
+            return table_metadata(conn, table, stored_in or partitions, rows, summary)
+
+    def stored_rows(self, table: str, partitions: PartitionFilter) -> int:
+        with self.connection() as conn:
+            return count_rows(conn, table, partitions)
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.connection() as conn:
             return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
@@ -106,6 +126,30 @@ def _markdown_preview(df: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) if len(shown) else "(no rows)"
 
 
+def table_metadata(
+    conn: psycopg.Connection,
+    table: str,
+    partitions: PartitionFilter | None,
+    written: pd.DataFrame,
+    summary: WriteSummary,
+) -> dict[str, Any]:
+    """What a write changed, the table and its column schema, the rows now stored, a preview."""
+    columns = table_columns(conn, table)
+    stored = count_rows(conn, table, partitions)
+    return {
+        **summary.as_metadata(),
+        "dagster/table_name": f"kedah.{table}",
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(c.name, c.type, constraints=dg.TableColumnConstraints(nullable=not c.not_null))
+                for c in columns
+            ]
+        ),
+        ("dagster/partition_row_count" if partitions is not None else "dagster/row_count"): stored,
+        "preview": dg.MetadataValue.md(_markdown_preview(written)),
+    }
+
+
 class PostgresIOManager(dg.ConfigurableIOManager):
     """Stores each asset as table ``kedah.<asset>``, partition by partition, in one transaction."""
 
@@ -132,24 +176,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 summary = self._merge(conn, table, obj, partitions, metadata)
             else:
                 summary = replace_partitions(conn, table, obj, partitions)
-            columns = table_columns(conn, table)
-            stored = count_rows(conn, table, partitions)
-        context.add_output_metadata(
-            {
-                **summary.as_metadata(),
-                "dagster/table_name": f"kedah.{table}",
-                "dagster/column_schema": dg.TableSchema(
-                    columns=[
-                        dg.TableColumn(
-                            c.name, c.type, constraints=dg.TableColumnConstraints(nullable=not c.not_null)
-                        )
-                        for c in columns
-                    ]
-                ),
-                ("dagster/partition_row_count" if partitions is not None else "dagster/row_count"): stored,
-                "preview": dg.MetadataValue.md(_markdown_preview(obj)),
-            }
-        )
+            context.add_output_metadata(table_metadata(conn, table, partitions, obj, summary))
 
     def _merge(self, conn, table: str, obj: pd.DataFrame, partitions: PartitionFilter | None, metadata: dict):
         if partitions is None:
@@ -171,6 +198,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                         provider=providers[platform],
                     )
                 )
+            # Cursors commit with the posts they cover: a failed write never skips posts next poll.
+            for provider, cursors in obj.attrs.get("source_cursors", {}).items():
+                save_cursors(conn, provider, cursors)
         total = summaries[0]
         for s in summaries[1:]:
             for field in ("rows_written", "inserted", "updated", "duplicates_dropped", "demo_rows_removed",

@@ -7,11 +7,13 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from assets.classify import classified_posts
 from assets.ingest import raw_posts
+from assets.insights import account_daily_metrics, search_interest
 from assets.metrics import place_daily_metrics
 from assets.partitions import daily_partitions
 from assets.trends import keyword_daily_counts, keyword_hourly_counts, weekly_partitions
 from kedah_analytics.config import KEDAH_TZ, TIMEZONE_NAME
 from kedah_analytics.sources.base import PLATFORMS
+from kedah_analytics.sources.tracking import load_tracking
 
 collect_posts_job = dg.define_asset_job(
     "collect_posts",
@@ -99,3 +101,64 @@ def hourly_predictions(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"predict-{context.scheduled_execution_time:%Y%m%d%H}", partition_key=str(today)
     )
+
+
+collect_account_metrics_job = dg.define_asset_job(
+    "collect_account_metrics",
+    selection=dg.AssetSelection.assets(account_daily_metrics),
+    description="Fetch account-level insights for a range of days of one platform.",
+)
+
+
+def account_metrics_requests(
+    scheduled_time, lookback_days: int = 3, platforms=PLATFORMS
+) -> list[dg.RunRequest]:
+    """One run per platform re-fetching the ``lookback_days`` Kedah days before today: platform
+    insights settle up to 48 hours late, so each day is read again on the following days."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    return [
+        dg.RunRequest(
+            run_key=f"account-metrics-{platform}-{today}",
+            tags={**range_tags(f"{first}|{platform}", f"{last}|{platform}"), "kedah/platform": platform},
+        )
+        for platform in platforms
+    ]
+
+
+@dg.schedule(
+    cron_schedule="0 2 * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_account_metrics_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:00 Kedah time: re-fetch the last three days of account metrics, one run per platform.",
+)
+def daily_account_metrics(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    lookback = load_tracking().polling.account_metrics_lookback_days
+    return account_metrics_requests(context.scheduled_execution_time, lookback)
+
+
+collect_search_interest_job = dg.define_asset_job(
+    "collect_search_interest",
+    selection=dg.AssetSelection.assets(search_interest),
+    description="Fetch Google Trends interest in Kedah for a range of days (off unless KEDAH_GOOGLE_TRENDS=1).",
+)
+
+
+def search_interest_request(scheduled_time, lookback_days: int = 3) -> dg.RunRequest:
+    """One run for the ``lookback_days`` Kedah days before today: Google marks its latest days
+    partial and settles them later."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    return dg.RunRequest(run_key=f"search-interest-{today}", tags=range_tags(str(first), str(last)))
+
+
+@dg.schedule(
+    cron_schedule="15 2 * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_search_interest_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
+)
+def daily_search_interest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return search_interest_request(context.scheduled_execution_time)

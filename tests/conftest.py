@@ -37,7 +37,10 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
     yield server.get_uri()
-    server.cleanup()
+    try:
+        server.cleanup()
+    except Exception as err:  # a slow shutdown of a throwaway server is not a test failure
+        warnings.warn(f"embedded PostgreSQL cleanup: {err!r}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")

@@ -281,6 +281,8 @@ def merge_rows(
             )
         )
         flags = [row[0] for row in cur.fetchall()]
+        # ON COMMIT DROP waits for the outermost transaction; several merges may share one.
+        cur.execute("DROP TABLE _stage")
         summary.inserted = sum(flags)
         summary.updated = len(flags) - summary.inserted
     return summary

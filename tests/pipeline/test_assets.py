@@ -11,7 +11,14 @@ from assets.partitions import date_platform_partitions
 from kedah_analytics.definitions import defs
 from kedah_analytics.sources.base import FetchResult, FetchTelemetry, PostRecord
 from kedah_analytics.warehouse import checks, read_table
-from resources import PostgresIOManager, PostgresWarehouse, PostSources, SentimentResource
+from resources import (
+    AccountMetricSources,
+    PostgresIOManager,
+    PostgresWarehouse,
+    PostSources,
+    SearchInterestSource,
+    SentimentResource,
+)
 from sensors.schedules import range_tags
 
 D1, D2 = "2026-11-18", "2026-11-19"
@@ -30,6 +37,8 @@ def resources_for(url, sources=None):
         "warehouse": PostgresWarehouse(url=url),
         "post_sources": sources or PostSources(mode="demo"),
         "sentiment": SentimentResource(),
+        "account_metric_sources": AccountMetricSources(mode="demo"),
+        "search_interest_source": SearchInterestSource(mode="demo"),
     }
 
 

@@ -21,9 +21,13 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     assert keys == {
         "places", "raw_posts", "classified_posts", "place_daily_metrics",
         "keyword_daily_counts", "keyword_hourly_counts", "trend_model", "trend_predictions",
+        "account_daily_metrics", "search_interest",
     }  # fmt: skip
     assert len(list(defs.asset_checks)) >= 7
-    assert {s.name for s in defs.schedules} == {"hourly_collection", "train_trend_model_schedule", "hourly_predictions"}
+    assert {s.name for s in defs.schedules} == {
+        "hourly_collection", "train_trend_model_schedule", "hourly_predictions", "daily_account_metrics",
+        "daily_search_interest",
+    }  # fmt: skip
     assert {s.name for s in defs.sensors} == {"metrics_automation", "report_failed_runs"}
 
 

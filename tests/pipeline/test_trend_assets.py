@@ -8,7 +8,14 @@ import pytest
 
 from kedah_analytics.definitions import defs
 from kedah_analytics.warehouse import read_table
-from resources import PostgresIOManager, PostgresWarehouse, PostSources, SentimentResource
+from resources import (
+    AccountMetricSources,
+    PostgresIOManager,
+    PostgresWarehouse,
+    PostSources,
+    SearchInterestSource,
+    SentimentResource,
+)
 from sensors.schedules import range_tags
 
 WEEK = "2026-11-09"  # Monday; the week ends on Sunday 2026-11-15
@@ -45,6 +52,8 @@ def bound(warehouse_url):
         "warehouse": PostgresWarehouse(url=warehouse_url),
         "post_sources": PostSources(mode="demo"),
         "sentiment": SentimentResource(),
+        "account_metric_sources": AccountMetricSources(mode="demo"),
+        "search_interest_source": SearchInterestSource(mode="demo"),
     }
     return dg.Definitions(
         assets=list(defs.assets),

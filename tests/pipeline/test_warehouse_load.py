@@ -124,3 +124,11 @@ def test_a_changed_applied_migration_is_refused(pg_url, monkeypatch):
     monkeypatch.setattr(migrate, "available_migrations", lambda: edited)
     with pytest.raises(RuntimeError, match="changed after it was applied"):
         migrate.apply_migrations(pg_url)
+
+
+def test_several_merges_share_one_transaction(conn):
+    with conn.transaction():
+        for platform in ("twitter", "youtube"):
+            merge_rows(conn, "raw_posts", raw_rows(["a"], platform=platform), key=["platform", "post_id"],
+                       partitions=one(platform=platform), provider="demo")  # fmt: skip
+    assert sorted(read_table(conn, "raw_posts")["platform"]) == ["twitter", "youtube"]

@@ -285,7 +285,9 @@ def test_wrong_platform_is_refused(session, clock, sleep) -> None:
         make_source(session, clock, sleep).fetch_posts("instagram", [date(2026, 11, 20)])
 
 
-def test_since_id_newer_than_a_backfilled_window_is_not_applied(adapter, reply, session, clock, sleep) -> None:
+def test_since_id_newer_than_a_backfilled_window_is_not_applied(
+    adapter, reply, session, clock, sleep
+) -> None:
     adapter.add(SEARCH, reply.json("twitter/search_recent_empty.json"))
     source = make_source(session, clock, sleep)
     newest = "2123627832407089728"  # Nov 20; the day asked for is Nov 16
