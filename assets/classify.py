@@ -24,16 +24,22 @@ def classified_posts(
     raw_posts: pd.DataFrame,
     places: pd.DataFrame,
     sentiment: SentimentResource,
+    warehouse: PostgresWarehouse,
 ) -> dg.Output[pd.DataFrame]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
-    classifier = sentiment.get_classifier()
+    if places.empty:
+        raise dg.Failure("kedah.places is empty: materialize the `places` asset first")
+    classifier = sentiment.get_classifier(cache_url=warehouse.url)
     classified = classify_posts(raw_posts, PlaceLinker(places), classifier)
     linked = classified["place_id"].notna().mean() if len(classified) else 0.0
+    telemetry = classifier.telemetry() if callable(getattr(classifier, "telemetry", None)) else {}
     return dg.Output(
         classified,
         metadata={
             "classifier": f"{classifier.name} {classifier.version}",
+            "classified_by": dg.MetadataValue.json(classified["classifier"].value_counts().to_dict()),
+            "classifier_telemetry": dg.MetadataValue.json(telemetry),
             "posts": len(classified),
             "spam_posts": int(classified["is_spam"].sum()) if len(classified) else 0,
             "linked_to_place_share": round(float(linked), 4),

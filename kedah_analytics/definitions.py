@@ -14,7 +14,7 @@ from resources import (
     PostgresWarehouse,
     PostSources,
     SearchInterestSource,
-    SentimentResource,
+    sentiment_from_env,
 )
 from sensors import alerts, schedules
 
@@ -48,7 +48,7 @@ defs = dg.Definitions(
         "post_sources": PostSources(mode=SOURCE_MODE, url=PG_URL),
         "account_metric_sources": AccountMetricSources(mode=SOURCE_MODE),
         "search_interest_source": SearchInterestSource(mode=SOURCE_MODE, url=PG_URL),
-        "sentiment": SentimentResource(),
+        "sentiment": sentiment_from_env(),
     },
 )
 

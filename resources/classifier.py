@@ -1,19 +1,23 @@
 """The sentiment classifier the classified_posts asset uses."""
 
-from __future__ import annotations
+import os
 
 import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
-from kedah_analytics.classify.lexicon import LexiconSentiment
+from kedah_analytics.classify.registry import CLASSIFIER_ENV, build_classifier
 
 
 class SentimentResource(dg.ConfigurableResource):
-    """``lexicon``: VADER plus the Malay lexicon with Malay negation (offline, no download)."""
+    """``offline`` (default: the shipped TF-IDF model, no download), ``lexicon`` (VADER plus the
+    Malay lexicon), ``vader``, or ``gemini`` (KEDAH_GEMINI_API_KEY; batches, cached in
+    kedah.sentiment_cache, offline fallback per failed batch)."""
 
-    classifier: str = "lexicon"
+    classifier: str = "offline"
 
-    def get_classifier(self) -> SentimentClassifier:
-        if self.classifier == "lexicon":
-            return LexiconSentiment()
-        raise ValueError(f"unknown classifier {self.classifier!r}; known: lexicon")
+    def get_classifier(self, cache_url: str | None = None) -> SentimentClassifier:
+        return build_classifier(self.classifier, os.environ, cache_url=cache_url)
+
+
+def sentiment_from_env() -> SentimentResource:
+    return SentimentResource(classifier=os.environ.get(CLASSIFIER_ENV, "offline"))

@@ -41,23 +41,24 @@ def _count(value) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def classify_posts(
-    raw: pd.DataFrame,
-    linker: PlaceLinker,
-    classifier: SentimentClassifier,
-    classifier_names: list[str] | None = None,
-) -> pd.DataFrame:
-    """One classified row per raw post, in the raw rows' order.
+def _sentiments(classifier: SentimentClassifier, texts: list[str]) -> tuple[list, list[str], list[str]]:
+    """Each post's sentiment and the classifier (name, version) that produced it: a classifier with
+    ``classify`` (Gemini) may hand some posts to its offline fallback and says so per post."""
+    classify = getattr(classifier, "classify", None)
+    if callable(classify):
+        results = classify(texts)
+        return ([r.sentiment for r in results], [r.classifier for r in results],
+                [r.classifier_version for r in results])  # fmt: skip
+    return classifier.predict(texts), [classifier.name] * len(texts), [classifier.version] * len(texts)
 
-    ``classifier_names`` optionally names, per post, the classifier whose result it got (a Gemini
-    batch that failed falls back to the offline model); by default every post names ``classifier``.
-    """
+
+def classify_posts(raw: pd.DataFrame, linker: PlaceLinker, classifier: SentimentClassifier) -> pd.DataFrame:
+    """One classified row per raw post, in the raw rows' order."""
     if raw.empty:
         return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
     texts = [clean_text(t) for t in raw["text"].tolist()]
-    sentiments = classifier.predict(texts)
+    sentiments, names, versions = _sentiments(classifier, texts)
     duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
-    names = classifier_names or [classifier.name] * len(texts)
     rows = []
     for i, post in enumerate(raw.itertuples(index=False)):
         text = texts[i]
@@ -104,7 +105,7 @@ def classify_posts(
                 "engagement_rate": rate,
                 "engagement_denominator": denominator,
                 "classifier": names[i],
-                "classifier_version": classifier.version,
+                "classifier_version": versions[i],
             }
         )
     return pd.DataFrame(rows, columns=CLASSIFIED_COLUMNS)
