@@ -43,3 +43,26 @@ def test_eval_trends_names_a_bad_line(tmp_path):
     out = run_cli("eval-trends", "--counts", str(bad), "--flags", str(tmp_path / "f.csv"))
     assert out.returncode != 0
     assert "line 3" in out.stderr
+
+
+def test_eval_sentiment_prints_one_figure_per_line(tmp_path):
+    data = tmp_path / "labelled.tsv"
+    data.write_text(
+        "text\tlabel\nBest trip ever, Langkawi is beautiful\tpositive\ntak best langsung, feri lambat\tnegative\n"
+        "Feri ke Langkawi pukul 9 pagi\tneutral\n",
+        encoding="utf-8",
+    )
+    out = run_cli("eval-sentiment", "--data", str(data))
+    assert out.returncode == 0, out.stderr
+    figures = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+    for name in (
+        "accuracy",
+        "macro_f1",
+        "macro_recall",
+        "f1_positive",
+        "f1_neutral",
+        "f1_negative",
+        "posts_per_second",
+    ):
+        assert 0 <= float(figures[name]) or name == "posts_per_second"
+    assert float(figures["accuracy"]) <= 1
