@@ -46,7 +46,7 @@ from resources import (
 )
 from sensors.schedules import account_metrics_requests, daily_account_metrics
 
-X_TOKEN = "AAAAAAAAAAAAAAAAAAAAAWiringBearerSecret%2Fzz99qq"
+X_TOKEN = "fake-x-bearer-WiringBearerSecret%2Fzz99qq"
 META_TOKEN = "EAAGWiringMetaSecretToken0123456789abc"
 GOOD, MISSING = "17841400008460056", "17841499999999999"
 DAY = "2026-11-20"  # the Kedah day of the recorded tweets; NOW is 14:00 on it

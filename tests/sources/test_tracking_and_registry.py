@@ -29,7 +29,7 @@ from kedah_analytics.sources.tracking import TrackingConfig, default_tracking, l
 from kedah_analytics.sources.twitter import TwitterSource
 from kedah_analytics.sources.youtube import YouTubeSource
 
-X = "AAAAAAAAAAAAAAAAAAAAARegistryBearerSecret"
+X = "fake-x-bearer-RegistryBearerSecret"
 META = "EAAGRegistryMetaSecretToken55555"
 YT = "AIzaSyRegistryYouTubeSecretKey0000"
 

@@ -18,7 +18,7 @@ from kedah_analytics.sources.twitter import (
     tweet_id_time,
 )
 
-TOKEN = "AAAAAAAAAAAAAAAAAAAAAFixtureBearerToken%2Fabc123SECRET"
+TOKEN = "fake-x-bearer-FixtureBearerToken%2Fabc123SECRET"
 SEARCH = "/2/tweets/search/recent"
 PAGE2_TOKEN = "b26v89c19zqg8o3frr3ld2exh2cmw7smoeutj7ibg2dq5"
 
