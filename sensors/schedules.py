@@ -22,18 +22,23 @@ collect_posts_job = dg.define_asset_job(
 )
 
 
-def refresh_requests(scheduled_time, platforms=PLATFORMS) -> list[dg.RunRequest]:
-    """One run per platform covering yesterday and today (Kedah days): yesterday still moves."""
-    today = scheduled_time.astimezone(KEDAH_TZ).date()
-    yesterday = today - timedelta(days=1)
-    stamp = scheduled_time.astimezone(KEDAH_TZ).strftime("%Y-%m-%dT%H")
+def platform_range_requests(first, last, run_key, platforms=PLATFORMS) -> list[dg.RunRequest]:
+    """One run per platform covering the Kedah days ``first``..``last`` of date x platform assets;
+    ``run_key(platform)`` keeps a schedule from launching the same run twice."""
     return [
         dg.RunRequest(
-            run_key=f"{platform}-{stamp}",
-            tags={**range_tags(f"{yesterday}|{platform}", f"{today}|{platform}"), "kedah/platform": platform},
+            run_key=run_key(platform),
+            tags={**range_tags(f"{first}|{platform}", f"{last}|{platform}"), "kedah/platform": platform},
         )
         for platform in platforms
     ]
+
+
+def refresh_requests(scheduled_time, platforms=PLATFORMS) -> list[dg.RunRequest]:
+    """One run per platform covering yesterday and today (Kedah days): yesterday still moves."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    stamp = scheduled_time.astimezone(KEDAH_TZ).strftime("%Y-%m-%dT%H")
+    return platform_range_requests(today - timedelta(days=1), today, lambda p: f"{p}-{stamp}", platforms)
 
 
 @dg.schedule(
@@ -117,13 +122,7 @@ def account_metrics_requests(
     insights settle up to 48 hours late, so each day is read again on the following days."""
     today = scheduled_time.astimezone(KEDAH_TZ).date()
     first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
-    return [
-        dg.RunRequest(
-            run_key=f"account-metrics-{platform}-{today}",
-            tags={**range_tags(f"{first}|{platform}", f"{last}|{platform}"), "kedah/platform": platform},
-        )
-        for platform in platforms
-    ]
+    return platform_range_requests(first, last, lambda p: f"account-metrics-{p}-{today}", platforms)
 
 
 @dg.schedule(

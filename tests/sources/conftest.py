@@ -7,173 +7,29 @@ to a non-loopback address fails the test, so nothing here can reach the network.
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from http.client import responses as REASONS
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
-from requests.cookies import RequestsCookieJar
-from requests.structures import CaseInsensitiveDict
+from source_fakes import (  # tests/ is on sys.path through tests/conftest.py
+    NOW,
+    FakeClock,
+    FakeSleep,
+    FixtureAdapter,
+    Reply,
+    Seen,
+    fixture_json,
+    fixture_text,
+    forbid_network,
+)
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=UTC)  # 14:00 in Kedah
+__all__ = ["NOW", "FakeClock", "FakeSleep", "FixtureAdapter", "Reply", "Seen"]
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_connect = socket.socket.connect
-
-    def guarded(self: socket.socket, address: Any) -> Any:
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in ("127.0.0.1", "::1", "localhost") and not str(host).startswith("/"):
-            raise AssertionError(f"test tried to reach the network: {address!r}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-
-    def no_dns(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"test tried to resolve a host name: {args[:1]!r}")
-
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host in ("127.0.0.1", "::1", "localhost", None):
-            return real_getaddrinfo(host, *args, **kwargs)
-        return no_dns(host)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-
-
-def fixture_text(relative: str) -> str:
-    return (FIXTURES / relative).read_text(encoding="utf-8")
-
-
-def fixture_json(relative: str) -> Any:
-    return json.loads(fixture_text(relative))
-
-
-@dataclass
-class Reply:
-    """One canned HTTP answer (or an exception to raise instead)."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    raises: Exception | None = None
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(
-        cls, relative_or_obj: str | Any, status: int = 200, headers: dict[str, str] | None = None
-    ) -> Reply:
-        obj = fixture_json(relative_or_obj) if isinstance(relative_or_obj, str) else relative_or_obj
-        return cls(
-            status,
-            json.dumps(obj).encode(),
-            {"Content-Type": "application/json; charset=UTF-8", **(headers or {})},
-        )
-
-    @classmethod
-    def text(cls, relative: str, content_type: str, status: int = 200, **kwargs: Any) -> Reply:
-        return cls(status, fixture_text(relative).encode(), {"Content-Type": content_type}, **kwargs)
-
-
-@dataclass
-class Seen:
-    method: str
-    url: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    timeout: Any
-
-
-class FixtureAdapter(BaseAdapter):
-    """A requests transport that answers from queued fixtures, matched by path (and query)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.routes: list[tuple[str, Callable[[dict[str, str]], bool], list[Reply]]] = []
-        self.seen: list[Seen] = []
-
-    def add(
-        self, path: str, *replies: Reply, when: Callable[[dict[str, str]], bool] | None = None
-    ) -> FixtureAdapter:
-        self.routes.append((path, when or (lambda _params: True), list(replies)))
-        return self
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        parts = urlsplit(request.url)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        self.seen.append(
-            Seen(
-                request.method or "",
-                request.url,
-                parts.path,
-                params,
-                dict(request.headers),
-                kwargs.get("timeout"),
-            )
-        )
-        for path, when, replies in self.routes:
-            if parts.path == path and when(params) and replies:
-                reply = replies.pop(0)
-                break
-        else:
-            raise AssertionError(f"no fixture left for {request.method} {parts.path} {sorted(params)}")
-        if reply.raises is not None:
-            raise reply.raises
-        response = requests.Response()
-        response.status_code = reply.status
-        response.reason = REASONS.get(reply.status, "")
-        response._content = reply.body
-        response.headers = CaseInsensitiveDict(reply.headers)
-        response.url = request.url or ""
-        response.request = request
-        response.encoding = "utf-8"
-        jar = RequestsCookieJar()
-        for name, value in reply.cookies.items():
-            jar.set(name, value, domain=parts.hostname, path="/")
-        response.cookies = jar
-        response.connection = self  # type: ignore[attr-defined]
-        return response
-
-    def close(self) -> None:
-        pass
-
-    def calls(self, path_suffix: str) -> list[Seen]:
-        return [s for s in self.seen if s.path.endswith(path_suffix)]
-
-
-class FakeSleep:
-    """Records the waits instead of waiting; advances the fake clock by them."""
-
-    def __init__(self, clock: FakeClock):
-        self.clock = clock
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.now += timedelta(seconds=seconds)
-
-
-class FakeClock:
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now.timestamp()
+    forbid_network(monkeypatch)
 
 
 @pytest.fixture
@@ -209,9 +65,4 @@ def load_text() -> Callable[[str], str]:
 @pytest.fixture
 def session(adapter: FixtureAdapter) -> requests.Session:
     """The session a source would build (with default timeouts), on the fixture transport."""
-    from kedah_analytics.sources.http import TimeoutSession
-
-    s = TimeoutSession()
-    s.mount("https://", adapter)
-    s.mount("http://", adapter)
-    return s
+    return adapter.session()

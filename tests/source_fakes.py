@@ -1,8 +1,7 @@
-"""Recorded-shape payloads served to the real client libraries, for the pipeline tests.
-
-Copied from tests/sources/conftest.py (a conftest is not imported): a requests transport adapter
-that answers from tests/fixtures, a fake clock and sleep, and a guard that fails any socket to a
-non-loopback address, so nothing here can reach the network.
+"""Recorded-shape payloads served to the real client libraries, shared by the source tests and
+the pipeline tests: a requests transport adapter that answers from tests/fixtures, a fake clock
+and sleep, and a guard that fails any socket to a non-loopback address, so nothing here can
+reach the network.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from requests.adapters import BaseAdapter
 from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=UTC)  # 14:00 in Kedah
 
 
@@ -67,9 +66,15 @@ class Reply:
     cookies: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, relative_or_obj: str | Any, status: int = 200) -> Reply:
+    def json(
+        cls, relative_or_obj: str | Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Reply:
         obj = fixture_json(relative_or_obj) if isinstance(relative_or_obj, str) else relative_or_obj
-        return cls(status, json.dumps(obj).encode(), {"Content-Type": "application/json; charset=UTF-8"})
+        return cls(
+            status,
+            json.dumps(obj).encode(),
+            {"Content-Type": "application/json; charset=UTF-8", **(headers or {})},
+        )
 
     @classmethod
     def text(cls, relative: str, content_type: str, status: int = 200, **kwargs: Any) -> Reply:
@@ -82,6 +87,8 @@ class Seen:
     url: str
     path: str
     params: dict[str, str]
+    headers: dict[str, str]
+    timeout: Any
 
 
 class FixtureAdapter(BaseAdapter):
@@ -101,7 +108,16 @@ class FixtureAdapter(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         parts = urlsplit(request.url)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        self.seen.append(Seen(request.method or "", request.url or "", parts.path, params))
+        self.seen.append(
+            Seen(
+                request.method or "",
+                request.url,
+                parts.path,
+                params,
+                dict(request.headers),
+                kwargs.get("timeout"),
+            )
+        )
         for path, when, replies in self.routes:
             if parts.path == path and when(params) and replies:
                 reply = replies.pop(0)
