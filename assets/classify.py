@@ -3,11 +3,12 @@
 import dagster as dg
 import pandas as pd
 
-from assets.ingest import INGEST_RETRY, RAW_POSTS_FRESHNESS, raw_posts
+from assets.ingest import INGEST_RETRY, RAW_POSTS_FRESHNESS
 from assets.partitions import date_platform_partitions
+from kedah_analytics.classify.base import FallbackClassifier
 from kedah_analytics.classify.posts import classify_posts
 from kedah_analytics.places import PlaceLinker
-from kedah_analytics.warehouse import checks
+from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import PostgresWarehouse, SentimentResource
 
 
@@ -25,7 +26,7 @@ def classified_posts(
     places: pd.DataFrame,
     sentiment: SentimentResource,
     warehouse: PostgresWarehouse,
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[ReplaceRows]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
     if places.empty:
@@ -33,9 +34,9 @@ def classified_posts(
     classifier = sentiment.get_classifier(cache_url=warehouse.url)
     classified = classify_posts(raw_posts, PlaceLinker(places), classifier)
     linked = classified["place_id"].notna().mean() if len(classified) else 0.0
-    telemetry = classifier.telemetry() if callable(getattr(classifier, "telemetry", None)) else {}
+    telemetry = classifier.telemetry() if isinstance(classifier, FallbackClassifier) else {}
     return dg.Output(
-        classified,
+        ReplaceRows(classified),
         metadata={
             "classifier": f"{classifier.name} {classifier.version}",
             "classified_by": dg.MetadataValue.json(classified["classifier"].value_counts().to_dict()),
@@ -49,37 +50,18 @@ def classified_posts(
     )
 
 
-def _result(outcome: checks.CheckOutcome, severity=dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
-
-
-@dg.asset_check(asset=raw_posts, description="No two rows share (platform, post_id).")
-def raw_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        return _result(checks.duplicate_keys(conn, "raw_posts", ["platform", "post_id"]))
-
-
-@dg.asset_check(asset=raw_posts, description="Text present, counts >= 0, each post under its Kedah day.")
-def raw_posts_required_fields(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        return _result(checks.raw_posts_required_fields(conn))
-
-
 @dg.asset_check(asset=classified_posts, description="No two rows share (platform, post_id).")
 def classified_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        return _result(checks.duplicate_keys(conn, "classified_posts", ["platform", "post_id"]))
+    return warehouse.run_check(checks.duplicate_keys, "classified_posts", ["platform", "post_id"])
 
 
 @dg.asset_check(asset=classified_posts, description="Scores, confidences and rates within their ranges.")
 def classified_posts_scores_in_range(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        return _result(checks.classified_scores_in_range(conn))
+    return warehouse.run_check(checks.classified_scores_in_range)
 
 
 @dg.asset_check(
     asset=classified_posts, description="At least half the non-spam posts of the last 7 days name a place."
 )
 def classified_posts_place_link_share(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        return _result(checks.place_link_share(conn), severity=dg.AssetCheckSeverity.WARN)
+    return warehouse.run_check(checks.place_link_share, severity=dg.AssetCheckSeverity.WARN)

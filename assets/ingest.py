@@ -6,10 +6,12 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitions import date_platform_partitions, days_by_platform
+from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.places import load_places
-from kedah_analytics.sources.base import SourceError
-from kedah_analytics.sources.collect import day_span, fetch_posts, source_failure_message, telemetry_metadata
+from kedah_analytics.sources.base import SourceError, telemetry_metadata
+from kedah_analytics.sources.failures import day_span, source_failure_message
 from kedah_analytics.sources.frames import posts_frame
+from kedah_analytics.warehouse import MergeRows, ReplaceRows, checks
 from resources import PostgresWarehouse, PostSources
 
 RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -22,9 +24,12 @@ INGEST_RETRY = dg.RetryPolicy(
 
 
 @dg.asset(group_name="reference", kinds={"postgres"}, metadata={"dagster/table_name": "kedah.places"})
-def places() -> pd.DataFrame:
+def places() -> ReplaceRows:
     """Kedah places with their city, district, category, coordinates and English and Malay aliases."""
-    return load_places()
+    return ReplaceRows(load_places())
+
+
+RAW_POSTS_KEY = ("platform", "post_id")
 
 
 @dg.asset(
@@ -35,25 +40,26 @@ def places() -> pd.DataFrame:
     retry_policy=INGEST_RETRY,
     freshness_policy=RAW_POSTS_FRESHNESS,
     pool="source_api",
-    metadata={"write_mode": "merge", "primary_key": ["platform", "post_id"]},
+    metadata={"primary_key": list(RAW_POSTS_KEY)},
 )
 def raw_posts(
     context: dg.AssetExecutionContext, post_sources: PostSources, warehouse: PostgresWarehouse
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[MergeRows]:
     """Posts as collected, one row per platform and post id: text, author, engagement counts,
     hashtags, the provider that gave it and the raw payload. Merged: known posts get their latest
     counts and nothing is deleted because a later fetch no longer returns it."""
     fetched_at = datetime.now(UTC)
     configuration = post_sources.describe()
-    frames, providers, telemetry, cursors = [], {}, {}, {}
+    frames, providers, telemetry = [], {}, {}
+    cursors: dict[str, dict[str, str]] = {}
     for platform, days in days_by_platform(context.partition_keys).items():
         source = post_sources.source_for(platform)
-        since_ids = post_sources.since_ids(source)
+        known_cursors = post_sources.cursors_for(source)
         context.log.info(
             f"{platform}: fetching {day_span(days)} from {source.provider} ({configuration[platform]})"
         )
         try:
-            result = fetch_posts(source, platform, days, since_ids)
+            result = source.fetch_posts(platform, days, known_cursors)
         except SourceError as exc:
             raise dg.Failure(
                 description=source_failure_message(f"{platform} posts", days, source.provider, exc),
@@ -81,16 +87,14 @@ def raw_posts(
             "posts_fetched": len(result.posts),
             "posts_outside_partitions": outside,
             "quarantined": quarantined,
-            "cursors_used": len(since_ids or {}),
+            "cursors_used": len(known_cursors or {}),
         }
     posts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    posts.attrs["provider_by_platform"] = providers
-    posts.attrs["source_cursors"] = cursors  # saved by the IO manager in the write's transaction
     return dg.Output(
-        posts,
+        MergeRows(posts, key=RAW_POSTS_KEY, provider_by_platform=providers, cursors=cursors),
         metadata={
             "providers": ", ".join(f"{p}: {v}" for p, v in providers.items()),
-            "demo_data": any(v == "demo" for v in providers.values()),
+            "demo_data": any(v == DEMO_PROVIDER for v in providers.values()),
             "quarantined": sum(t["quarantined"] for t in telemetry.values()),
             "api_calls": sum(t["api_calls"] for t in telemetry.values()),
             "rate_limit_waits": sum(t["rate_limit_waits"] for t in telemetry.values()),
@@ -98,3 +102,13 @@ def raw_posts(
             "source_configuration": dg.MetadataValue.json(configuration),
         },
     )
+
+
+@dg.asset_check(asset=raw_posts, description="No two rows share (platform, post_id).")
+def raw_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    return warehouse.run_check(checks.duplicate_keys, "raw_posts", list(RAW_POSTS_KEY))
+
+
+@dg.asset_check(asset=raw_posts, description="Text present, counts >= 0, each post under its Kedah day.")
+def raw_posts_required_fields(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    return warehouse.run_check(checks.raw_posts_required_fields)

@@ -6,22 +6,25 @@ import dagster as dg
 import pandas as pd
 
 from assets.ingest import INGEST_RETRY
-from assets.partitions import daily_partitions, date_platform_partitions, day_of, days_by_platform
-from kedah_analytics.sources.base import SourceError
-from kedah_analytics.sources.collect import (
+from assets.partitions import (
+    daily_partitions,
+    date_platform_partitions,
+    day_of,
+    day_partitions,
+    days_by_platform,
+    replaced_account_rows,
+)
+from kedah_analytics.sources.account_metrics import (
     ACCOUNT_METRIC_COLUMNS,
     AccountMetricsOutcome,
     account_metrics_metadata,
     collect_account_metrics,
-    collect_search_interest,
-    date_platform_rows,
-    day_partitions,
-    day_span,
-    replaced_account_rows,
-    source_failure_message,
-    telemetry_metadata,
 )
-from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
+from kedah_analytics.sources.base import SourceError, telemetry_metadata
+from kedah_analytics.sources.failures import day_span, source_failure_message
+from kedah_analytics.sources.search_interest import SEARCH_INTEREST_COLUMNS, collect_search_interest
+from kedah_analytics.warehouse import ReplaceRows
+from resources import AccountMetricSources, SearchInterestSource
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
 
@@ -33,17 +36,12 @@ ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=INGEST_RETRY,
     pool="source_api",
-    metadata={
-        "write_mode": "replace per account",
-        "primary_key": ACCOUNT_KEY,
-        "dagster/table_name": "kedah.account_daily_metrics",
-    },
+    metadata={"primary_key": ACCOUNT_KEY},
 )
 def account_daily_metrics(
     context: dg.AssetExecutionContext,
     account_metric_sources: AccountMetricSources,
-    warehouse: PostgresWarehouse,
-) -> dg.MaterializeResult:
+) -> dg.Output[ReplaceRows]:
     """Account-level daily metrics from Instagram insights, Facebook Page insights and YouTube
     Analytics: one row per day, platform, account and metric, with the provider and how to read the
     value (day basis, period) in ``metadata``. Each account's days are replaced when it answers; an
@@ -73,21 +71,16 @@ def account_daily_metrics(
         for account, error in outcomes[-1].failed_accounts().items():
             context.log.warning(f"{platform} account {account} failed, the others went on: {error}")
 
-    metadata = account_metrics_metadata(not_collected, outcomes)
-    if not outcomes:
-        stored = warehouse.stored_rows("account_daily_metrics", date_platform_rows(run_days))
-        return dg.MaterializeResult(
-            metadata={**metadata, "rows_written": 0, "dagster/partition_row_count": stored}
-        )
-
-    rows = pd.concat([o.frame for o in outcomes], ignore_index=True)
-    written = warehouse.replace(
-        "account_daily_metrics",
-        rows[ACCOUNT_METRIC_COLUMNS],
-        replaced_account_rows(outcomes),
-        stored_in=date_platform_rows(run_days),
+    rows = (
+        pd.concat([o.frame for o in outcomes], ignore_index=True)[ACCOUNT_METRIC_COLUMNS]
+        if outcomes
+        else pd.DataFrame(columns=ACCOUNT_METRIC_COLUMNS)
     )
-    return dg.MaterializeResult(metadata={**metadata, **written})
+    # Only the accounts that answered are replaced: one that failed keeps its stored rows.
+    return dg.Output(
+        ReplaceRows(rows, only=replaced_account_rows(outcomes)),
+        metadata=account_metrics_metadata(not_collected, outcomes),
+    )
 
 
 @dg.asset(
@@ -97,17 +90,12 @@ def account_daily_metrics(
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=INGEST_RETRY,
     pool="source_api",
-    metadata={
-        "write_mode": "replace",
-        "primary_key": ["date", "keyword", "geo"],
-        "dagster/table_name": "kedah.search_interest",
-    },
+    metadata={"primary_key": ["date", "keyword", "geo"]},
 )
 def search_interest(
     context: dg.AssetExecutionContext,
     search_interest_source: SearchInterestSource,
-    warehouse: PostgresWarehouse,
-) -> dg.MaterializeResult:
+) -> dg.Output[ReplaceRows]:
     """Google Trends interest (0..100) per day for the tracked keywords in Kedah (geo MY-02), with the
     keyword group and timeframe it is relative to. Off unless ``KEDAH_GOOGLE_TRENDS=1``."""
     days = sorted({day_of(key) for key in context.partition_keys})
@@ -115,14 +103,9 @@ def search_interest(
     if source is None:
         status = search_interest_source.status()
         context.log.info(f"search interest for {day_span(days)}: {status}; no rows")
-        stored = warehouse.stored_rows("search_interest", day_partitions(days))
-        return dg.MaterializeResult(
-            metadata={
-                "status": status,
-                "rows_written": 0,
-                "provider": "none",
-                "dagster/partition_row_count": stored,
-            }
+        return dg.Output(
+            ReplaceRows(pd.DataFrame(columns=SEARCH_INTEREST_COLUMNS), only=day_partitions([])),
+            metadata={"status": status, "provider": "none"},
         )
     try:
         outcome = collect_search_interest(source, days, datetime.now(UTC))
@@ -139,16 +122,13 @@ def search_interest(
         )
     # Days Google gave nothing for keep their rows: replace only the days that came back.
     with_data = [d for d in days if d not in set(outcome.days_without_data)]
-    written = warehouse.replace(
-        "search_interest", outcome.frame, day_partitions(with_data), stored_in=day_partitions(days)
-    )
-    return dg.MaterializeResult(
+    return dg.Output(
+        ReplaceRows(outcome.frame, only=day_partitions(with_data)),
         metadata={
-            **written,
             "status": "real",
             "keywords": int(outcome.frame["keyword"].nunique()) if len(outcome.frame) else 0,
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
             **telemetry_metadata(outcome.telemetry, source.provider),
-        }
+        },
     )

@@ -5,7 +5,7 @@ import pandas as pd
 
 from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
 from kedah_analytics import metrics
-from kedah_analytics.warehouse import checks
+from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import PostgresWarehouse
 
 
@@ -19,12 +19,12 @@ from resources import PostgresWarehouse
 )
 def place_daily_metrics(
     context: dg.AssetExecutionContext, classified_posts: pd.DataFrame, places: pd.DataFrame
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[ReplaceRows]:
     """Per day, place, platform and provider: posts, likes, comments, shares, views, sentiment
     counts and mean, and engagement, spam left out. ``provider`` says whether a row is demo data."""
     daily = metrics.place_daily_metrics(classified_posts, places)
     return dg.Output(
-        daily,
+        ReplaceRows(daily),
         metadata={
             "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,
             "posts": int(daily["posts"].sum()) if len(daily) else 0,
@@ -35,15 +35,11 @@ def place_daily_metrics(
 
 @dg.asset_check(asset=place_daily_metrics, description="No two rows share (date, place, platform, provider).")
 def place_daily_metrics_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        outcome = checks.duplicate_keys(
-            conn, "place_daily_metrics", ["date", "place_id", "platform", "provider"]
-        )
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details)
+    return warehouse.run_check(
+        checks.duplicate_keys, "place_daily_metrics", ["date", "place_id", "platform", "provider"]
+    )
 
 
 @dg.asset_check(asset=place_daily_metrics, description="Sentiment counts add up to posts; means in -1..1.")
 def place_daily_metrics_consistent(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as conn:
-        outcome = checks.place_metrics_consistent(conn)
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details)
+    return warehouse.run_check(checks.place_metrics_consistent)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
+from itertools import product
 
 import dagster as dg
 
-from kedah_analytics.config import TIMEZONE_NAME
-from kedah_analytics.sources.base import PLATFORMS
+from kedah_analytics.domain import PLATFORMS, TIMEZONE_NAME
+from kedah_analytics.sources.account_metrics import AccountMetricsOutcome
+from kedah_analytics.warehouse import PartitionFilter
 
 START_DATE = "2025-01-01"
 
@@ -34,3 +37,24 @@ def days_by_platform(partition_keys: list[str]) -> dict[str, list[date]]:
         by_dim = date_platform_partitions.get_partition_key_from_str(str(key)).keys_by_dimension
         out.setdefault(by_dim["platform"], set()).add(day_of(by_dim["date"]))
     return {platform: sorted(days) for platform, days in sorted(out.items())}
+
+
+def replaced_account_rows(outcomes: Sequence[AccountMetricsOutcome]) -> PartitionFilter:
+    """The rows a write of these outcomes replaces: the days of the accounts that answered, so an
+    account that failed this time keeps the rows an earlier run stored for it."""
+    return PartitionFilter(
+        ("date", "platform", "account_id"),
+        tuple((day, o.platform, account) for o in outcomes for day, account in product(o.days, o.succeeded)),
+    )
+
+
+def date_platform_rows(days_by_platform: Mapping[str, Sequence[date]]) -> PartitionFilter:
+    """The rows of a run's date x platform partitions."""
+    return PartitionFilter(
+        ("date", "platform"),
+        tuple((day, platform) for platform, days in days_by_platform.items() for day in sorted(set(days))),
+    )
+
+
+def day_partitions(days: Sequence[date]) -> PartitionFilter:
+    return PartitionFilter(("date",), tuple((d,) for d in sorted(set(days))))

@@ -6,9 +6,10 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
-from kedah_analytics.config import TIMEZONE_NAME
+from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
+from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 
 # Weeks run Monday to Sunday in Kedah; a week's partition exists once the week is over.
@@ -39,11 +40,13 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=dg.AutomationCondition.eager(),
 )
-def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
     comments, shares, views and engagement. The trend model's input."""
     counts = pipeline.keyword_daily_counts(classified_posts)
-    return dg.Output(counts, metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0})
+    return dg.Output(
+        ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
+    )
 
 
 @dg.asset(
@@ -54,10 +57,12 @@ def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[pd.DataFra
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=dg.AutomationCondition.eager(),
 )
-def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
     counts = pipeline.keyword_hourly_counts(classified_posts)
-    return dg.Output(counts, metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0})
+    return dg.Output(
+        ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
+    )
 
 
 @dg.asset(
@@ -70,7 +75,7 @@ def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[pd.DataFr
 )
 def trend_model(
     context: dg.AssetExecutionContext, keyword_daily_counts: pd.DataFrame, warehouse: PostgresWarehouse
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[ReplaceRows]:
     """The weekly-trained forecaster (gradient boosting, Poisson loss) with its rolling-origin
     backtest against seasonal-naive and a count model, and the model that serves afterwards:
     the candidate only when it beats both baselines, else the previous model or the baseline."""
@@ -81,7 +86,7 @@ def trend_model(
     trained = pipeline.train_week(keyword_daily_counts, current, week_start, training_start, training_end)
     context.log.info(trained.row["reason"])
     return dg.Output(
-        pd.DataFrame([trained.row]),
+        ReplaceRows(pd.DataFrame([trained.row])),
         metadata={**trained.metadata, "training_window": f"{training_start}..{training_end}",
                   "days_of_counts": int(keyword_daily_counts["date"].nunique()) if len(keyword_daily_counts) else 0},
     )  # fmt: skip
@@ -103,7 +108,7 @@ def trend_predictions(
     keyword_daily_counts: pd.DataFrame,
     keyword_hourly_counts: pd.DataFrame,
     warehouse: PostgresWarehouse,
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[ReplaceRows]:
     """Top rising keywords, hashtags, topics and places for the day: predicted volume, score,
     confidence, the serving model's version, and whether the burst detector already sees a burst."""
     frames, notes, versions = [], [], set()
@@ -135,7 +140,7 @@ def trend_predictions(
     for note in notes:
         context.log.warning(note)
     return dg.Output(
-        predictions,
+        ReplaceRows(predictions),
         metadata={
             "model_versions": ", ".join(sorted(versions)) or "none",
             "bursting_now": int(predictions["is_bursting"].sum()) if len(predictions) else 0,

@@ -44,7 +44,7 @@ def backfill(layout: str, days: list[date], server: str) -> tuple[float, int, in
     with scratch_database(server=server) as url:
         instance = instance_for(url)
         from kedah_analytics.definitions import defs
-        from kedah_analytics.sources.base import PLATFORMS
+        from kedah_analytics.domain import PLATFORMS
         from sensors.schedules import range_tags
 
         collect, metrics = defs.resolve_job_def("collect_posts"), defs.resolve_job_def("daily_metrics")

@@ -10,7 +10,6 @@ import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 log = logging.getLogger(__name__)
-WEBHOOK_ENV = "KEDAH_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_S = 10.0
 
 

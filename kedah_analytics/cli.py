@@ -13,15 +13,16 @@ import urllib.request
 from pathlib import Path
 
 from kedah_analytics import config, embedded_pg
+from kedah_analytics.settings import HOST, PG_URL, PORT
 
 DEFAULT_PORT = 3000
 
 
 def _use_database() -> tuple[str, bool]:
     """The URL in use (exported as KEDAH_PG_URL for Dagster) and whether it is the embedded one."""
-    embedded = not os.environ.get(config.PG_URL_ENV)
+    embedded = not PG_URL.is_set()
     url = config.resolve_pg_url()
-    os.environ[config.PG_URL_ENV] = url
+    os.environ[PG_URL.name] = url
     return url, embedded
 
 
@@ -46,8 +47,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"embedded PostgreSQL in {pgdata}: {'stopped' if stopped else 'was not running'}")
         return 0
     if args.action == "status":
-        if url := os.environ.get(config.PG_URL_ENV):
-            print(f"KEDAH_PG_URL: {config.redact_url(url)}")
+        if url := PG_URL.read():
+            print(f"{PG_URL.name}: {config.redact_url(url)}")
         running = embedded_pg.status(pgdata)
         print(f"embedded PostgreSQL in {pgdata}: {'running at ' + running if running else 'stopped'}")
         return 0
@@ -166,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
-    dev.add_argument("--host", default=os.environ.get("KEDAH_HOST", "127.0.0.1"))
-    dev.add_argument("--port", type=int, default=int(os.environ.get("KEDAH_PORT", DEFAULT_PORT)))
+    dev.add_argument("--host", default=HOST.read())
+    dev.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
     dev.add_argument("--days", type=int, default=7, help="days to materialize before serving (0: none)")
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
     dev.set_defaults(func=cmd_dev)

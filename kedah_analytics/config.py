@@ -6,14 +6,9 @@ embedded PostgreSQL (``kedah_analytics.embedded_pg``) whose data lives in ``$KED
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-KEDAH_TZ = ZoneInfo("Asia/Kuala_Lumpur")
-TIMEZONE_NAME = "Asia/Kuala_Lumpur"
-PG_URL_ENV = "KEDAH_PG_URL"
-WAREHOUSE_SCHEMA = "kedah"
+from kedah_analytics.settings import HOME, PG_URL
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = _PACKAGE_DIR / "data"
@@ -25,7 +20,7 @@ def project_home() -> Path:
     ``KEDAH_HOME`` wins; otherwise the checkout the package is installed from in editable mode;
     otherwise ``~/.kedah_analytics``.
     """
-    if home := os.environ.get("KEDAH_HOME"):
+    if home := HOME.read():
         return Path(home).expanduser().resolve()
     checkout = _PACKAGE_DIR.parent
     if (checkout / "pyproject.toml").exists():
@@ -39,10 +34,10 @@ def embedded_pgdata() -> Path:
 
 def resolve_pg_url(*, start_embedded: bool = True) -> str:
     """The PostgreSQL URL in use: ``KEDAH_PG_URL``, else the embedded server (started if needed)."""
-    if url := os.environ.get(PG_URL_ENV):
+    if url := PG_URL.read():
         return url
     if not start_embedded:
-        raise RuntimeError(f"{PG_URL_ENV} is unset and the embedded PostgreSQL was not requested")
+        raise RuntimeError(f"{PG_URL.name} is unset and the embedded PostgreSQL was not requested")
     from kedah_analytics import embedded_pg
 
     return embedded_pg.start(embedded_pgdata())

@@ -1,13 +1,12 @@
 """The one Dagster code location: assets, checks, schedules, sensors and resources."""
 
-import os
 from datetime import datetime, timedelta
 
 import dagster as dg
 
 from assets import classify, ingest, insights, metrics, trends
-from kedah_analytics.config import KEDAH_TZ
-from kedah_analytics.sources.base import PLATFORMS
+from kedah_analytics import settings
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from resources import (
     AccountMetricSources,
     PostgresIOManager,
@@ -18,8 +17,8 @@ from resources import (
 )
 from sensors import alerts, schedules
 
-PG_URL = dg.EnvVar("KEDAH_PG_URL")
-SOURCE_MODE = os.environ.get("KEDAH_SOURCE_MODE", "auto")
+PG_URL = dg.EnvVar(settings.PG_URL.name)
+SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
 ASSET_MODULES = [ingest, insights, classify, metrics, trends]
 
 defs = dg.Definitions(

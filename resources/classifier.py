@@ -5,7 +5,8 @@ import os
 import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
-from kedah_analytics.classify.registry import CLASSIFIER_ENV, build_classifier
+from kedah_analytics.classify.registry import build_classifier
+from kedah_analytics.settings import CLASSIFIER
 
 
 class SentimentResource(dg.ConfigurableResource):
@@ -20,4 +21,4 @@ class SentimentResource(dg.ConfigurableResource):
 
 
 def sentiment_from_env() -> SentimentResource:
-    return SentimentResource(classifier=os.environ.get(CLASSIFIER_ENV, "offline"))
+    return SentimentResource(classifier=CLASSIFIER.read() or "offline")

@@ -17,31 +17,31 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from kedah_analytics.domain import PLATFORMS
+from kedah_analytics.settings import GOOGLE_TRENDS, SOURCE_MODE, YOUTUBE_OAUTH
 from kedah_analytics.sources.account_insights import AccountMetricsSource
-from kedah_analytics.sources.base import PLATFORMS, PostSource
-from kedah_analytics.sources.collect import accepts_since_ids
+from kedah_analytics.sources.base import PostSource
 from kedah_analytics.sources.demo import DemoSource
 from kedah_analytics.sources.google_trends import GoogleTrendsSource
-from kedah_analytics.sources.pg_state import (
-    PgHashtagLedger,
-    PgSearchCallBudget,
-    PgTrendsCache,
-    load_cursors,
-)
 from kedah_analytics.sources.registry import (
-    GOOGLE_TRENDS_ENV,
     configured_account_sources,
     configured_sources,
     configured_trends_source,
     describe_configuration,
 )
 from kedah_analytics.sources.tracking import load_tracking
+from kedah_analytics.warehouse.state import (
+    PgHashtagLedger,
+    PgSearchCallBudget,
+    PgTrendsCache,
+    load_cursors,
+)
 
 MODES = ("auto", "demo")
-DEMO_MODE_NOTE = "KEDAH_SOURCE_MODE=demo"
+DEMO_MODE_NOTE = f"{SOURCE_MODE.name}=demo"
 # X has no account-insights API the project uses: its account_daily_metrics partitions stay empty.
 NO_ACCOUNT_METRICS = {"twitter": "X has no account metrics source; twitter partitions hold no rows"}
-_YOUTUBE_OAUTH_PREFIX = "KEDAH_YOUTUBE_OAUTH_"
+_YOUTUBE_OAUTH_NAMES = frozenset(s.name for s in YOUTUBE_OAUTH)
 
 
 class _SourceResource(dg.ConfigurableResource):
@@ -68,7 +68,7 @@ class _SourceResource(dg.ConfigurableResource):
 
     def _check_mode(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"KEDAH_SOURCE_MODE must be 'auto' or 'demo', not {self.mode!r}")
+            raise ValueError(f"{SOURCE_MODE.name} must be 'auto' or 'demo', not {self.mode!r}")
 
 
 class PostSources(_SourceResource):
@@ -115,9 +115,9 @@ class PostSources(_SourceResource):
             }
         return lines
 
-    def since_ids(self, source: PostSource) -> dict[str, str] | None:
+    def cursors_for(self, source: PostSource) -> dict[str, str] | None:
         """The cursors stored for a source that polls from them (X), else None."""
-        if not self.url or not accepts_since_ids(source):
+        if not self.url or not source.polls_from_cursors:
             return None
         return load_cursors(self.url, source.provider)
 
@@ -135,7 +135,7 @@ class AccountMetricSources(_SourceResource):
         env = self.environment()
         if platform != "youtube":
             # Reading YouTube's OAuth file can fail; that must fail YouTube's partitions only.
-            env = {k: v for k, v in env.items() if not k.startswith(_YOUTUBE_OAUTH_PREFIX)}
+            env = {k: v for k, v in env.items() if k not in _YOUTUBE_OAUTH_NAMES}
         hooks = self.hooks_for(configured_account_sources)
         if platform != "youtube":
             hooks.pop("youtube_http", None)  # it alone would make YouTube Analytics count as configured
@@ -179,5 +179,7 @@ class SearchInterestSource(_SourceResource):
             return f"disabled: {DEMO_MODE_NOTE}"
         line = describe_configuration(self.environment())["google_trends"]
         return (
-            line if line.startswith("real") else f"disabled: set {GOOGLE_TRENDS_ENV}=1 to query Google Trends"
+            line
+            if line.startswith("real")
+            else f"disabled: set {GOOGLE_TRENDS.name}=1 to query Google Trends"
         )

@@ -2,15 +2,16 @@
 
 The IO manager maps an asset to ``kedah.<asset name>`` and its partitions to columns: a
 ``date`` x ``platform`` partition to the ``date`` and ``platform`` columns, a daily or weekly one
-to the column named by the asset's ``partition_expr`` metadata (``date`` by default). Assets
-whose metadata says ``write_mode: merge`` merge on ``primary_key``; all others replace exactly
-their partitions. Every write is one transaction with COPY.
+to the column named by the asset's ``partition_expr`` metadata (``date`` by default). Each asset
+returns a typed write (:class:`ReplaceRows` or :class:`MergeRows`) saying how its rows are stored;
+every write is one transaction with COPY. The warehouse resource is for reads, checks and the
+quarantine; table writes go through the IO manager only.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,10 +20,12 @@ import pandas as pd
 import psycopg
 from pydantic import Field
 
-from kedah_analytics.sources.base import QuarantinedRecord
-from kedah_analytics.sources.pg_state import save_cursors
+from kedah_analytics.domain import QuarantinedRecord
 from kedah_analytics.warehouse import (
+    MergeRows,
     PartitionFilter,
+    ReplaceRows,
+    TableWrite,
     WriteSummary,
     apply_migrations,
     count_rows,
@@ -31,7 +34,9 @@ from kedah_analytics.warehouse import (
     replace_partitions,
     table_columns,
 )
+from kedah_analytics.warehouse.checks import CheckOutcome
 from kedah_analytics.warehouse.quarantine import quarantine_records
+from kedah_analytics.warehouse.state import save_cursors
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
@@ -52,7 +57,8 @@ def connect(url: str) -> psycopg.Connection:
 
 
 class PostgresWarehouse(dg.ConfigurableResource):
-    """The warehouse (schema ``kedah``) for work outside the IO manager: quarantine, checks."""
+    """The warehouse (schema ``kedah``) for reads, checks and the quarantine; tables are written by
+    the IO manager."""
 
     url: str = Field(description="PostgreSQL URL (KEDAH_PG_URL)")
 
@@ -68,23 +74,16 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self.connection() as conn:
             return quarantine_records(conn, asset, partition_key, records)
 
-    def replace(
+    def run_check(
         self,
-        table: str,
-        rows: pd.DataFrame,
-        partitions: PartitionFilter,
-        stored_in: PartitionFilter | None = None,
-    ) -> dict[str, Any]:
-        """Replace exactly ``partitions`` of ``kedah.<table>`` with ``rows`` in one transaction; the
-        materialization metadata of the write, counting the rows stored in ``stored_in`` (the run's
-        Dagster partitions, when the write replaces only part of them)."""
+        check: Callable[..., CheckOutcome],
+        *args: Any,
+        severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    ) -> dg.AssetCheckResult:
+        """Run a check of ``kedah_analytics.warehouse.checks`` and report it to Dagster."""
         with self.connection() as conn:
-            summary = replace_partitions(conn, table, rows, partitions)
-            return table_metadata(conn, table, stored_in or partitions, rows, summary)
-
-    def stored_rows(self, table: str, partitions: PartitionFilter) -> int:
-        with self.connection() as conn:
-            return count_rows(conn, table, partitions)
+            outcome = check(conn, *args)
+        return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.connection() as conn:
@@ -151,62 +150,39 @@ def table_metadata(
 
 
 class PostgresIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as table ``kedah.<asset>``, partition by partition, in one transaction."""
+    """Stores each asset as table ``kedah.<asset>``, partition by partition, in one transaction.
+
+    An asset returns a :class:`ReplaceRows` or a :class:`MergeRows`; which one is the asset's own
+    statement of how its table is written. Inputs are read back as DataFrames."""
 
     url: str
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         ensure_migrated(self.url)
 
-    def _filter(self, context: dg.InputContext | dg.OutputContext, metadata: dict) -> PartitionFilter | None:
+    def _filter(
+        self, context: dg.InputContext | dg.OutputContext, metadata: Mapping[str, Any]
+    ) -> PartitionFilter | None:
         if not context.has_asset_partitions:
             return None
         return partition_filter(
             context.asset_partitions_def, context.asset_partition_keys, metadata.get("partition_expr")
         )
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | None) -> None:
-        if obj is None:
-            return
+    def handle_output(self, context: dg.OutputContext, obj: TableWrite) -> None:
+        if not isinstance(obj, ReplaceRows | MergeRows):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; assets stored in "
+                "PostgreSQL return ReplaceRows(...) or MergeRows(...) (kedah_analytics.warehouse)"
+            )
         table = context.asset_key.path[-1]
-        metadata = context.definition_metadata or {}
-        partitions = self._filter(context, metadata)
+        partitions = self._filter(context, context.definition_metadata or {})
         with connect(self.url) as conn:
-            if metadata.get("write_mode") == "merge":
-                summary = self._merge(conn, table, obj, partitions, metadata)
+            if isinstance(obj, MergeRows):
+                summary = _merge(conn, table, obj, partitions)
             else:
-                summary = replace_partitions(conn, table, obj, partitions)
-            context.add_output_metadata(table_metadata(conn, table, partitions, obj, summary))
-
-    def _merge(self, conn, table: str, obj: pd.DataFrame, partitions: PartitionFilter | None, metadata: dict):
-        if partitions is None:
-            raise ValueError(f"{table}: merge writes need a partitioned asset")
-        providers: dict[str, str] = obj.attrs.get("provider_by_platform", {})
-        summaries = []
-        with conn.transaction():
-            for platform, subset in _split_by(partitions, "platform").items():
-                if platform not in providers:
-                    raise ValueError(f"{table}: no provider recorded for platform {platform!r}")
-                rows = obj[obj["platform"] == platform]
-                summaries.append(
-                    merge_rows(
-                        conn,
-                        table,
-                        rows,
-                        key=metadata["primary_key"],
-                        partitions=subset,
-                        provider=providers[platform],
-                    )
-                )
-            # Cursors commit with the posts they cover: a failed write never skips posts next poll.
-            for provider, cursors in obj.attrs.get("source_cursors", {}).items():
-                save_cursors(conn, provider, cursors)
-        total = summaries[0]
-        for s in summaries[1:]:
-            for field in ("rows_written", "inserted", "updated", "duplicates_dropped", "demo_rows_removed",
-                          "partitions"):  # fmt: skip
-                setattr(total, field, getattr(total, field) + getattr(s, field))
-        return total
+                summary = replace_partitions(conn, table, obj.rows, obj.only or partitions)
+            context.add_output_metadata(table_metadata(conn, table, partitions, obj.rows, summary))
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         table = context.asset_key.path[-1]
@@ -215,3 +191,30 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         partitions = self._filter(context, metadata)
         with connect(self.url) as conn:
             return read_table(conn, table, partitions)
+
+
+def _merge(
+    conn: psycopg.Connection, table: str, write: MergeRows, partitions: PartitionFilter | None
+) -> WriteSummary:
+    """Merge platform by platform, and save the cursors, all in one transaction."""
+    if partitions is None:
+        raise ValueError(f"{table}: merge writes need a partitioned asset")
+    total = WriteSummary(table=f"kedah.{table}", mode="merge")
+    with conn.transaction():
+        for platform, subset in _split_by(partitions, "platform").items():
+            if platform not in write.provider_by_platform:
+                raise ValueError(f"{table}: no provider recorded for platform {platform!r}")
+            rows = write.rows[write.rows["platform"] == platform] if len(write.rows) else write.rows
+            total.add(
+                merge_rows(
+                    conn,
+                    table,
+                    rows,
+                    key=write.key,
+                    partitions=subset,
+                    provider=write.provider_by_platform[platform],
+                )
+            )
+        for provider, cursors in write.cursors.items():
+            save_cursors(conn, provider, cursors)
+    return total

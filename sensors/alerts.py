@@ -1,10 +1,9 @@
 """Tell someone when a run fails: the log always, a webhook when KEDAH_ALERT_WEBHOOK is set."""
 
-import os
-
 import dagster as dg
 
-from kedah_analytics.alerts import WEBHOOK_ENV, StepFailure, failure_message, post_webhook
+from kedah_analytics.alerts import StepFailure, failure_message, post_webhook
+from kedah_analytics.settings import ALERT_WEBHOOK
 
 
 def root_cause(error) -> str:
@@ -25,8 +24,8 @@ def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
     ]
     message = failure_message(context.dagster_run.run_id, context.dagster_run.job_name, failures)
     context.log.error(message)
-    if url := os.environ.get(WEBHOOK_ENV):
+    if url := ALERT_WEBHOOK.read():
         try:
             post_webhook(url, message)
         except Exception as err:  # the alert must not hide the failure it reports
-            context.log.error(f"could not post the alert to {WEBHOOK_ENV}: {type(err).__name__}")
+            context.log.error(f"could not post the alert to {ALERT_WEBHOOK.name}: {type(err).__name__}")

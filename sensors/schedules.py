@@ -11,8 +11,7 @@ from assets.insights import account_daily_metrics, search_interest
 from assets.metrics import place_daily_metrics
 from assets.partitions import daily_partitions
 from assets.trends import keyword_daily_counts, keyword_hourly_counts, weekly_partitions
-from kedah_analytics.config import KEDAH_TZ, TIMEZONE_NAME
-from kedah_analytics.sources.base import PLATFORMS
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.sources.tracking import load_tracking
 
 collect_posts_job = dg.define_asset_job(

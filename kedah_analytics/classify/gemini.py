@@ -30,7 +30,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from kedah_analytics.classify.base import Sentiment, SentimentClassifier
+from kedah_analytics.classify.base import AttributedSentiment, Sentiment, SentimentClassifier
 from kedah_analytics.classify.features import coerce_text, truncate
 
 logger = logging.getLogger(__name__)
@@ -108,15 +108,6 @@ class InMemoryCache:
 
 # ---------------------------------------------------------------------------------------------
 # Results and telemetry
-
-
-@dataclass(frozen=True)
-class ClassifiedPost:
-    """A post's sentiment and the classifier (name, version) that produced it."""
-
-    sentiment: Sentiment
-    classifier: str
-    classifier_version: str
 
 
 @dataclass
@@ -246,9 +237,9 @@ class GeminiSentimentClassifier:
     def predict(self, texts: Sequence[str]) -> list[Sentiment]:
         return [post.sentiment for post in self.classify(texts)]
 
-    def classify(self, texts: Sequence[str]) -> list[ClassifiedPost]:
+    def classify(self, texts: Sequence[str]) -> list[AttributedSentiment]:
         """Label ``texts`` in order: from the cache, else Gemini, else the fallback classifier."""
-        results: list[ClassifiedPost | None] = [None] * len(texts)
+        results: list[AttributedSentiment | None] = [None] * len(texts)
         gemini = (self.name, self.version)
 
         keys = [cache_key(t, *gemini) for t in texts]
@@ -266,7 +257,7 @@ class GeminiSentimentClassifier:
         self._telemetry.cache_hits += sum(len(todo[k]) for k in cached)
         for key, sentiment in cached.items():
             for i in todo.pop(key):
-                results[i] = ClassifiedPost(sentiment, *gemini)
+                results[i] = AttributedSentiment(sentiment, *gemini)
         self._telemetry.cache_misses += sum(len(v) for v in todo.values())
 
         fallback_indices: list[int] = list(blank)
@@ -292,7 +283,7 @@ class GeminiSentimentClassifier:
                     continue
                 new_items[key] = sentiment
                 for i in idx:
-                    results[i] = ClassifiedPost(sentiment, *gemini)
+                    results[i] = AttributedSentiment(sentiment, *gemini)
             if new_items:
                 self.cache.put_many(new_items)
                 self._telemetry.classified_by_gemini += sum(len(todo[k]) for k in new_items)
@@ -302,7 +293,7 @@ class GeminiSentimentClassifier:
             fallback_sentiments = self.fallback.predict([texts[i] for i in fallback_indices])
             marker = (self.fallback.name, self.fallback.version)
             for i, sentiment in zip(fallback_indices, fallback_sentiments, strict=True):
-                results[i] = ClassifiedPost(sentiment, *marker)
+                results[i] = AttributedSentiment(sentiment, *marker)
             self._telemetry.fallbacks += len(fallback_indices) - len(blank)
         return [r for r in results if r is not None]
 

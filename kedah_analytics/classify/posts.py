@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kedah_analytics.classify.base import SentimentClassifier
+from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
 from kedah_analytics.classify.lexicon import clean_text
 from kedah_analytics.classify.text import (
     detect_language,
@@ -44,9 +44,8 @@ def _count(value) -> int:
 def _sentiments(classifier: SentimentClassifier, texts: list[str]) -> tuple[list, list[str], list[str]]:
     """Each post's sentiment and the classifier (name, version) that produced it: a classifier with
     ``classify`` (Gemini) may hand some posts to its offline fallback and says so per post."""
-    classify = getattr(classifier, "classify", None)
-    if callable(classify):
-        results = classify(texts)
+    if isinstance(classifier, FallbackClassifier):
+        results = classifier.classify(texts)
         return ([r.sentiment for r in results], [r.classifier for r in results],
                 [r.classifier_version for r in results])  # fmt: skip
     return classifier.predict(texts), [classifier.name] * len(texts), [classifier.version] * len(texts)

@@ -8,10 +8,8 @@ from collections.abc import Mapping, Sequence
 import psycopg
 
 from kedah_analytics.classify.base import Sentiment, SentimentClassifier
+from kedah_analytics.settings import CLASSIFIER, GEMINI_API_KEY, GEMINI_MODEL, PG_URL
 
-CLASSIFIER_ENV = "KEDAH_CLASSIFIER"
-GEMINI_KEY_ENV = "KEDAH_GEMINI_API_KEY"
-GEMINI_MODEL_ENV = "KEDAH_GEMINI_MODEL"
 CLASSIFIERS = ("offline", "lexicon", "vader", "gemini")
 
 
@@ -47,7 +45,7 @@ def build_classifier(
 ) -> SentimentClassifier:
     """The named classifier; Gemini needs KEDAH_GEMINI_API_KEY and falls back to the offline model."""
     env = os.environ if env is None else env
-    name = (name or env.get(CLASSIFIER_ENV) or "offline").lower()
+    name = (name or env.get(CLASSIFIER.name) or "offline").lower()
     if name == "offline":
         from kedah_analytics.classify.offline import OfflineSentimentModel
 
@@ -64,16 +62,16 @@ def build_classifier(
         from kedah_analytics.classify.gemini import GeminiSentimentClassifier, InMemoryCache
         from kedah_analytics.classify.offline import OfflineSentimentModel
 
-        key = env.get(GEMINI_KEY_ENV, "")
+        key = env.get(GEMINI_API_KEY.name, "")
         if not key.strip():
-            raise ValueError(f"{CLASSIFIER_ENV}=gemini needs {GEMINI_KEY_ENV}")
+            raise ValueError(f"{CLASSIFIER.name}=gemini needs {GEMINI_API_KEY.name}")
         cache = PostgresClassificationCache(cache_url) if cache_url else InMemoryCache()
-        kwargs = {"model": env[GEMINI_MODEL_ENV]} if env.get(GEMINI_MODEL_ENV) else {}
+        kwargs = {"model": env[GEMINI_MODEL.name]} if env.get(GEMINI_MODEL.name) else {}
         return GeminiSentimentClassifier(key, fallback=OfflineSentimentModel.load(), cache=cache, **kwargs)
-    raise ValueError(f"unknown classifier {name!r}; {CLASSIFIER_ENV} is one of {', '.join(CLASSIFIERS)}")
+    raise ValueError(f"unknown classifier {name!r}; {CLASSIFIER.name} is one of {', '.join(CLASSIFIERS)}")
 
 
 def classifier_from_env(override: str | None = None) -> SentimentClassifier:
     """For the command line: ``--classifier`` or KEDAH_CLASSIFIER; Gemini caches in the warehouse
     when KEDAH_PG_URL is set."""
-    return build_classifier(override, cache_url=os.environ.get("KEDAH_PG_URL"))
+    return build_classifier(override, cache_url=PG_URL.read())

@@ -19,13 +19,14 @@ import httplib2
 import requests
 from googleapiclient.discovery import build
 
-from kedah_analytics.sources.base import (
-    AccountMetricRecord,
-    CredentialsError,
-    FetchTelemetry,
-    SourceError,
-    kedah_day_bounds,
+from kedah_analytics.domain import AccountMetricRecord, kedah_date_bounds
+from kedah_analytics.settings import (
+    YOUTUBE_OAUTH_CLIENT_ID,
+    YOUTUBE_OAUTH_CLIENT_SECRET,
+    YOUTUBE_OAUTH_REFRESH_TOKEN,
+    YOUTUBE_OAUTH_TOKEN_FILE,
 )
+from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, SourceError
 from kedah_analytics.sources.facebook import PageTokens
 from kedah_analytics.sources.http import Clock, GraphApiClient, RetryPolicy, Secret, Sleep, utcnow
 from kedah_analytics.sources.instagram import parse_graph_time
@@ -36,10 +37,6 @@ INSTAGRAM_INSIGHTS_PROVIDER = "instagram_graph_insights"
 FACEBOOK_INSIGHTS_PROVIDER = "facebook_graph_insights"
 YOUTUBE_ANALYTICS_PROVIDER = "youtube_analytics_v2"
 
-YOUTUBE_OAUTH_TOKEN_FILE_ENV = "KEDAH_YOUTUBE_OAUTH_TOKEN_FILE"
-YOUTUBE_OAUTH_CLIENT_ID_ENV = "KEDAH_YOUTUBE_OAUTH_CLIENT_ID"
-YOUTUBE_OAUTH_CLIENT_SECRET_ENV = "KEDAH_YOUTUBE_OAUTH_CLIENT_SECRET"
-YOUTUBE_OAUTH_REFRESH_TOKEN_ENV = "KEDAH_YOUTUBE_OAUTH_REFRESH_TOKEN"
 YOUTUBE_ANALYTICS_SCOPES = ("https://www.googleapis.com/auth/yt-analytics.readonly",)
 FACEBOOK_INSIGHTS_MAX_DAYS = 90
 
@@ -138,7 +135,7 @@ class InstagramInsightsSource:
         return result
 
     def _day(self, account_id: str, day: date, telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
-        since, until = kedah_day_bounds(day)
+        since, until = kedah_date_bounds(day)
         response = self.client.get(
             f"{account_id}/insights",
             {
@@ -297,28 +294,28 @@ def load_youtube_credentials(env: Mapping[str, str]) -> tuple[Any, str] | None:
     """
     from google.oauth2.credentials import Credentials
 
-    if path := env.get(YOUTUBE_OAUTH_TOKEN_FILE_ENV):
+    if path := env.get(YOUTUBE_OAUTH_TOKEN_FILE.name):
         try:
             credentials = Credentials.from_authorized_user_file(
                 str(Path(path).expanduser()), scopes=list(YOUTUBE_ANALYTICS_SCOPES)
             )
         except (OSError, ValueError) as exc:
             raise CredentialsError(
-                YOUTUBE_OAUTH_TOKEN_FILE_ENV,
+                YOUTUBE_OAUTH_TOKEN_FILE.name,
                 f"cannot read an authorized-user JSON from that file ({type(exc).__name__})",
             ) from None
-        return credentials, YOUTUBE_OAUTH_TOKEN_FILE_ENV
-    trio = (YOUTUBE_OAUTH_CLIENT_ID_ENV, YOUTUBE_OAUTH_CLIENT_SECRET_ENV, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV)
+        return credentials, YOUTUBE_OAUTH_TOKEN_FILE.name
+    trio = (YOUTUBE_OAUTH_CLIENT_ID.name, YOUTUBE_OAUTH_CLIENT_SECRET.name, YOUTUBE_OAUTH_REFRESH_TOKEN.name)
     if all(env.get(name) for name in trio):
         credentials = Credentials(
             None,
-            refresh_token=env[YOUTUBE_OAUTH_REFRESH_TOKEN_ENV],
+            refresh_token=env[YOUTUBE_OAUTH_REFRESH_TOKEN.name],
             token_uri="https://oauth2.googleapis.com/token",
-            client_id=env[YOUTUBE_OAUTH_CLIENT_ID_ENV],
-            client_secret=env[YOUTUBE_OAUTH_CLIENT_SECRET_ENV],
+            client_id=env[YOUTUBE_OAUTH_CLIENT_ID.name],
+            client_secret=env[YOUTUBE_OAUTH_CLIENT_SECRET.name],
             scopes=list(YOUTUBE_ANALYTICS_SCOPES),
         )
-        return credentials, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV
+        return credentials, YOUTUBE_OAUTH_REFRESH_TOKEN.name
     return None
 
 
@@ -337,7 +334,7 @@ class YouTubeAnalyticsSource:
         tracking: TrackingConfig,
         *,
         credentials: Any = None,
-        credentials_env_var: str = YOUTUBE_OAUTH_TOKEN_FILE_ENV,
+        credentials_env_var: str = YOUTUBE_OAUTH_TOKEN_FILE.name,
         http: Any = None,
         timeout: float = DEFAULT_HTTP_TIMEOUT,
         clock: Clock = utcnow,

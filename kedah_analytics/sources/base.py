@@ -9,49 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
-PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "twitter", "youtube")
-DEMO_PROVIDER = "demo"
-KEDAH_TZ = ZoneInfo("Asia/Kuala_Lumpur")
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    """One public post as collected, normalized across platforms.
-
-    Counts are ``None`` when the provider did not give them (hidden likes, missing statistics),
-    never 0 by guess.
-    """
-
-    platform: str
-    post_id: str
-    created_at: datetime  # timezone-aware
-    text: str
-    author_id: str | None
-    author_name: str | None
-    url: str | None
-    hashtags: tuple[str, ...]
-    like_count: int | None
-    comment_count: int | None
-    share_count: int | None
-    view_count: int | None
-    lang: str | None  # the provider's own language tag, if any
-    provider: str
-    payload: Mapping[str, Any]
-    author_followers: int | None = None
-
-
-@dataclass(frozen=True)
-class QuarantinedRecord:
-    """An item a source could not turn into a post, kept with the reason."""
-
-    platform: str
-    provider: str
-    reason: str
-    payload: Mapping[str, Any]
+from kedah_analytics.domain import PostRecord, QuarantinedRecord
 
 
 @dataclass
@@ -84,6 +45,14 @@ class FetchTelemetry:
         self.notes.extend(other.notes)
 
 
+MAX_NOTES = 20
+
+
+def telemetry_metadata(telemetry: FetchTelemetry, provider: str) -> dict[str, Any]:
+    """A fetch's cost as materialization metadata, with the first notes."""
+    return {"provider": provider, **telemetry.as_metadata(), "notes": telemetry.notes[:MAX_NOTES]}
+
+
 @dataclass
 class FetchResult:
     posts: list[PostRecord]
@@ -92,24 +61,6 @@ class FetchResult:
     provider: str
     # Provider cursors to pass back on the next poll, e.g. X's newest tweet id per query.
     cursors: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AccountMetricRecord:
-    """One account-level metric for one day, as the platform's insights report it.
-
-    ``date`` is the day the platform attributes the value to; ``metadata`` says which day basis
-    that is (Meta and YouTube report some metrics by Pacific days) and anything else needed to read
-    the value (period, end_time, metric title).
-    """
-
-    platform: str
-    account_id: str
-    metric: str
-    date: date
-    value: float | int | None
-    provider: str
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SourceError(RuntimeError):
@@ -157,19 +108,16 @@ class QuotaExhausted(SourceError):
 
 
 class PostSource(Protocol):
-    """Collects posts for one platform and a range of Kedah days."""
+    """Collects posts for one platform and a range of Kedah dates.
+
+    ``polls_from_cursors`` says whether the source resumes from the ``cursors`` its last
+    :class:`FetchResult` returned (X: the newest post id per query); the caller stores them with
+    the posts they cover and passes them back. Sources that do not poll ignore ``cursors``.
+    """
 
     provider: str
+    polls_from_cursors: bool
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult: ...
-
-
-def kedah_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The start (inclusive) and end (exclusive) of a Kedah day, timezone-aware."""
-    start = datetime.combine(day, time.min, tzinfo=KEDAH_TZ)
-    return start, start + timedelta(days=1)
-
-
-def kedah_day(moment: datetime) -> date:
-    """The Kedah day an aware timestamp falls on."""
-    return moment.astimezone(KEDAH_TZ).date()
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult: ...

@@ -15,14 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from kedah_analytics.config import KEDAH_TZ
-from kedah_analytics.sources.base import (
-    DEMO_PROVIDER,
-    FetchResult,
-    FetchTelemetry,
-    PostRecord,
-    QuarantinedRecord,
-)
+from kedah_analytics.domain import DEMO_PROVIDER, KEDAH_TZ, PostRecord, QuarantinedRecord
+from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 
 DAILY_VOLUME = {"twitter": 60, "instagram": 40, "facebook": 25, "youtube": 8}
 PLACES = [
@@ -206,8 +200,11 @@ class DemoSource:
     """Invented posts for any platform; the provider is ``demo``."""
 
     provider = DEMO_PROVIDER
+    polls_from_cursors = False
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
         posts: list[PostRecord] = []
         quarantined: list[QuarantinedRecord] = []
         for day in days:

@@ -7,19 +7,14 @@ Page with Page Public Content Access) are collected.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 import requests
 
-from kedah_analytics.sources.base import (
-    FetchResult,
-    FetchTelemetry,
-    PostRecord,
-    QuarantinedRecord,
-    kedah_day,
-    kedah_day_bounds,
-)
+from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 from kedah_analytics.sources.http import Clock, GraphApiClient, Secret, Sleep, utcnow
 from kedah_analytics.sources.instagram import hashtags_in, int_or_none, parse_graph_time
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -116,6 +111,7 @@ class FacebookPagesSource:
     """Posts of the configured Facebook Pages, any day (the Graph API keeps Page history)."""
 
     provider = PROVIDER
+    polls_from_cursors = False
 
     def __init__(
         self,
@@ -144,7 +140,9 @@ class FacebookPagesSource:
     def __repr__(self) -> str:
         return f"FacebookPagesSource(pages={list(self.settings.page_ids)})"
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
@@ -156,8 +154,8 @@ class FacebookPagesSource:
         if not self.settings.page_ids:
             telemetry.notes.append("no Facebook Page ids configured (facebook.page_ids); nothing to fetch")
             return FetchResult([], [], telemetry, PROVIDER)
-        since, _ = kedah_day_bounds(wanted[0])
-        _, until = kedah_day_bounds(wanted[-1])
+        since, _ = kedah_date_bounds(wanted[0])
+        _, until = kedah_date_bounds(wanted[-1])
         wanted_set = set(wanted)
         for page_id in self.settings.page_ids:
             page, page_token = self.pages.page(page_id, telemetry)
@@ -179,7 +177,7 @@ class FacebookPagesSource:
                     record = page_post_to_post(item, page)
                     if isinstance(record, QuarantinedRecord):
                         quarantined.append(record)
-                    elif kedah_day(record.created_at) in wanted_set:
+                    elif kedah_date(record.created_at) in wanted_set:
                         posts.setdefault(record.post_id, record)
         return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER)
 

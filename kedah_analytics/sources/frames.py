@@ -7,19 +7,13 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from kedah_analytics.config import KEDAH_TZ
-from kedah_analytics.sources.base import PostRecord
+from kedah_analytics.domain import PostRecord, kedah_date
 
 RAW_COLUMNS = [
     "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
     "url", "hashtags", "like_count", "comment_count", "share_count", "view_count", "lang", "provider",
     "first_seen_at", "fetched_at", "payload",
 ]  # fmt: skip
-
-
-def kedah_date(moment: datetime) -> date:
-    """The Kedah day (Asia/Kuala_Lumpur) a moment falls on."""
-    return moment.astimezone(KEDAH_TZ).date()
 
 
 def posts_frame(

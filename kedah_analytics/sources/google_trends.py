@@ -21,6 +21,7 @@ import requests
 from pytrends import exceptions as pytrends_errors
 from pytrends.request import TrendReq
 
+from kedah_analytics.domain import GOOGLE_TRENDS_PROVIDER, SearchInterestRecord, TrendsKey
 from kedah_analytics.sources.base import BadRequest, FetchTelemetry, SourceError
 from kedah_analytics.sources.http import (
     DEFAULT_TIMEOUT,
@@ -33,23 +34,9 @@ from kedah_analytics.sources.http import (
 )
 from kedah_analytics.sources.tracking import GoogleTrendsTracking, TrackingConfig
 
-PROVIDER = "google_trends_pytrends"
+PROVIDER = GOOGLE_TRENDS_PROVIDER
 MAX_KEYWORDS = 5
 MAX_DAILY_RANGE_DAYS = 269  # longer ranges come back weekly
-
-
-@dataclass(frozen=True)
-class SearchInterestRecord:
-    """Interest (0..100, relative within ``keyword_group`` and ``timeframe``) for one keyword and day."""
-
-    date: date
-    keyword: str
-    interest: int
-    is_partial: bool
-    geo: str
-    timeframe: str
-    keyword_group: tuple[str, ...]
-    provider: str = PROVIDER
 
 
 @dataclass
@@ -57,9 +44,6 @@ class SearchInterestResult:
     rows: list[SearchInterestRecord]
     telemetry: FetchTelemetry
     provider: str = PROVIDER
-
-
-TrendsKey = tuple[tuple[str, ...], str, str, int]  # keywords, timeframe, geo, tz
 
 
 class TrendsCache(Protocol):

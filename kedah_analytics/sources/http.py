@@ -37,8 +37,6 @@ T = TypeVar("T")
 # (connect, read) seconds for every HTTP call.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 30.0)
 
-META_TOKEN_ENV = "KEDAH_META_ACCESS_TOKEN"
-META_APP_SECRET_ENV = "KEDAH_META_APP_SECRET"
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], datetime]

@@ -16,21 +16,13 @@ from typing import Any, Protocol
 
 import requests
 
-from kedah_analytics.sources.base import (
-    BadRequest,
-    FetchResult,
-    FetchTelemetry,
-    PostRecord,
-    QuarantinedRecord,
-    kedah_day,
-    kedah_day_bounds,
-)
+from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.sources.base import BadRequest, FetchResult, FetchTelemetry
 from kedah_analytics.sources.http import Clock, GraphApiClient, Secret, Sleep, utcnow
 from kedah_analytics.sources.tracking import TrackingConfig
 
 PROVIDER = "instagram_graph_hashtags"
 PLATFORM = "instagram"
-IG_USER_ID_ENV = "KEDAH_IG_USER_ID"
 MEDIA_FIELDS = "id,caption,media_type,like_count,comments_count,permalink,timestamp"
 RECENT_MEDIA_WINDOW = timedelta(hours=24)
 HASHTAG_BUDGET_WINDOW = timedelta(days=7)
@@ -142,6 +134,7 @@ class InstagramHashtagSource:
     """Recent public Instagram media for the tracked hashtags, for the last 24 hours."""
 
     provider = PROVIDER
+    polls_from_cursors = False
 
     def __init__(
         self,
@@ -175,7 +168,9 @@ class InstagramHashtagSource:
             f"InstagramHashtagSource(ig_user_id={self.ig_user_id!r}, hashtags={len(self.settings.hashtags)})"
         )
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
@@ -183,7 +178,7 @@ class InstagramHashtagSource:
         window_start = now - RECENT_MEDIA_WINDOW
         wanted: set[date] = set()
         for day in sorted(set(days)):
-            start, end = kedah_day_bounds(day)
+            start, end = kedah_date_bounds(day)
             if end <= window_start:
                 telemetry.notes.append(
                     f"{day}: older than Instagram hashtag search's 24-hour window; no rows fetched "
@@ -213,7 +208,7 @@ class InstagramHashtagSource:
                     record = media_to_post(item, hashtag)
                     if isinstance(record, QuarantinedRecord):
                         quarantined.append(record)
-                    elif kedah_day(record.created_at) in wanted:
+                    elif kedah_date(record.created_at) in wanted:
                         posts.setdefault(record.post_id, record)
         return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER)
 

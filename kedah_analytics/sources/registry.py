@@ -15,11 +15,20 @@ from typing import Any
 
 import requests
 
+from kedah_analytics import settings
+from kedah_analytics.settings import (
+    GOOGLE_TRENDS,
+    IG_USER_ID,
+    META_ACCESS_TOKEN,
+    META_APP_SECRET,
+    X_BEARER_TOKEN,
+    YOUTUBE_API_KEY,
+    YOUTUBE_OAUTH_CLIENT_ID,
+    YOUTUBE_OAUTH_CLIENT_SECRET,
+    YOUTUBE_OAUTH_REFRESH_TOKEN,
+    YOUTUBE_OAUTH_TOKEN_FILE,
+)
 from kedah_analytics.sources.account_insights import (
-    YOUTUBE_OAUTH_CLIENT_ID_ENV,
-    YOUTUBE_OAUTH_CLIENT_SECRET_ENV,
-    YOUTUBE_OAUTH_REFRESH_TOKEN_ENV,
-    YOUTUBE_OAUTH_TOKEN_FILE_ENV,
     AccountMetricsSource,
     FacebookPageInsightsSource,
     InstagramInsightsSource,
@@ -29,31 +38,14 @@ from kedah_analytics.sources.account_insights import (
 from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
 from kedah_analytics.sources.facebook import FacebookPagesSource
 from kedah_analytics.sources.google_trends import GoogleTrendsSource
-from kedah_analytics.sources.http import META_APP_SECRET_ENV, META_TOKEN_ENV, Clock, Secret, Sleep, utcnow
-from kedah_analytics.sources.instagram import IG_USER_ID_ENV, HashtagLedger, InstagramHashtagSource
-from kedah_analytics.sources.tracking import TRACKING_FILE_ENV, TrackingConfig, load_tracking
-from kedah_analytics.sources.twitter import X_BEARER_ENV, TwitterSource
-from kedah_analytics.sources.youtube import YOUTUBE_API_KEY_ENV, SearchCallBudget, YouTubeSource
+from kedah_analytics.sources.http import Clock, Secret, Sleep, utcnow
+from kedah_analytics.sources.instagram import HashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.tracking import TrackingConfig, load_tracking
+from kedah_analytics.sources.twitter import TwitterSource
+from kedah_analytics.sources.youtube import SearchCallBudget, YouTubeSource
 
-GOOGLE_TRENDS_ENV = "KEDAH_GOOGLE_TRENDS"
-
-# Every variable the sources read, and what it unlocks.
-ENV_VARS: dict[str, str] = {
-    X_BEARER_ENV: "X API v2 app bearer token: twitter posts (recent search, last 7 days)",
-    META_TOKEN_ENV: (
-        "Meta long-lived user or system-user token: instagram posts (with KEDAH_IG_USER_ID), facebook "
-        "posts and Page insights (with facebook.page_ids), Instagram account insights"
-    ),
-    IG_USER_ID_ENV: "Instagram professional account id used for hashtag search (and its insights)",
-    META_APP_SECRET_ENV: "optional Meta app secret: signs Graph API calls with appsecret_proof",
-    YOUTUBE_API_KEY_ENV: "YouTube Data API v3 key: youtube posts (search.list + videos.list)",
-    YOUTUBE_OAUTH_TOKEN_FILE_ENV: "path to the channel owner's authorized-user JSON: YouTube Analytics",
-    YOUTUBE_OAUTH_CLIENT_ID_ENV: "with the client secret and refresh token: YouTube Analytics",
-    YOUTUBE_OAUTH_CLIENT_SECRET_ENV: "see KEDAH_YOUTUBE_OAUTH_CLIENT_ID",
-    YOUTUBE_OAUTH_REFRESH_TOKEN_ENV: "see KEDAH_YOUTUBE_OAUTH_CLIENT_ID",
-    GOOGLE_TRENDS_ENV: "set to 1 to query Google Trends (no credential; off so demo mode stays offline)",
-    TRACKING_FILE_ENV: "YAML merged over kedah_analytics/data/tracking.yaml",
-}
+# Every variable the sources read, and what it unlocks (kedah_analytics.settings).
+ENV_VARS: dict[str, str] = {s.name: s.meaning for s in settings.by_group(settings.SOURCES)}
 
 
 class ProviderChain:
@@ -69,13 +61,18 @@ class ProviderChain:
         self.platform = platform
         self.sources = list(sources)
         self.provider = self.sources[0].provider
+        self.polls_from_cursors = self.sources[0].polls_from_cursors
 
-    def fetch_posts(self, platform: str, days: list[date], **kwargs: Any) -> FetchResult:
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
         failures: list[str] = []
         last: SourceError | None = None
         for source in self.sources:
             try:
-                result = source.fetch_posts(platform, days, **kwargs)
+                # Cursors belong to the provider that made them: the first one's name is the chain's.
+                own = cursors if source is self.sources[0] else None
+                result = source.fetch_posts(platform, days, own)
             except SourceError as exc:
                 failures.append(f"{source.provider}: {exc}")
                 last = exc
@@ -108,20 +105,20 @@ def _provider_factories(
     sleep: Sleep,
 ) -> dict[str, tuple[Callable[[], PostSource] | None, str]]:
     """Per provider: a factory when its configuration is complete, else None; and a status line."""
-    meta = _secret(env, META_TOKEN_ENV)
-    app_secret = _secret(env, META_APP_SECRET_ENV)
+    meta = _secret(env, META_ACCESS_TOKEN.name)
+    app_secret = _secret(env, META_APP_SECRET.name)
     out: dict[str, tuple[Callable[[], PostSource] | None, str]] = {}
 
-    x_token = _secret(env, X_BEARER_ENV)
+    x_token = _secret(env, X_BEARER_TOKEN.name)
     out["x_api_v2"] = (
         (lambda: TwitterSource(x_token, tracking, session=session_factory(), clock=clock, sleep=sleep))
         if x_token
         else None,
-        "configured" if x_token else f"{X_BEARER_ENV} unset",
+        "configured" if x_token else f"{X_BEARER_TOKEN.name} unset",
     )
 
-    ig_user = (env.get(IG_USER_ID_ENV) or "").strip()
-    missing = [n for n, v in ((META_TOKEN_ENV, meta), (IG_USER_ID_ENV, ig_user)) if not v]
+    ig_user = (env.get(IG_USER_ID.name) or "").strip()
+    missing = [n for n, v in ((META_ACCESS_TOKEN.name, meta), (IG_USER_ID.name, ig_user)) if not v]
     if not tracking.instagram.hashtags:
         missing.append("instagram.hashtags (tracking)")
     out["instagram_graph_hashtags"] = (
@@ -142,7 +139,7 @@ def _provider_factories(
         "configured" if not missing else "missing " + ", ".join(missing),
     )
 
-    missing = [META_TOKEN_ENV] if not meta else []
+    missing = [META_ACCESS_TOKEN.name] if not meta else []
     if not tracking.facebook.page_ids:
         missing.append("facebook.page_ids (tracking)")
     out["facebook_graph_pages"] = (
@@ -156,8 +153,8 @@ def _provider_factories(
         "configured" if not missing else "missing " + ", ".join(missing),
     )
 
-    yt_key = _secret(env, YOUTUBE_API_KEY_ENV)
-    missing = [YOUTUBE_API_KEY_ENV] if not yt_key else []
+    yt_key = _secret(env, YOUTUBE_API_KEY.name)
+    missing = [YOUTUBE_API_KEY.name] if not yt_key else []
     if not tracking.youtube.queries:
         missing.append("youtube.queries (tracking)")
     out["youtube_data_v3"] = (
@@ -187,7 +184,7 @@ def configured_sources(
     """The platforms whose credentials ``env`` holds, each with its source.
 
     A platform with one configured provider maps to that provider's source itself (so
-    ``TwitterSource.fetch_posts(..., since_ids=...)`` is reachable); several map to a
+    ``TwitterSource.fetch_posts(..., cursors=...)`` is reachable); several map to a
     :class:`ProviderChain`. Platforms absent from the result have no provider configured: demo.
     Pass a persistent ``hashtag_ledger`` and ``youtube_search_budget`` in a deployment; the
     in-memory defaults forget between processes.
@@ -240,8 +237,8 @@ def describe_configuration(env: Mapping[str, str], tracking: TrackingConfig | No
         lines[f"account_metrics.{key}"] = status
     lines["google_trends"] = (
         "real: google_trends_pytrends"
-        if _truthy(env.get(GOOGLE_TRENDS_ENV))
-        else f"off: {GOOGLE_TRENDS_ENV} unset"
+        if _truthy(env.get(GOOGLE_TRENDS.name))
+        else f"off: {GOOGLE_TRENDS.name} unset"
     )
     return lines
 
@@ -253,28 +250,28 @@ def _truthy(value: str | None) -> bool:
 def _instagram_account_ids(env: Mapping[str, str], tracking: TrackingConfig) -> tuple[str, ...]:
     if tracking.instagram.account_ids:
         return tracking.instagram.account_ids
-    ig_user = (env.get(IG_USER_ID_ENV) or "").strip()
+    ig_user = (env.get(IG_USER_ID.name) or "").strip()
     return (ig_user,) if ig_user else ()
 
 
 def _youtube_oauth_configured(env: Mapping[str, str]) -> bool:
-    trio = (YOUTUBE_OAUTH_CLIENT_ID_ENV, YOUTUBE_OAUTH_CLIENT_SECRET_ENV, YOUTUBE_OAUTH_REFRESH_TOKEN_ENV)
-    return bool(env.get(YOUTUBE_OAUTH_TOKEN_FILE_ENV)) or all(env.get(n) for n in trio)
+    trio = (YOUTUBE_OAUTH_CLIENT_ID.name, YOUTUBE_OAUTH_CLIENT_SECRET.name, YOUTUBE_OAUTH_REFRESH_TOKEN.name)
+    return bool(env.get(YOUTUBE_OAUTH_TOKEN_FILE.name)) or all(env.get(n) for n in trio)
 
 
 def _account_status(env: Mapping[str, str], tracking: TrackingConfig) -> dict[str, str]:
-    meta = bool((env.get(META_TOKEN_ENV) or "").strip())
+    meta = bool((env.get(META_ACCESS_TOKEN.name) or "").strip())
     ig_accounts = _instagram_account_ids(env, tracking)
     return {
         "instagram": "real"
         if meta and ig_accounts
-        else f"off: needs {META_TOKEN_ENV} and instagram.account_ids or {IG_USER_ID_ENV}",
+        else f"off: needs {META_ACCESS_TOKEN.name} and instagram.account_ids or {IG_USER_ID.name}",
         "facebook": "real"
         if meta and tracking.facebook.page_ids
-        else f"off: needs {META_TOKEN_ENV} and facebook.page_ids",
+        else f"off: needs {META_ACCESS_TOKEN.name} and facebook.page_ids",
         "youtube": "real"
         if _youtube_oauth_configured(env)
-        else f"off: needs {YOUTUBE_OAUTH_TOKEN_FILE_ENV} (or the client id/secret/refresh token trio)",
+        else f"off: needs {YOUTUBE_OAUTH_TOKEN_FILE.name} (or the client id/secret/refresh token trio)",
     }
 
 
@@ -293,8 +290,8 @@ def configured_account_sources(
     cannot be read raises :class:`CredentialsError` naming the variable.
     """
     tracking = tracking or load_tracking(env)
-    meta = _secret(env, META_TOKEN_ENV)
-    app_secret = _secret(env, META_APP_SECRET_ENV)
+    meta = _secret(env, META_ACCESS_TOKEN.name)
+    app_secret = _secret(env, META_APP_SECRET.name)
     sources: dict[str, AccountMetricsSource] = {}
     ig_accounts = _instagram_account_ids(env, tracking)
     if meta and ig_accounts:
@@ -328,6 +325,6 @@ def configured_trends_source(
 ) -> GoogleTrendsSource | None:
     """The Google Trends source when ``KEDAH_GOOGLE_TRENDS`` is on (it needs no credential, but it
     does go to the network, so demo mode leaves it off). ``kwargs`` go to :class:`GoogleTrendsSource`."""
-    if not _truthy(env.get(GOOGLE_TRENDS_ENV)):
+    if not _truthy(env.get(GOOGLE_TRENDS.name)):
         return None
     return GoogleTrendsSource(tracking or load_tracking(env), **kwargs)

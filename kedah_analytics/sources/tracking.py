@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TRACKING_FILE_ENV = "KEDAH_TRACKING_FILE"
+from kedah_analytics.settings import TRACKING_FILE
+
 DEFAULT_TRACKING_FILE = Path(__file__).resolve().parent.parent / "data" / "tracking.yaml"
 
 # Provider names per platform; "demo" is deliberately absent.
@@ -264,7 +265,7 @@ def load_tracking(
     env = os.environ if env is None else env
     data = _read_yaml(DEFAULT_TRACKING_FILE)
     path = override_path or (
-        Path(env[TRACKING_FILE_ENV]).expanduser() if env.get(TRACKING_FILE_ENV) else None
+        Path(env[TRACKING_FILE.name]).expanduser() if env.get(TRACKING_FILE.name) else None
     )
     if path is not None:
         override = _read_yaml(path)

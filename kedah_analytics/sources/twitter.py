@@ -15,17 +15,15 @@ from typing import Any
 import requests
 import tweepy
 
+from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.settings import X_BEARER_TOKEN
 from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
     FetchResult,
     FetchTelemetry,
     PermissionDenied,
-    PostRecord,
-    QuarantinedRecord,
     SourceError,
-    kedah_day,
-    kedah_day_bounds,
 )
 from kedah_analytics.sources.http import (
     DEFAULT_TIMEOUT,
@@ -41,7 +39,6 @@ from kedah_analytics.sources.http import (
 )
 from kedah_analytics.sources.tracking import TrackingConfig
 
-X_BEARER_ENV = "KEDAH_X_BEARER_TOKEN"
 PROVIDER = "x_api_v2"
 PLATFORM = "twitter"
 
@@ -224,7 +221,7 @@ def _contiguous_runs(days: list[date]) -> list[tuple[date, date]]:
 class TwitterSource:
     """Posts from X recent search for the tracked place terms and hashtags.
 
-    ``fetch_posts(platform, days, since_ids)``: ``since_ids`` maps a query (as in :attr:`queries`)
+    ``fetch_posts(platform, days, cursors)``: ``cursors`` maps a query (as in :attr:`queries`)
     to the largest tweet id already stored for it; it narrows the search only for the days whose
     window contains that id, so backfilling earlier days is unaffected. The result's ``cursors``
     hold, per query, the largest of the ids seen and the one passed in: store them for the next
@@ -232,6 +229,7 @@ class TwitterSource:
     """
 
     provider = PROVIDER
+    polls_from_cursors = True
 
     def __init__(
         self,
@@ -266,21 +264,21 @@ class TwitterSource:
         return f"TwitterSource(queries={len(self.queries)}, token={self._token!r})"
 
     def fetch_posts(
-        self, platform: str, days: list[date], since_ids: Mapping[str, str] | None = None
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
         posts: dict[str, PostRecord] = {}
         quarantined: list[QuarantinedRecord] = []
-        cursors: dict[str, str] = {}
+        newest_ids: dict[str, str] = {}
         now = self.clock()
         earliest = now - RECENT_SEARCH_WINDOW + timedelta(minutes=self.settings.window_margin_minutes)
         latest = now - END_TIME_LAG
 
         wanted: list[date] = []
         for day in sorted(set(days)):
-            start, end = kedah_day_bounds(day)
+            start, end = kedah_date_bounds(day)
             if end <= earliest:
                 telemetry.notes.append(
                     f"{day}: older than X recent search's 7-day window; no rows fetched "
@@ -293,17 +291,17 @@ class TwitterSource:
         wanted_set = set(wanted)
 
         for first, last in _contiguous_runs(wanted):
-            start_time = max(kedah_day_bounds(first)[0], earliest)
-            end_time = min(kedah_day_bounds(last)[1], latest)
+            start_time = max(kedah_date_bounds(first)[0], earliest)
+            end_time = min(kedah_date_bounds(last)[1], latest)
             for query in self.queries:
-                since_id = (since_ids or {}).get(query)
+                since_id = (cursors or {}).get(query)
                 newest = self._search(
                     query, start_time, end_time, since_id, wanted_set, posts, quarantined, telemetry
                 )
-                best = max((int(x) for x in (newest, cursors.get(query), since_id) if x), default=None)
+                best = max((int(x) for x in (newest, newest_ids.get(query), since_id) if x), default=None)
                 if best is not None:
-                    cursors[query] = str(best)
-        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER, cursors=cursors)
+                    newest_ids[query] = str(best)
+        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER, cursors=newest_ids)
 
     def _search(
         self,
@@ -343,7 +341,7 @@ class TwitterSource:
                     quarantined.append(record)
                     continue
                 newest = max(newest or 0, int(record.post_id))
-                if kedah_day(record.created_at) in wanted:
+                if kedah_date(record.created_at) in wanted:
                     posts[record.post_id] = record
             next_token = (page.get("meta") or {}).get("next_token")
             if not next_token:
@@ -386,13 +384,13 @@ class TwitterSource:
                 raise Retryable(said(exc)) from None
             except tweepy.Unauthorized:
                 raise CredentialsError(
-                    X_BEARER_ENV,
+                    X_BEARER_TOKEN.name,
                     "X rejected the bearer token (401 Unauthorized); set a valid app bearer token",
                 ) from None
             except tweepy.Forbidden as exc:
                 raise PermissionDenied(
                     f"X recent search forbidden ({said(exc)}); "
-                    f"check the plan and project of the app behind {X_BEARER_ENV}"
+                    f"check the plan and project of the app behind {X_BEARER_TOKEN.name}"
                 ) from None
             except tweepy.BadRequest as exc:
                 raise BadRequest(f"X rejected the search ({said(exc)}); query: {query}") from None

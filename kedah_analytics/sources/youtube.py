@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, Protocol
@@ -19,18 +20,16 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.settings import YOUTUBE_API_KEY
 from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
     FetchResult,
     FetchTelemetry,
     PermissionDenied,
-    PostRecord,
-    QuarantinedRecord,
     QuotaExhausted,
     SourceError,
-    kedah_day,
-    kedah_day_bounds,
 )
 from kedah_analytics.sources.http import (
     Clock,
@@ -45,7 +44,6 @@ from kedah_analytics.sources.http import (
 from kedah_analytics.sources.instagram import hashtags_in, int_or_none, parse_graph_time
 from kedah_analytics.sources.tracking import TrackingConfig
 
-YOUTUBE_API_KEY_ENV = "KEDAH_YOUTUBE_API_KEY"
 PROVIDER = "youtube_data_v3"
 PLATFORM = "youtube"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -227,6 +225,7 @@ class YouTubeSource:
     """Videos matching the tracked YouTube queries, published on the requested Kedah days."""
 
     provider = PROVIDER
+    polls_from_cursors = False
 
     def __init__(
         self,
@@ -255,7 +254,7 @@ class YouTubeSource:
         return execute_google_request(
             request,
             what=what,
-            env_var=YOUTUBE_API_KEY_ENV,
+            env_var=YOUTUBE_API_KEY.name,
             secrets=[self._key],
             policy=self.policy,
             sleep=self.sleep,
@@ -267,7 +266,9 @@ class YouTubeSource:
         pacific_day = self.clock().astimezone(PACIFIC).date()
         return max(0, self.settings.daily_search_call_budget - self.budget.spent(pacific_day))
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
@@ -275,13 +276,13 @@ class YouTubeSource:
         quarantined: list[QuarantinedRecord] = []
         result = FetchResult([], quarantined, telemetry, PROVIDER)
         now = self.clock()
-        wanted = sorted(d for d in set(days) if kedah_day_bounds(d)[0] < now)
+        wanted = sorted(d for d in set(days) if kedah_date_bounds(d)[0] < now)
         for day in sorted(set(days) - set(wanted)):
             telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
         if not wanted:
             return result
-        after = kedah_day_bounds(wanted[0])[0]
-        before = min(kedah_day_bounds(wanted[-1])[1], now)
+        after = kedah_date_bounds(wanted[0])[0]
+        before = min(kedah_date_bounds(wanted[-1])[1], now)
         wanted_set = set(wanted)
         try:
             video_ids = self._search(after, before, telemetry)
@@ -366,7 +367,7 @@ class YouTubeSource:
                     quarantined.append(record)
                     continue
                 seen.add(record.post_id)
-                if kedah_day(record.created_at) in wanted:
+                if kedah_date(record.created_at) in wanted:
                     posts[record.post_id] = record
             for video_id in batch:
                 if video_id not in seen and not any(q.payload.get("id") == video_id for q in quarantined):

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from kedah_analytics.trends.counts import KEDAH_TZ
+from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-KEDAH_TZ = "Asia/Kuala_Lumpur"
+from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
 
 TermType = Literal["keyword", "hashtag", "topic", "place"]
 TERM_TYPES: tuple[TermType, ...] = ("keyword", "hashtag", "topic", "place")

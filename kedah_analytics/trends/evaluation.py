@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
 from kedah_analytics.trends.burst import BurstConfig, detect_bursts
-from kedah_analytics.trends.counts import KEDAH_TZ
 from kedah_analytics.trends.forecast import ForecastConfig, backtest, build_panel, promote
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("keyword", "timestamp", "count")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends.burst import detect_bursts
 from kedah_analytics.trends.counts import (
     daily_term_counts,
@@ -135,7 +136,7 @@ def _bursts_on(day: date, hourly_counts: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["keyword", "burst_score", "is_bursting"])
     series = trend_series_hourly(hourly_counts.rename(columns={"date": "day"}), term_types=TERM_TYPES)
     flags = detect_bursts(series)
-    flags["day"] = [d.date() for d in pd.to_datetime(flags["timestamp"]).dt.tz_convert("Asia/Kuala_Lumpur")]
+    flags["day"] = [d.date() for d in pd.to_datetime(flags["timestamp"]).dt.tz_convert(TIMEZONE_NAME)]
     today = flags[flags["day"] == day]
     return today.groupby("keyword", as_index=False).agg(
         burst_score=("score", "max"), is_bursting=("is_trending", "any")

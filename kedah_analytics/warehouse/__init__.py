@@ -10,9 +10,13 @@ from kedah_analytics.warehouse.load import (
     table_columns,
 )
 from kedah_analytics.warehouse.migrate import apply_migrations
+from kedah_analytics.warehouse.writes import MergeRows, ReplaceRows, TableWrite
 
 __all__ = [
+    "MergeRows",
     "PartitionFilter",
+    "ReplaceRows",
+    "TableWrite",
     "WriteSummary",
     "count_rows",
     "apply_migrations",

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from kedah_analytics.config import TIMEZONE_NAME
+from kedah_analytics.domain import TIMEZONE_NAME
 
 
 @dataclass

@@ -25,8 +25,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from kedah_analytics.domain import DEMO_PROVIDER
+
 SCHEMA = "kedah"
-DEMO_PROVIDER = "demo"
 
 
 class DemoMixError(RuntimeError):
@@ -91,8 +92,14 @@ class WriteSummary:
     partitions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def add(self, other: WriteSummary) -> None:
+        """Count another write of the same table into this one (a run's platforms)."""
+        for name in ("rows_written", "inserted", "updated", "deleted", "duplicates_dropped",
+                     "demo_rows_removed", "partitions"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def as_metadata(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "write_mode": self.mode,
             "rows_written": self.rows_written,
             "inserted": self.inserted,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg.types.json import Jsonb
 
-from kedah_analytics.sources.base import QuarantinedRecord
+from kedah_analytics.domain import QuarantinedRecord
 
 
 def record_hash(payload) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from assets.partitions import date_platform_partitions
 from kedah_analytics.definitions import defs
-from kedah_analytics.sources.base import FetchResult, FetchTelemetry, PostRecord
+from kedah_analytics.domain import PostRecord
+from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 from kedah_analytics.warehouse import checks, read_table
 from resources import (
     AccountMetricSources,
@@ -126,9 +127,10 @@ class ListSource:
     """A source returning given posts, as a real provider would (the network is what is replaced)."""
 
     provider = "x_api_v2"
+    polls_from_cursors = False
     posts: list[PostRecord] = []
 
-    def fetch_posts(self, platform, days):
+    def fetch_posts(self, platform, days, cursors=None):
         return FetchResult(list(self.posts), [], FetchTelemetry(api_calls=1, pages=1), self.provider)
 
 

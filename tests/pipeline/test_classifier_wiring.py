@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kedah_analytics.classify.base import Sentiment
-from kedah_analytics.classify.gemini import ClassifiedPost
+from kedah_analytics.classify.gemini import AttributedSentiment
 from kedah_analytics.classify.posts import classify_posts
 from kedah_analytics.classify.registry import PostgresClassificationCache, build_classifier
 from kedah_analytics.places import PlaceLinker, load_places
@@ -34,9 +34,15 @@ class HalfFallback:
 
     name, version = "gemini", "test-model+prompt1"
 
+    def predict(self, texts):
+        return [r.sentiment for r in self.classify(texts)]
+
+    def telemetry(self):
+        return {}
+
     def classify(self, texts):
         return [
-            ClassifiedPost(Sentiment("positive", 0.5, 0.7), *(("gemini", self.version) if i % 2 == 0
+            AttributedSentiment(Sentiment("positive", 0.5, 0.7), *(("gemini", self.version) if i % 2 == 0
                                                              else ("offline-tfidf-linear", "abc")))
             for i, _ in enumerate(texts)
         ]  # fmt: skip

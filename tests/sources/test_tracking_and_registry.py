@@ -8,13 +8,8 @@ from datetime import date
 
 import pytest
 
-from kedah_analytics.sources.base import (
-    CredentialsError,
-    FetchResult,
-    FetchTelemetry,
-    PostRecord,
-    SourceError,
-)
+from kedah_analytics.domain import PostRecord
+from kedah_analytics.sources.base import CredentialsError, FetchResult, FetchTelemetry, SourceError
 from kedah_analytics.sources.facebook import FacebookPagesSource
 from kedah_analytics.sources.instagram import InstagramHashtagSource
 from kedah_analytics.sources.registry import (
@@ -179,10 +174,11 @@ def test_every_variable_is_documented() -> None:
 class Stub:
     def __init__(self, provider: str, error: SourceError | None = None):
         self.provider = provider
+        self.polls_from_cursors = False
         self.error = error
         self.calls = 0
 
-    def fetch_posts(self, platform: str, days: list[date]) -> FetchResult:
+    def fetch_posts(self, platform: str, days: list[date], cursors=None) -> FetchResult:
         self.calls += 1
         if self.error:
             raise self.error

@@ -177,7 +177,7 @@ def test_since_id_replaces_start_time_and_the_newest_id_is_returned(
     query = source.queries[0]
     known = "2123562011194417728"  # 2026-11-19T23:40Z, inside the day asked for
 
-    result = source.fetch_posts("twitter", [date(2026, 11, 20)], since_ids={query: known})
+    result = source.fetch_posts("twitter", [date(2026, 11, 20)], cursors={query: known})
 
     first = adapter.seen[0]
     assert first.params["since_id"] == known and "start_time" not in first.params
@@ -191,7 +191,7 @@ def test_since_id_older_than_the_window_falls_back_to_start_time(
     adapter.add(SEARCH, reply.json("twitter/search_recent_empty.json"))
     source = make_source(session, clock, sleep)
     old = "2100000000000000000"
-    result = source.fetch_posts("twitter", [date(2026, 11, 20)], since_ids={source.queries[0]: old})
+    result = source.fetch_posts("twitter", [date(2026, 11, 20)], cursors={source.queries[0]: old})
     assert "since_id" not in adapter.seen[0].params and "start_time" in adapter.seen[0].params
     assert result.cursors[source.queries[0]] == old  # nothing newer seen: keep what the caller had
 
@@ -291,6 +291,6 @@ def test_since_id_newer_than_a_backfilled_window_is_not_applied(
     adapter.add(SEARCH, reply.json("twitter/search_recent_empty.json"))
     source = make_source(session, clock, sleep)
     newest = "2123627832407089728"  # Nov 20; the day asked for is Nov 16
-    source.fetch_posts("twitter", [date(2026, 11, 16)], since_ids={source.queries[0]: newest})
+    source.fetch_posts("twitter", [date(2026, 11, 16)], cursors={source.queries[0]: newest})
     assert "since_id" not in adapter.seen[0].params
     assert adapter.seen[0].params["start_time"] == "2026-11-15T16:00:00Z"

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from kedah_analytics.sources.google_trends import SearchInterestRecord, TrendsKey
+from kedah_analytics.domain import SearchInterestRecord, TrendsKey
 
 CONNECT_TIMEOUT_S = 10
 

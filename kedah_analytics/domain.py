@@ -1,0 +1,105 @@
+"""The words every layer shares: platforms, Kedah's time zone and dates, and the records a source
+hands to the warehouse.
+
+This module imports nothing else from the project, so sources, classify, trends and warehouse can
+all depend on it without depending on one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "twitter", "youtube")
+DEMO_PROVIDER = "demo"
+TIMEZONE_NAME = "Asia/Kuala_Lumpur"
+KEDAH_TZ = ZoneInfo(TIMEZONE_NAME)
+
+
+def kedah_date(moment: datetime) -> date:
+    """The Kedah date (Asia/Kuala_Lumpur) an aware timestamp falls on."""
+    return moment.astimezone(KEDAH_TZ).date()
+
+
+def kedah_date_bounds(day: date) -> tuple[datetime, datetime]:
+    """The start (inclusive) and end (exclusive) of a Kedah date, timezone-aware."""
+    start = datetime.combine(day, time.min, tzinfo=KEDAH_TZ)
+    return start, start + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """One public post as collected, normalized across platforms.
+
+    Counts are ``None`` when the provider did not give them (hidden likes, missing statistics),
+    never 0 by guess.
+    """
+
+    platform: str
+    post_id: str
+    created_at: datetime  # timezone-aware
+    text: str
+    author_id: str | None
+    author_name: str | None
+    url: str | None
+    hashtags: tuple[str, ...]
+    like_count: int | None
+    comment_count: int | None
+    share_count: int | None
+    view_count: int | None
+    lang: str | None  # the provider's own language tag, if any
+    provider: str
+    payload: Mapping[str, Any]
+    author_followers: int | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """An item that could not be turned into a row, kept with the reason."""
+
+    platform: str
+    provider: str
+    reason: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AccountMetricRecord:
+    """One account-level metric for one date, as the platform's insights report it.
+
+    ``date`` is the date the platform attributes the value to; ``metadata`` says which day basis
+    that is (Meta and YouTube report some metrics by Pacific days) and anything else needed to read
+    the value (period, end_time, metric title).
+    """
+
+    platform: str
+    account_id: str
+    metric: str
+    date: date
+    value: float | int | None
+    provider: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+GOOGLE_TRENDS_PROVIDER = "google_trends_pytrends"
+
+
+@dataclass(frozen=True)
+class SearchInterestRecord:
+    """Interest (0..100, relative within ``keyword_group`` and ``timeframe``) for one keyword and date."""
+
+    date: date
+    keyword: str
+    interest: int
+    is_partial: bool
+    geo: str
+    timeframe: str
+    keyword_group: tuple[str, ...]
+    provider: str = GOOGLE_TRENDS_PROVIDER
+
+
+# A Google Trends request, as its cache key: keywords, timeframe, geo, tz.
+TrendsKey = tuple[tuple[str, ...], str, str, int]

@@ -1,0 +1,44 @@
+"""What an asset asks the warehouse to write, stated by the asset itself.
+
+Every asset stored in PostgreSQL returns one of these to the IO manager. The write mode, the merge
+key and the cursors to save in the same transaction travel in the object, typed, rather than in
+``DataFrame.attrs`` (which one pandas operation drops silently) or in a metadata label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kedah_analytics.warehouse.load import PartitionFilter
+
+
+@dataclass(frozen=True)
+class ReplaceRows:
+    """Replace exactly the asset's partitions of its table with ``rows``, in one transaction.
+
+    ``only`` narrows the replaced rows to a subset of the run's partitions (an account that failed,
+    or a day Google Trends gave nothing for, keeps what was stored before)."""
+
+    rows: pd.DataFrame
+    only: PartitionFilter | None = None
+
+
+@dataclass(frozen=True)
+class MergeRows:
+    """Merge ``rows`` on ``key``: new keys inserted, known keys updated, nothing deleted.
+
+    Rows are merged platform by platform of the run; ``provider_by_platform`` names who gave each
+    platform's rows (demo rows are never mixed with real ones). ``cursors`` (provider -> cursor
+    key -> value) are saved in the same transaction, so a failed write never skips posts on the
+    next poll."""
+
+    rows: pd.DataFrame
+    key: tuple[str, ...]
+    provider_by_platform: Mapping[str, str]
+    cursors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+TableWrite = ReplaceRows | MergeRows
