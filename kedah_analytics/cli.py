@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from kedah_analytics import config, embedded_pg
-from kedah_analytics.settings import HOST, PG_URL, PORT
+from kedah_analytics.settings import CLASSIFIER, HOME, HOST, PG_URL, PORT
 
 DEFAULT_PORT = 3000
 
@@ -32,7 +32,7 @@ def _dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     source = config.project_home() / "dagster.yaml"
     if not source.exists():
-        raise FileNotFoundError(f"{source} is missing; set KEDAH_HOME to the project's checkout")
+        raise FileNotFoundError(f"{source} is missing; set {HOME.name} to the project's checkout")
     target = home / "dagster.yaml"
     if not target.exists() or target.read_bytes() != source.read_bytes():
         shutil.copyfile(source, target)
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sentiment = sub.add_parser("eval-sentiment", help="score the configured classifier on a labelled TSV")
     sentiment.add_argument("--data", required=True, type=Path, help="TSV with header text<TAB>label")
-    sentiment.add_argument("--classifier", default=None, help="override KEDAH_CLASSIFIER")
+    sentiment.add_argument("--classifier", default=None, help=f"override {CLASSIFIER.name}")
     sentiment.set_defaults(func=cmd_eval_sentiment)
 
     trends = sub.add_parser("eval-trends", help="backtest the trend forecaster and run the burst detector")

@@ -18,7 +18,7 @@ import dagster as dg
 from pydantic import Field
 
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.settings import GOOGLE_TRENDS, SOURCE_MODE, YOUTUBE_OAUTH
+from kedah_analytics.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE_OAUTH
 from kedah_analytics.sources.account_insights import AccountMetricsSource
 from kedah_analytics.sources.base import PostSource
 from kedah_analytics.sources.demo import DemoSource
@@ -81,7 +81,7 @@ class PostSources(_SourceResource):
 
     url: str | None = Field(
         default=None,
-        description="PostgreSQL holding the sources' state (KEDAH_PG_URL); unset: in-memory, per process",
+        description=f"PostgreSQL holding the sources' state ({PG_URL.name}); unset: in-memory, per process",
     )
 
     def real_sources(self) -> dict[str, PostSource]:
@@ -158,7 +158,7 @@ class SearchInterestSource(_SourceResource):
 
     url: str | None = Field(
         default=None,
-        description="PostgreSQL holding the Google Trends cache (KEDAH_PG_URL); unset: in-memory",
+        description=f"PostgreSQL holding the Google Trends cache ({PG_URL.name}); unset: in-memory",
     )
 
     def source(self) -> GoogleTrendsSource | None:

@@ -21,6 +21,7 @@ import psycopg
 from pydantic import Field
 
 from kedah_analytics.domain import QuarantinedRecord
+from kedah_analytics.settings import PG_URL
 from kedah_analytics.warehouse import (
     MergeRows,
     PartitionFilter,
@@ -60,7 +61,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
     """The warehouse (schema ``kedah``) for reads, checks and the quarantine; tables are written by
     the IO manager."""
 
-    url: str = Field(description="PostgreSQL URL (KEDAH_PG_URL)")
+    url: str = Field(description=f"PostgreSQL URL ({PG_URL.name})")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         ensure_migrated(self.url)

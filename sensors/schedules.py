@@ -12,6 +12,7 @@ from assets.metrics import place_daily_metrics
 from assets.partitions import daily_partitions
 from assets.trends import keyword_daily_counts, keyword_hourly_counts, weekly_partitions
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from kedah_analytics.settings import GOOGLE_TRENDS
 from kedah_analytics.sources.tracking import load_tracking
 
 collect_posts_job = dg.define_asset_job(
@@ -139,7 +140,7 @@ def daily_account_metrics(context: dg.ScheduleEvaluationContext) -> list[dg.RunR
 collect_search_interest_job = dg.define_asset_job(
     "collect_search_interest",
     selection=dg.AssetSelection.assets(search_interest),
-    description="Fetch Google Trends interest in Kedah for a range of days (off unless KEDAH_GOOGLE_TRENDS=1).",
+    description=f"Fetch Google Trends interest in Kedah for a range of days (off unless {GOOGLE_TRENDS.name}=1).",
 )
 
 

@@ -28,8 +28,10 @@ from kedah_analytics.settings import (
 )
 from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, SourceError
 from kedah_analytics.sources.facebook import PageTokens
-from kedah_analytics.sources.http import Clock, GraphApiClient, RetryPolicy, Secret, Sleep, utcnow
-from kedah_analytics.sources.instagram import parse_graph_time
+from kedah_analytics.sources.graph import GraphApiClient
+from kedah_analytics.sources.parsing import parse_time
+from kedah_analytics.sources.retry import Clock, RetryPolicy, Sleep, utcnow
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
 from kedah_analytics.sources.youtube import DEFAULT_HTTP_TIMEOUT, PACIFIC, execute_google_request
 
@@ -107,14 +109,8 @@ class InstagramInsightsSource:
     ):
         self.account_ids = tuple(account_ids)
         self.metrics = tracking.instagram.insights_metrics
-        self.client = client or GraphApiClient(
-            access_token,
-            version=tracking.graph_api.version,
-            base_url=tracking.graph_api.base_url,
-            session=session,
-            clock=clock,
-            sleep=sleep,
-            app_secret=app_secret,
+        self.client = client or GraphApiClient.pinned(
+            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
 
     def __repr__(self) -> str:
@@ -204,14 +200,8 @@ class FacebookPageInsightsSource:
     ):
         self.page_ids = tuple(page_ids if page_ids is not None else tracking.facebook.page_ids)
         self.metrics = tracking.facebook.insights_metrics
-        self.client = client or GraphApiClient(
-            access_token,
-            version=tracking.graph_api.version,
-            base_url=tracking.graph_api.base_url,
-            session=session,
-            clock=clock,
-            sleep=sleep,
-            app_secret=app_secret,
+        self.client = client or GraphApiClient.pinned(
+            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
         self.pages = PageTokens(self.client, exchange=tracking.facebook.exchange_page_tokens)
 
@@ -257,7 +247,7 @@ class FacebookPageInsightsSource:
                 if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                     continue
                 for point in entry.get("values") or []:
-                    end_time = parse_graph_time(point.get("end_time")) if isinstance(point, dict) else None
+                    end_time = parse_time(point.get("end_time")) if isinstance(point, dict) else None
                     if end_time is None:
                         telemetry.notes.append(f"page {page_id}: insights value without end_time skipped")
                         continue

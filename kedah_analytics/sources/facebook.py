@@ -15,8 +15,10 @@ import requests
 
 from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
 from kedah_analytics.sources.base import FetchResult, FetchTelemetry
-from kedah_analytics.sources.http import Clock, GraphApiClient, Secret, Sleep, utcnow
-from kedah_analytics.sources.instagram import hashtags_in, int_or_none, parse_graph_time
+from kedah_analytics.sources.graph import GraphApiClient
+from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.retry import Clock, Sleep, utcnow
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
 
 PROVIDER = "facebook_graph_pages"
@@ -49,7 +51,7 @@ def page_post_to_post(item: Any, page: dict[str, Any]) -> PostRecord | Quarantin
     post_id = item.get("id")
     if not isinstance(post_id, str) or not post_id:
         return quarantine("post has no id")
-    created_at = parse_graph_time(item.get("created_time"))
+    created_at = parse_time(item.get("created_time"))
     if created_at is None:
         return quarantine(
             f"post {post_id} has a missing or unparseable created_time: {item.get('created_time')!r}"
@@ -125,14 +127,8 @@ class FacebookPagesSource:
         app_secret: Secret | None = None,
     ):
         self.settings = tracking.facebook
-        self.client = client or GraphApiClient(
-            access_token,
-            version=tracking.graph_api.version,
-            base_url=tracking.graph_api.base_url,
-            session=session,
-            clock=clock,
-            sleep=sleep,
-            app_secret=app_secret,
+        self.client = client or GraphApiClient.pinned(
+            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
         self.pages = PageTokens(self.client, exchange=self.settings.exchange_page_tokens)
         self.clock = clock

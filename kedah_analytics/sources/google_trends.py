@@ -23,7 +23,7 @@ from pytrends.request import TrendReq
 
 from kedah_analytics.domain import GOOGLE_TRENDS_PROVIDER, SearchInterestRecord, TrendsKey
 from kedah_analytics.sources.base import BadRequest, FetchTelemetry, SourceError
-from kedah_analytics.sources.http import (
+from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
     Retryable,
@@ -147,13 +147,6 @@ class GoogleTrendsSource:
             max_attempts=3, throttle_wait_seconds=max(1.0, self.settings.min_interval_seconds)
         )
         self._lock = threading.Lock()
-
-    def fetch_recent(
-        self, end: date, keyword_groups: Sequence[Sequence[str]] | None = None
-    ) -> SearchInterestResult:
-        """Interest for the ``timeframe_days`` days ending on ``end`` (Trends rescales the window)."""
-        start = end - timedelta(days=self.settings.timeframe_days - 1)
-        return self.fetch_interest(start, end, keyword_groups)
 
     def fetch_interest(
         self, start: date, end: date, keyword_groups: Sequence[Sequence[str]] | None = None

@@ -7,7 +7,6 @@ holds across runs once the ledger is persistent.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -18,7 +17,10 @@ import requests
 
 from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
 from kedah_analytics.sources.base import BadRequest, FetchResult, FetchTelemetry
-from kedah_analytics.sources.http import Clock, GraphApiClient, Secret, Sleep, utcnow
+from kedah_analytics.sources.graph import GraphApiClient
+from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.retry import Clock, Sleep, utcnow
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
 
 PROVIDER = "instagram_graph_hashtags"
@@ -26,32 +28,6 @@ PLATFORM = "instagram"
 MEDIA_FIELDS = "id,caption,media_type,like_count,comments_count,permalink,timestamp"
 RECENT_MEDIA_WINDOW = timedelta(hours=24)
 HASHTAG_BUDGET_WINDOW = timedelta(days=7)
-_HASHTAG_RE = re.compile(r"#(\w+)")
-
-
-def parse_graph_time(value: Any) -> datetime | None:
-    """A Graph API timestamp (``2026-11-20T01:23:45+0000``) as an aware datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
-
-
-def hashtags_in(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_HASHTAG_RE.findall(text or "")))
-
-
-def int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
 
 
 class HashtagLedger(Protocol):
@@ -103,7 +79,7 @@ def media_to_post(item: Any, hashtag: str) -> PostRecord | QuarantinedRecord:
     media_id = item.get("id")
     if not isinstance(media_id, str) or not media_id:
         return quarantine("media item has no id")
-    created_at = parse_graph_time(item.get("timestamp"))
+    created_at = parse_time(item.get("timestamp"))
     if created_at is None:
         return quarantine(
             f"media {media_id} has a missing or unparseable timestamp: {item.get('timestamp')!r}"
@@ -151,14 +127,8 @@ class InstagramHashtagSource:
     ):
         self.ig_user_id = ig_user_id
         self.settings = tracking.instagram
-        self.client = client or GraphApiClient(
-            access_token,
-            version=tracking.graph_api.version,
-            base_url=tracking.graph_api.base_url,
-            session=session,
-            clock=clock,
-            sleep=sleep,
-            app_secret=app_secret,
+        self.client = client or GraphApiClient.pinned(
+            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
         self.ledger: HashtagLedger = ledger if ledger is not None else InMemoryHashtagLedger()
         self.clock = clock

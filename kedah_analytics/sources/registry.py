@@ -38,8 +38,9 @@ from kedah_analytics.sources.account_insights import (
 from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
 from kedah_analytics.sources.facebook import FacebookPagesSource
 from kedah_analytics.sources.google_trends import GoogleTrendsSource
-from kedah_analytics.sources.http import Clock, Secret, Sleep, utcnow
 from kedah_analytics.sources.instagram import HashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.retry import Clock, Sleep, utcnow
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig, load_tracking
 from kedah_analytics.sources.twitter import TwitterSource
 from kedah_analytics.sources.youtube import SearchCallBudget, YouTubeSource

@@ -25,18 +25,18 @@ from kedah_analytics.sources.base import (
     PermissionDenied,
     SourceError,
 )
-from kedah_analytics.sources.http import (
+from kedah_analytics.sources.parsing import int_or_none, parse_time
+from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
     Retryable,
     RetryPolicy,
-    Secret,
     Sleep,
     TimeoutSession,
     run_with_retries,
-    scrub,
     utcnow,
 )
+from kedah_analytics.sources.secrets import Secret, scrub
 from kedah_analytics.sources.tracking import TrackingConfig
 
 PROVIDER = "x_api_v2"
@@ -119,26 +119,6 @@ def tweet_id_time(tweet_id: str | int) -> datetime:
     return datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
 
 
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
-
-
 def tweet_to_post(
     item: Any, users: Mapping[str, Mapping[str, Any]], places: Mapping[str, Mapping[str, Any]]
 ) -> PostRecord | QuarantinedRecord:
@@ -152,7 +132,7 @@ def tweet_to_post(
     tweet_id = item.get("id")
     if not isinstance(tweet_id, str) or not tweet_id.isdigit():
         return quarantine("tweet has no numeric id")
-    created_at = _parse_time(item.get("created_at"))
+    created_at = parse_time(item.get("created_at"))
     if created_at is None:
         return quarantine(
             f"tweet {tweet_id} has a missing or unparseable created_at: {item.get('created_at')!r}"
@@ -162,8 +142,8 @@ def tweet_to_post(
         return quarantine(f"tweet {tweet_id} has no text")
 
     metrics = item.get("public_metrics") if isinstance(item.get("public_metrics"), dict) else {}
-    retweets = _int_or_none(metrics.get("retweet_count"))
-    quotes = _int_or_none(metrics.get("quote_count"))
+    retweets = int_or_none(metrics.get("retweet_count"))
+    quotes = int_or_none(metrics.get("quote_count"))
     shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
 
     author_id = item.get("author_id") if isinstance(item.get("author_id"), str) else None
@@ -171,7 +151,7 @@ def tweet_to_post(
     username = user.get("username") if user else None
     followers = None
     if user and isinstance(user.get("public_metrics"), dict):
-        followers = _int_or_none(user["public_metrics"].get("followers_count"))
+        followers = int_or_none(user["public_metrics"].get("followers_count"))
     place_id = (item.get("geo") or {}).get("place_id") if isinstance(item.get("geo"), dict) else None
     place = places.get(place_id) if place_id else None
 
@@ -197,10 +177,10 @@ def tweet_to_post(
         if username
         else f"https://x.com/i/web/status/{tweet_id}",
         hashtags=hashtags,
-        like_count=_int_or_none(metrics.get("like_count")),
-        comment_count=_int_or_none(metrics.get("reply_count")),
+        like_count=int_or_none(metrics.get("like_count")),
+        comment_count=int_or_none(metrics.get("reply_count")),
         share_count=shares,
-        view_count=_int_or_none(metrics.get("impression_count")),
+        view_count=int_or_none(metrics.get("impression_count")),
         lang=item.get("lang") if isinstance(item.get("lang"), str) else None,
         provider=PROVIDER,
         payload={"data": item, "includes": includes},

@@ -31,17 +31,9 @@ from kedah_analytics.sources.base import (
     QuotaExhausted,
     SourceError,
 )
-from kedah_analytics.sources.http import (
-    Clock,
-    Retryable,
-    RetryPolicy,
-    Secret,
-    Sleep,
-    run_with_retries,
-    scrub,
-    utcnow,
-)
-from kedah_analytics.sources.instagram import hashtags_in, int_or_none, parse_graph_time
+from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.retry import Clock, Retryable, RetryPolicy, Sleep, run_with_retries, utcnow
+from kedah_analytics.sources.secrets import Secret, scrub
 from kedah_analytics.sources.tracking import TrackingConfig
 
 PROVIDER = "youtube_data_v3"
@@ -180,7 +172,7 @@ def video_to_post(item: Any) -> PostRecord | QuarantinedRecord:
     snippet = item.get("snippet")
     if not isinstance(snippet, dict):
         return quarantine(f"video {video_id} has no snippet")
-    created_at = parse_graph_time(snippet.get("publishedAt"))
+    created_at = parse_time(snippet.get("publishedAt"))
     if created_at is None:
         return quarantine(
             f"video {video_id} has a missing or unparseable publishedAt: {snippet.get('publishedAt')!r}"

@@ -23,10 +23,10 @@ from kedah_analytics.definitions import defs
 from kedah_analytics.domain import SearchInterestRecord
 from kedah_analytics.sources.base import QuotaExhausted
 from kedah_analytics.sources.google_trends import InMemoryTrendsCache
-from kedah_analytics.sources.http import Secret
 from kedah_analytics.sources.instagram import InMemoryHashtagLedger
 from kedah_analytics.sources.registry import ENV_VARS
 from kedah_analytics.sources.search_interest import trends_windows
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
 from kedah_analytics.sources.youtube import InMemorySearchCallBudget, YouTubeSource
 from kedah_analytics.warehouse import read_table

@@ -12,7 +12,7 @@ from kedah_analytics.sources.account_insights import (
     InstagramInsightsSource,
     YouTubeAnalyticsSource,
 )
-from kedah_analytics.sources.http import Secret
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import (
     REMOVED_INSTAGRAM_METRICS,
     TrackingConfig,

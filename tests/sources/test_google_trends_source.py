@@ -17,7 +17,7 @@ import requests
 
 from kedah_analytics.sources.base import BadRequest, RateLimited
 from kedah_analytics.sources.google_trends import GoogleTrendsSource, InMemoryTrendsCache, Pacer
-from kedah_analytics.sources.http import DEFAULT_TIMEOUT
+from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
 from kedah_analytics.sources.tracking import TrackingConfig
 
 COOKIE = "/trends/explore/"

@@ -16,8 +16,10 @@ from kedah_analytics.sources.base import (
     SourceError,
 )
 from kedah_analytics.sources.facebook import FacebookPagesSource
-from kedah_analytics.sources.http import DEFAULT_TIMEOUT, GraphApiClient, RetryPolicy, Secret, scrub
+from kedah_analytics.sources.graph import GraphApiClient
 from kedah_analytics.sources.instagram import InMemoryHashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.retry import DEFAULT_TIMEOUT, RetryPolicy
+from kedah_analytics.sources.secrets import Secret, scrub
 from kedah_analytics.sources.tracking import TrackingConfig
 
 TOKEN = "EAAGm0PX4ZCpsBAKedahRealLookingMetaToken1234567890ZZ"

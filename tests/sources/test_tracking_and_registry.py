@@ -205,7 +205,7 @@ def test_provider_chain_fails_when_every_provider_fails_and_never_invents_rows()
 def test_no_credential_appears_in_errors_or_results(adapter, reply, session, clock, sleep, load_text) -> None:
     from googleapiclient.http import HttpMockSequence
 
-    from kedah_analytics.sources.http import Secret
+    from kedah_analytics.sources.secrets import Secret
 
     texts: list[str] = []
     tracking = TrackingConfig.model_validate(
@@ -252,7 +252,7 @@ def test_no_credential_appears_in_errors_or_results(adapter, reply, session, clo
 
 
 def test_client_library_debug_logs_are_redacted(adapter, reply, session, clock, sleep, caplog) -> None:
-    from kedah_analytics.sources.http import Secret
+    from kedah_analytics.sources.secrets import Secret
 
     caplog.set_level(logging.DEBUG)
     adapter.add("/2/tweets/search/recent", reply.json("twitter/search_recent_empty.json"))

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from kedah_analytics.sources.base import BadRequest, CredentialsError, RateLimited, SourceError
-from kedah_analytics.sources.http import DEFAULT_TIMEOUT, Secret
+from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig, default_tracking
 from kedah_analytics.sources.twitter import (
     TWEET_FIELDS,

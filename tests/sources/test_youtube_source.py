@@ -9,7 +9,7 @@ import pytest
 from googleapiclient.http import HttpMockSequence
 
 from kedah_analytics.sources.base import CredentialsError, QuotaExhausted, SourceError
-from kedah_analytics.sources.http import Secret
+from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
 from kedah_analytics.sources.youtube import (
     InMemorySearchCallBudget,

@@ -1,231 +1,38 @@
-"""What every external call shares: secrets that never print, timeouts, retries, the Graph API client.
-
-Retries follow one rule: retry what can succeed later (HTTP 429, 5xx, timeouts, the Graph API's
-throttling codes), waiting as long as the provider says when it says so; never retry what cannot
-(bad or expired credentials, missing permissions, bad parameters). A wait longer than the run should
-sleep raises :class:`RateLimited` with the reset time instead.
-"""
+"""The Graph API client shared by the Instagram and Facebook sources and insights: versioned URLs,
+``appsecret_proof``, cursor paging, and Meta's error codes mapped to retry or fail."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-import tenacity
 
 from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
     FetchTelemetry,
     PermissionDenied,
-    RateLimited,
     SourceError,
 )
-
-T = TypeVar("T")
-
-# (connect, read) seconds for every HTTP call.
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 30.0)
-
-
-Sleep = Callable[[float], None]
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Secret:
-    """A credential that prints as the name of its variable, never as its value."""
-
-    __slots__ = ("_value", "env_var")
-
-    def __init__(self, value: str, env_var: str):
-        if not value:
-            raise CredentialsError(env_var, "is empty")
-        self._value = value
-        self.env_var = env_var
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret({self.env_var}=***)"
-
-    __str__ = __repr__
-
-
-_SECRET_PARAMS = (
-    "access_token",
-    "input_token",
-    "appsecret_proof",
-    "key",
-    "client_secret",
-    "refresh_token",
-    "token",
+from kedah_analytics.sources.retry import (
+    DEFAULT_TIMEOUT,
+    Clock,
+    Retryable,
+    RetryPolicy,
+    Sleep,
+    TimeoutSession,
+    run_with_retries,
+    utcnow,
 )
-_PARAM_RE = re.compile(r"(?i)\b(" + "|".join(_SECRET_PARAMS) + r")=([^&\s\"'<>]+)")
-_BEARER_RE = re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/%=-]{8,}")
-
-
-def scrub(text: str, secrets: Iterable[Secret | str | None] = ()) -> str:
-    """``text`` with secret query parameters, bearer tokens and the given secret values redacted."""
-    text = _PARAM_RE.sub(lambda m: f"{m.group(1)}=***", text)
-    text = _BEARER_RE.sub(lambda m: f"{m.group(1)} ***", text)
-    for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
-
-
-class RedactSecrets(logging.Filter):
-    """Scrubs tokens from log records of client libraries that log URLs and headers at DEBUG
-    (tweepy logs ``Authorization: Bearer ...``; urllib3 and googleapiclient log ``?access_token=``
-    and ``?key=``), so turning their debug logging on in Dagster cannot leak a credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is the library's problem, not a reason to drop it
-            return True
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
-
-
-_REDACTED_LOGGERS = (
-    "tweepy.client",
-    "urllib3.connectionpool",
-    "googleapiclient.discovery",
-    "googleapiclient.http",
-)
-
-
-def install_log_redaction() -> None:
-    """Attach :class:`RedactSecrets` to the loggers that print request URLs or headers (idempotent)."""
-    for name in _REDACTED_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
-
-
-install_log_redaction()
-
-
-class TimeoutSession(requests.Session):
-    """A requests session that gives every request a timeout unless the caller set one."""
-
-    def __init__(self, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT):
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts per call, exponential backoff, and the longest wait worth sleeping."""
-
-    max_attempts: int = 5
-    backoff_base_seconds: float = 2.0
-    backoff_max_seconds: float = 120.0
-    # A throttle that names no reset time waits this long, doubling on each retry.
-    throttle_wait_seconds: float = 60.0
-    # A provider reset further away than this raises RateLimited (the run fails clearly, and the
-    # next scheduled run picks up) rather than holding a worker asleep.
-    max_wait_seconds: float = 16 * 60.0
-
-
-class Retryable(Exception):
-    """Raised inside a retried call for a failure that may succeed later."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        throttled: bool = False,
-        wait_seconds: float | None = None,
-        reset_at: datetime | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.throttled = throttled
-        self.wait_seconds = wait_seconds
-        self.reset_at = reset_at
-
-
-def run_with_retries(
-    call: Callable[[], T],
-    *,
-    what: str,
-    policy: RetryPolicy,
-    sleep: Sleep,
-    telemetry: FetchTelemetry | None = None,
-) -> T:
-    """``call()``, retried on :class:`Retryable` with backoff (tenacity, sleeping through ``sleep``).
-
-    Gives up with :class:`RateLimited` (throttled) or a retryable :class:`SourceError` (transient),
-    their messages naming ``what`` failed and why. Other exceptions pass through untouched.
-    """
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        attempt = state.attempt_number
-        if isinstance(exc, Retryable) and exc.wait_seconds is not None:
-            return max(0.0, exc.wait_seconds)
-        if isinstance(exc, Retryable) and exc.throttled:
-            return min(policy.max_wait_seconds, policy.throttle_wait_seconds * 2 ** (attempt - 1))
-        return min(policy.backoff_max_seconds, policy.backoff_base_seconds * 2 ** (attempt - 1))
-
-    def should_retry(exc: BaseException) -> bool:
-        if not isinstance(exc, Retryable):
-            return False
-        return exc.wait_seconds is None or exc.wait_seconds <= policy.max_wait_seconds
-
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        seconds = state.upcoming_sleep
-        if telemetry is not None and isinstance(exc, Retryable) and exc.throttled:
-            telemetry.rate_limit_waits += 1
-            telemetry.rate_limit_wait_seconds += seconds
-
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(max(1, policy.max_attempts)),
-        wait=wait,
-        retry=tenacity.retry_if_exception(should_retry),
-        before_sleep=before_sleep,
-        sleep=sleep,
-        reraise=True,
-    )
-    try:
-        return retrying(call)
-    except Retryable as exc:
-        if exc.throttled:
-            when = f"; resets at {exc.reset_at.isoformat()}" if exc.reset_at else ""
-            raise RateLimited(f"{what}: rate limited ({exc.message}){when}", reset_at=exc.reset_at) from None
-        raise SourceError(
-            f"{what}: failed after {policy.max_attempts} attempts: {exc.message}", retryable=True
-        ) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Graph API (Instagram and Facebook)
+from kedah_analytics.sources.secrets import Secret, scrub
+from kedah_analytics.sources.tracking import GraphApiTracking
 
 GRAPH_THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 GRAPH_TRANSIENT_CODES = frozenset({1, 2})
@@ -292,6 +99,28 @@ class GraphApiClient:
         self._app_secret = app_secret
         self._extra_secrets: list[Secret] = []
         self.last_usage: dict[str, str] = {}
+
+    @classmethod
+    def pinned(
+        cls,
+        access_token: Secret,
+        graph_api: GraphApiTracking,
+        *,
+        session: requests.Session | None = None,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        app_secret: Secret | None = None,
+    ) -> GraphApiClient:
+        """A client on the Graph API version and host pinned in the tracking file."""
+        return cls(
+            access_token,
+            version=graph_api.version,
+            base_url=graph_api.base_url,
+            session=session,
+            clock=clock,
+            sleep=sleep,
+            app_secret=app_secret,
+        )
 
     def __repr__(self) -> str:
         return f"GraphApiClient(version={self.version!r}, token={self._token!r})"
