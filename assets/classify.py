@@ -39,15 +39,19 @@ def classified_posts(
         ReplaceRows(classified),
         metadata={
             "classifier": f"{classifier.name} {classifier.version}",
-            "classified_by": dg.MetadataValue.json(classified["classifier"].value_counts().to_dict()),
+            "classified_by": dg.MetadataValue.json(_counts(classified["classifier"])),
             "classifier_telemetry": dg.MetadataValue.json(telemetry),
             "posts": len(classified),
             "spam_posts": int(classified["is_spam"].sum()) if len(classified) else 0,
             "linked_to_place_share": round(float(linked), 4),
-            "languages": dg.MetadataValue.json(classified["language"].value_counts().to_dict()),
-            "sentiment": dg.MetadataValue.json(classified["sentiment_label"].value_counts().to_dict()),
+            "languages": dg.MetadataValue.json(_counts(classified["language"])),
+            "sentiment": dg.MetadataValue.json(_counts(classified["sentiment_label"])),
         },
     )
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.value_counts().items()}
 
 
 @dg.asset_check(asset=classified_posts, description="No two rows share (platform, post_id).")

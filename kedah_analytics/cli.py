@@ -143,10 +143,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_eval_sentiment(args: argparse.Namespace) -> int:
     from kedah_analytics.classify.evaluation import evaluate, format_report, read_labelled_tsv
-    from kedah_analytics.classify.registry import classifier_from_env
+    from kedah_analytics.classify.registry import build_classifier
+    from kedah_analytics.warehouse.state import PgSentimentCache
 
     texts, labels = read_labelled_tsv(args.data)
-    classifier = classifier_from_env(args.classifier)
+    # Gemini caches its answers in the warehouse when one is configured.
+    url = PG_URL.read()
+    classifier = build_classifier(args.classifier, cache=PgSentimentCache(url) if url else None)
     print(format_report(evaluate(classifier, texts, labels)))
     return 0
 

@@ -59,7 +59,7 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
     instance = instance or dg.DagsterInstance.get()
     today = datetime.now(KEDAH_TZ).date()
     start = today - timedelta(days=days - 1)
-    runs = [(defs.resolve_job_def("refresh_places"), {})]
+    runs: list[tuple[dg.JobDefinition, dict[str, str]]] = [(defs.resolve_job_def("refresh_places"), {})]
     runs += [
         (defs.resolve_job_def("collect_posts"), schedules.range_tags(f"{start}|{p}", f"{today}|{p}"))
         for p in PLATFORMS

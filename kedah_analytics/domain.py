@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "twitter", "youtube")
@@ -103,3 +103,16 @@ class SearchInterestRecord:
 
 # A Google Trends request, as its cache key: keywords, timeframe, geo, tz.
 TrendsKey = tuple[tuple[str, ...], str, str, int]
+
+
+SentimentLabel = Literal["positive", "neutral", "negative"]
+LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """One post's sentiment: label, score in -1..1 (negative..positive), confidence in 0..1."""
+
+    label: SentimentLabel
+    score: float
+    confidence: float

@@ -35,7 +35,8 @@ def status(pgdata: Path) -> str | None:
 
 def stop(pgdata: Path) -> bool:
     """Stop the embedded server in ``pgdata``. Returns False if it was not running."""
-    from pgserver._commands import pg_ctl
+    # pg_ctl is generated at import time from the bundled binaries, so no stub can name it.
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
     if status(pgdata) is None:
         return False

@@ -68,16 +68,21 @@ class PlaceLinker:
     @cached_property
     def _aliases(self) -> list[tuple[str, str, str]]:
         found: dict[str, tuple[str, str, str]] = {}
-        for row in self._places.itertuples():
-            for alias in [row.name, *row.aliases_en, *row.aliases_ms]:
+        places = self._places
+        rows: list[tuple[str, str, str, list[str], list[str]]] = list(
+            zip(places["place_id"], places["name"], places["city"], places["aliases_en"], places["aliases_ms"],
+                strict=True)
+        )  # fmt: skip
+        for place_id, name, city, aliases_en, aliases_ms in rows:
+            for alias in [name, *aliases_en, *aliases_ms]:
                 norm = normalize_text(alias)
                 for variant in {norm, norm.replace(" ", "").replace("-", "")}:
                     if len(variant) < 3:
                         continue
                     current = found.get(variant)
                     # The same spelling naming two places: the more specific one keeps it.
-                    if current is None or self._city_rank[current[1]] > self._city_rank[row.place_id]:
-                        found[variant] = (variant, row.place_id, row.city)
+                    if current is None or self._city_rank[current[1]] > self._city_rank[place_id]:
+                        found[variant] = (variant, place_id, city)
         return sorted(found.values(), key=lambda a: -len(a[0]))
 
     @cached_property

@@ -18,7 +18,7 @@ def connect(url: str | None = None) -> psycopg.Connection:
 def _frame(conn: psycopg.Connection, query: str, params: tuple) -> pd.DataFrame:
     with conn.cursor() as cur:
         cur.execute(query, params)
-        columns = [c.name for c in cur.description]
+        columns = [c.name for c in cur.description or []]
         return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
 
 

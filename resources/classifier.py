@@ -1,12 +1,11 @@
 """The sentiment classifier the classified_posts asset uses."""
 
-import os
-
 import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
 from kedah_analytics.classify.registry import build_classifier
 from kedah_analytics.settings import CLASSIFIER
+from kedah_analytics.warehouse.state import PgSentimentCache
 
 
 class SentimentResource(dg.ConfigurableResource):
@@ -17,7 +16,8 @@ class SentimentResource(dg.ConfigurableResource):
     classifier: str = "offline"
 
     def get_classifier(self, cache_url: str | None = None) -> SentimentClassifier:
-        return build_classifier(self.classifier, os.environ, cache_url=cache_url)
+        """The classifier; Gemini results are cached in the warehouse at ``cache_url``."""
+        return build_classifier(self.classifier, cache=PgSentimentCache(cache_url) if cache_url else None)
 
 
 def sentiment_from_env() -> SentimentResource:

@@ -88,7 +88,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.connection() as conn:
-            return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
+            return conn.execute(statement, params).fetchall()
 
 
 def _dimension_value(partitions_def: dg.PartitionsDefinition, key: str) -> Any:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-SentimentLabel = Literal["positive", "neutral", "negative"]
-LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+# Sentiment records are shared with the warehouse (the Gemini cache), so they live in the domain.
+from kedah_analytics.domain import LABELS, Sentiment, SentimentLabel
 
-
-@dataclass(frozen=True)
-class Sentiment:
-    """One post's sentiment: label, score in -1..1 (negative..positive), confidence in 0..1."""
-
-    label: SentimentLabel
-    score: float
-    confidence: float
+__all__ = [
+    "LABELS",
+    "AttributedSentiment",
+    "FallbackClassifier",
+    "Sentiment",
+    "SentimentClassifier",
+    "SentimentLabel",
+]
 
 
 class SentimentClassifier(Protocol):

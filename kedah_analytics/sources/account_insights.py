@@ -29,7 +29,7 @@ from kedah_analytics.settings import (
 from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, SourceError
 from kedah_analytics.sources.facebook import PageTokens
 from kedah_analytics.sources.graph import GraphApiClient
-from kedah_analytics.sources.parsing import parse_time
+from kedah_analytics.sources.parsing import mapping_or_empty, parse_time
 from kedah_analytics.sources.retry import Clock, RetryPolicy, Sleep, utcnow
 from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -151,7 +151,7 @@ class InstagramInsightsSource:
                     f"{account_id} {day}: unreadable insights entry skipped: {entry!r:.200}"
                 )
                 continue
-            total = entry.get("total_value") if isinstance(entry.get("total_value"), dict) else {}
+            total = mapping_or_empty(entry.get("total_value"))
             metadata: dict[str, Any] = {
                 "period": entry.get("period"),
                 "metric_type": "total_value",

@@ -7,6 +7,7 @@ is quarantined), never as a guess.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,11 @@ def int_or_none(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def mapping_or_empty(value: Any) -> Mapping[str, Any]:
+    """A payload field that should be an object: itself, or empty when it is missing or not one."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def hashtags_in(text: str) -> tuple[str, ...]:

@@ -89,6 +89,13 @@ class ProviderChain:
         )
 
 
+def _present(secret: Secret | None) -> Secret:
+    """A secret a factory is only built with once it is known to be set."""
+    if secret is None:
+        raise RuntimeError("a source factory was called without its credential")
+    return secret
+
+
 def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     value = (env.get(name) or "").strip()
     return Secret(value, name) if value else None
@@ -125,7 +132,7 @@ def _provider_factories(
     out["instagram_graph_hashtags"] = (
         (
             lambda: InstagramHashtagSource(
-                meta,
+                _present(meta),
                 ig_user,
                 tracking,
                 ledger=hashtag_ledger,
@@ -146,7 +153,12 @@ def _provider_factories(
     out["facebook_graph_pages"] = (
         (
             lambda: FacebookPagesSource(
-                meta, tracking, session=session_factory(), clock=clock, sleep=sleep, app_secret=app_secret
+                _present(meta),
+                tracking,
+                session=session_factory(),
+                clock=clock,
+                sleep=sleep,
+                app_secret=app_secret,
             )
         )
         if not missing
@@ -161,7 +173,12 @@ def _provider_factories(
     out["youtube_data_v3"] = (
         (
             lambda: YouTubeSource(
-                yt_key, tracking, http=youtube_http, budget=youtube_search_budget, clock=clock, sleep=sleep
+                _present(yt_key),
+                tracking,
+                http=youtube_http,
+                budget=youtube_search_budget,
+                clock=clock,
+                sleep=sleep,
             )
         )
         if not missing

@@ -25,7 +25,7 @@ from kedah_analytics.sources.base import (
     PermissionDenied,
     SourceError,
 )
-from kedah_analytics.sources.parsing import int_or_none, parse_time
+from kedah_analytics.sources.parsing import int_or_none, mapping_or_empty, parse_time
 from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
@@ -65,7 +65,7 @@ def quote_term(term: str) -> str:
 def _drop_covered_terms(terms: list[str]) -> list[str]:
     """Terms whose match another term already implies (``Menara Alor Setar`` by ``Alor Setar``)."""
     tokens = [tuple(t.lower().split()) for t in terms]
-    keep = []
+    keep: list[int] = []
     for i, mine in enumerate(tokens):
         covered = False
         for j, other in enumerate(tokens):
@@ -141,7 +141,7 @@ def tweet_to_post(
     if not isinstance(text, str):
         return quarantine(f"tweet {tweet_id} has no text")
 
-    metrics = item.get("public_metrics") if isinstance(item.get("public_metrics"), dict) else {}
+    metrics = mapping_or_empty(item.get("public_metrics"))
     retweets = int_or_none(metrics.get("retweet_count"))
     quotes = int_or_none(metrics.get("quote_count"))
     shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
@@ -152,10 +152,10 @@ def tweet_to_post(
     followers = None
     if user and isinstance(user.get("public_metrics"), dict):
         followers = int_or_none(user["public_metrics"].get("followers_count"))
-    place_id = (item.get("geo") or {}).get("place_id") if isinstance(item.get("geo"), dict) else None
+    place_id = mapping_or_empty(item.get("geo")).get("place_id")
     place = places.get(place_id) if place_id else None
 
-    entities = item.get("entities") if isinstance(item.get("entities"), dict) else {}
+    entities = mapping_or_empty(item.get("entities"))
     hashtags = tuple(
         h["tag"]
         for h in entities.get("hashtags") or []

@@ -31,7 +31,7 @@ from kedah_analytics.sources.base import (
     QuotaExhausted,
     SourceError,
 )
-from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.parsing import hashtags_in, int_or_none, mapping_or_empty, parse_time
 from kedah_analytics.sources.retry import Clock, Retryable, RetryPolicy, Sleep, run_with_retries, utcnow
 from kedah_analytics.sources.secrets import Secret, scrub
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -180,7 +180,7 @@ def video_to_post(item: Any) -> PostRecord | QuarantinedRecord:
     title = snippet.get("title") if isinstance(snippet.get("title"), str) else ""
     description = snippet.get("description") if isinstance(snippet.get("description"), str) else ""
     text = f"{title}\n\n{description}".strip()
-    stats = item.get("statistics") if isinstance(item.get("statistics"), dict) else {}
+    stats = mapping_or_empty(item.get("statistics"))
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
     return PostRecord(
         platform=PLATFORM,

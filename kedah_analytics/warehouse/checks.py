@@ -18,6 +18,14 @@ class CheckOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _row(conn: psycopg.Connection, query: Any, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+    """The one row an aggregate query returns."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return tuple(row)
+
+
 def _table(name: str) -> sql.Composed:
     return sql.SQL("kedah.{}").format(sql.Identifier(name))
 
@@ -28,20 +36,21 @@ def duplicate_keys(conn: psycopg.Connection, table: str, key: Sequence[str]) -> 
     query = sql.SQL(
         "SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} GROUP BY {} HAVING count(*) > 1) d"
     ).format(_table(table), cols)
-    keys, rows = conn.execute(query).fetchone()
+    keys, rows = _row(conn, query)
     return CheckOutcome(keys == 0, {"duplicated_keys": keys, "rows_with_duplicated_keys": int(rows)})
 
 
 def raw_posts_required_fields(conn: psycopg.Connection) -> CheckOutcome:
     """Text present, counts non-negative, and each post filed under the Kedah day it was created."""
-    row = conn.execute(
+    row = _row(
+        conn,
         """SELECT count(*) FILTER (WHERE btrim(text) = ''),
                   count(*) FILTER (WHERE least(like_count, comment_count, share_count, view_count) < 0),
                   count(*) FILTER (WHERE date <> (created_at AT TIME ZONE %s)::date),
                   count(*)
            FROM kedah.raw_posts""",
         (TIMEZONE_NAME,),
-    ).fetchone()
+    )
     empty, negative, misfiled, total = row
     return CheckOutcome(
         empty == 0 and negative == 0 and misfiled == 0,
@@ -51,7 +60,8 @@ def raw_posts_required_fields(conn: psycopg.Connection) -> CheckOutcome:
 
 def classified_scores_in_range(conn: psycopg.Connection) -> CheckOutcome:
     """Sentiment score in -1..1, confidence and spam score in 0..1, known labels, rates >= 0."""
-    row = conn.execute(
+    row = _row(
+        conn,
         """SELECT count(*) FILTER (WHERE sentiment_score NOT BETWEEN -1 AND 1),
                   count(*) FILTER (WHERE sentiment_confidence NOT BETWEEN 0 AND 1),
                   count(*) FILTER (WHERE spam_score NOT BETWEEN 0 AND 1),
@@ -59,8 +69,8 @@ def classified_scores_in_range(conn: psycopg.Connection) -> CheckOutcome:
                   count(*) FILTER (WHERE engagement_rate < 0
                                       OR (engagement_rate IS NULL) <> (engagement_denominator IS NULL)),
                   count(*)
-           FROM kedah.classified_posts"""
-    ).fetchone()
+           FROM kedah.classified_posts""",
+    )
     score, confidence, spam, label, rate, total = row
     return CheckOutcome(
         score + confidence + spam + label + rate == 0,
@@ -71,12 +81,13 @@ def classified_scores_in_range(conn: psycopg.Connection) -> CheckOutcome:
 
 def place_link_share(conn: psycopg.Connection, minimum: float = 0.5, days: int = 7) -> CheckOutcome:
     """The share of non-spam posts of the last ``days`` stored days that is linked to a place."""
-    linked, total = conn.execute(
+    linked, total = _row(
+        conn,
         """SELECT count(*) FILTER (WHERE place_id IS NOT NULL), count(*)
            FROM kedah.classified_posts
            WHERE NOT is_spam AND date > (SELECT max(date) FROM kedah.classified_posts) - %s""",
         (days,),
-    ).fetchone()
+    )
     share = linked / total if total else None
     return CheckOutcome(
         share is None or share >= minimum,
@@ -86,12 +97,13 @@ def place_link_share(conn: psycopg.Connection, minimum: float = 0.5, days: int =
 
 def place_metrics_consistent(conn: psycopg.Connection) -> CheckOutcome:
     """Sentiment counts add up to posts, means in -1..1, no negative totals."""
-    bad_sum, bad_mean, negative = conn.execute(
+    bad_sum, bad_mean, negative = _row(
+        conn,
         """SELECT count(*) FILTER (WHERE positive + neutral + negative <> posts),
                   count(*) FILTER (WHERE sentiment_mean NOT BETWEEN -1 AND 1),
                   count(*) FILTER (WHERE least(posts, likes, comments, shares, views, engagement) < 0)
-           FROM kedah.place_daily_metrics"""
-    ).fetchone()
+           FROM kedah.place_daily_metrics""",
+    )
     return CheckOutcome(
         bad_sum + bad_mean + negative == 0,
         {

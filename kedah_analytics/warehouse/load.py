@@ -323,7 +323,8 @@ def count_rows(conn: psycopg.Connection, table: str, partitions: PartitionFilter
     if partitions is not None:
         condition, params = partitions.where()
         query = sql.SQL("{} WHERE {}").format(query, condition)
-    return conn.execute(query, params).fetchone()[0]
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _check_rows_inside(df: pd.DataFrame, partitions: PartitionFilter) -> None:

@@ -53,7 +53,9 @@ def apply_migrations(conninfo: str) -> list[str]:
                        version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
-            done = dict(conn.execute("SELECT version, checksum FROM kedah.schema_migrations").fetchall())
+            done: dict[int, str] = dict(
+                conn.execute("SELECT version, checksum FROM kedah.schema_migrations").fetchall()
+            )
             for migration in available_migrations():
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:

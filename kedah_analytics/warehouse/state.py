@@ -10,7 +10,7 @@ cursors of ``kedah.source_cursors`` (X's newest tweet id per query). Tables come
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from kedah_analytics.domain import SearchInterestRecord, TrendsKey
+from kedah_analytics.domain import SearchInterestRecord, Sentiment, TrendsKey
 
 CONNECT_TIMEOUT_S = 10
 
@@ -197,3 +197,31 @@ def save_cursors(conn: psycopg.Connection, provider: str, cursors: Mapping[str, 
             [(provider, key, str(value)) for key, value in cursors.items()],
         )
     return len(cursors)
+
+
+class PgSentimentCache:
+    """``kedah.sentiment_cache``: Gemini results keyed by the post text's hash and the classifier
+    version, so re-materializing never pays twice."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Sentiment]:
+        if not keys:
+            return {}
+        with _connect(self.url) as conn:
+            rows = conn.execute(
+                "SELECT cache_key, label, score, confidence FROM kedah.sentiment_cache WHERE cache_key = ANY(%s)",
+                (list(keys),),
+            ).fetchall()
+        return {key: Sentiment(label, score, confidence) for key, label, score, confidence in rows}
+
+    def put_many(self, items: Mapping[str, Sentiment]) -> None:
+        if not items:
+            return
+        with _connect(self.url) as conn, conn.cursor() as cur:
+            cur.executemany(
+                """INSERT INTO kedah.sentiment_cache (cache_key, label, score, confidence)
+                   VALUES (%s, %s, %s, %s) ON CONFLICT (cache_key) DO NOTHING""",
+                [(k, s.label, s.score, s.confidence) for k, s in items.items()],
+            )

@@ -6,12 +6,13 @@ import pytest
 from kedah_analytics.classify.base import Sentiment
 from kedah_analytics.classify.gemini import AttributedSentiment
 from kedah_analytics.classify.posts import classify_posts
-from kedah_analytics.classify.registry import PostgresClassificationCache, build_classifier
+from kedah_analytics.classify.registry import build_classifier
 from kedah_analytics.places import PlaceLinker, load_places
+from kedah_analytics.warehouse.state import PgSentimentCache
 
 
 def test_the_cache_round_trips_through_postgres_and_is_idempotent(warehouse_url):
-    cache = PostgresClassificationCache(warehouse_url)
+    cache = PgSentimentCache(warehouse_url)
     cache.put_many({"k1": Sentiment("positive", 0.8, 0.9)})
     cache.put_many({"k1": Sentiment("negative", -0.8, 0.9), "k2": Sentiment("neutral", 0.0, 0.6)})
     assert cache.get_many(["k1", "k2", "k3"]) == {
