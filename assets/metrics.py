@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics import metrics
 from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import PostgresWarehouse
@@ -15,7 +15,7 @@ from resources import PostgresWarehouse
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
 def place_daily_metrics(
     context: dg.AssetExecutionContext, classified_posts: pd.DataFrame, places: pd.DataFrame

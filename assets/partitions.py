@@ -21,6 +21,13 @@ date_platform_partitions = dg.MultiPartitionsDefinition(
     {"date": daily_partitions, "platform": platform_partitions}
 )
 
+# Daily aggregates follow their parents on any day that changed, not only the latest one:
+# eager() alone looks at the newest time partition, so a backfilled week would stay stale. A day
+# waits until each of its parent partitions exists and none is still being written.
+FOLLOW_ANY_CHANGED_DAY = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
+)
+
 # A daily asset reads every platform's partition of the same day. Left to the default mapping it
 # would read none of them, silently (REFERENCE.md).
 ALL_PLATFORMS_OF_DAY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
@@ -38,7 +38,7 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
 def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
@@ -55,7 +55,7 @@ def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRow
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
 def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""

@@ -58,7 +58,7 @@ metrics_automation = dg.AutomationConditionSensorDefinition(
     "metrics_automation",
     target=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
 )
 
 refresh_places_job = dg.define_asset_job(
