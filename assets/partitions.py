@@ -8,8 +8,9 @@ from itertools import product
 
 import dagster as dg
 
-from kedah_analytics.domain import PLATFORMS, TIMEZONE_NAME
+from kedah_analytics.domain import DEMO_PROVIDER, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.sources.account_metrics import AccountMetricsOutcome
+from kedah_analytics.sources.demo_insights import demo_account_id
 from kedah_analytics.warehouse import PartitionFilter
 
 START_DATE = "2025-01-01"
@@ -48,11 +49,13 @@ def days_by_platform(partition_keys: list[str]) -> dict[str, list[date]]:
 
 def replaced_account_rows(outcomes: Sequence[AccountMetricsOutcome]) -> PartitionFilter:
     """The rows a write of these outcomes replaces: the days of the accounts that answered, so an
-    account that failed this time keeps the rows an earlier run stored for it."""
-    return PartitionFilter(
-        ("date", "platform", "account_id"),
-        tuple((day, o.platform, account) for o in outcomes for day, account in product(o.days, o.succeeded)),
-    )
+    account that failed this time keeps the rows an earlier run stored for it. A real platform's
+    write also removes the demo account's rows of its days: demo and real never share a partition."""
+    keys = []
+    for o in outcomes:
+        accounts = [*o.succeeded, *([demo_account_id(o.platform)] if o.provider != DEMO_PROVIDER else [])]
+        keys += [(day, o.platform, account) for day, account in product(o.days, accounts)]
+    return PartitionFilter(("date", "platform", "account_id"), tuple(keys))
 
 
 def date_platform_rows(days_by_platform: Mapping[str, Sequence[date]]) -> PartitionFilter:
