@@ -51,7 +51,10 @@ def _change_text(metric: str, row: pd.Series) -> tuple[str, str]:
         if pd.isna(delta):
             return "n/a", "flat"
         text = f"{delta * 100:+.1f} pts" if metric == "positive_share" else f"{delta:+.2f}"
-        return text, "up" if delta > 0 else "down" if delta < 0 else "flat"
+        shown = round(delta * 100, 1) if metric == "positive_share" else round(delta, 2)
+        if shown == 0:
+            return text.replace("-", "+"), "flat"
+        return text, "up" if delta > 0 else "down"
     pct = row["change_pct"]
     if pd.isna(pct):
         return ("new" if row["current"] else "n/a"), "flat"
@@ -147,10 +150,17 @@ def choose_data(conn: psycopg.Connection, period: Period, data: str) -> str:
 
 
 def weekly_report(
-    conn: psycopg.Connection, city: str, period: Period | str, *, data: str = "auto", top: int = 10
+    conn: psycopg.Connection,
+    city: str,
+    period: Period | str,
+    *,
+    data: str = "auto",
+    top: int = 10,
+    render: bool = True,
 ) -> Report:
     """The report of ``city`` (or ``All Kedah``) for ``period`` (an ISO week like ``2026-W47``, or
-    any period) against the period of the same length before it."""
+    any period) against the period of the same length before it. ``render=False`` skips the HTML
+    page (a notebook shows the figures and tables itself)."""
     started = time.monotonic()
     p = period if isinstance(period, Period) else Period.parse(period)
     kind = choose_data(conn, p, data)
@@ -191,6 +201,15 @@ def weekly_report(
         if len(raised)
         else '<p class="muted">No alerts in this period.</p>'
     )
+    sections = {
+        "overview": overview,
+        "ranking": ranking,
+        "posts": posts,
+        "alerts": raised,
+        "figures": figures,
+    }
+    if not render:
+        return Report("", city, p, kind, time.monotonic() - started, sections)
     generated = datetime.now(KEDAH_TZ).strftime("%Y-%m-%d %H:%M")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(city)}: {html.escape(p.name)}</title>
@@ -256,5 +275,4 @@ def weekly_report(
 </body></html>
 """
     elapsed = time.monotonic() - started
-    return Report(page, city, p, kind, elapsed, {"overview": overview, "ranking": ranking, "posts": posts,
-                                                 "alerts": raised, "figures": figures})  # fmt: skip
+    return Report(page, city, p, kind, elapsed, sections)
