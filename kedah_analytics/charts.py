@@ -100,7 +100,8 @@ def top_places(ranking: pd.DataFrame, measure: str = "engagement", title: str | 
     ):
         label = f" {compact(value)}  " + ("new" if pd.isna(pct) else f"{pct:+.0f}%")
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=8)  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
+    # Long place names push the axes right: the title starts at the figure's edge instead.
+    fig.suptitle(title, x=0.01, ha="left", fontsize="large")
     ax.grid(axis="y", alpha=0)  # type: ignore[attr-defined]
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))  # type: ignore[attr-defined]
     ax.margins(x=0.25)  # type: ignore[attr-defined]

@@ -133,7 +133,6 @@ h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #
 .card .label { color: #6b7b86; font-size: .85rem; } .card .value { font-size: 1.7rem; font-weight: 600; }
 .card .change { font-size: .9rem; } .up { color: #1f8a70; } .down { color: #c8553d; } .flat { color: #6b7b86; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #e9eef2; vertical-align: top; }
 pre { white-space: pre-wrap; background: #f6f8fa; padding: .8rem; border-radius: 6px; font-size: .82rem; }
@@ -251,9 +250,8 @@ def weekly_report(
         )
     }
 <h2>Platforms and sentiment</h2>
-<div class="grid2">{_figure(figures["platforms"], "Platform mix")}{
-        _figure(figures["sentiment"], "Sentiment by category")
-    }</div>
+{_figure(figures["platforms"], "Platform mix")}
+{_figure(figures["sentiment"], "Sentiment by category")}
 <h2>Top posts</h2>
 {
         _table(
