@@ -12,6 +12,7 @@ import io
 import math
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
@@ -32,7 +33,7 @@ def compact(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.2f}"
 
 
-def _figure(height: float = HEIGHT) -> tuple[Figure, object]:
+def _figure(height: float = HEIGHT) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(WIDTH, height), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -40,9 +41,9 @@ def _figure(height: float = HEIGHT) -> tuple[Figure, object]:
     return fig, ax
 
 
-def _empty(ax: object, title: str) -> None:
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
-    ax.text(0.5, 0.5, "no data in this period", ha="center", va="center", transform=ax.transAxes)  # type: ignore[attr-defined]
+def _empty(ax: Axes, title: str) -> None:
+    ax.set_title(title, loc="left")
+    ax.text(0.5, 0.5, "no data in this period", ha="center", va="center", transform=ax.transAxes)
 
 
 def over_time(daily: pd.DataFrame, measure: str = "engagement", title: str | None = None) -> Figure:
@@ -54,13 +55,13 @@ def over_time(daily: pd.DataFrame, measure: str = "engagement", title: str | Non
         return fig
     frame = daily.groupby(["date", "city"])[measure].sum().unstack("city").sort_index()
     for city in frame.columns:
-        ax.plot(pd.to_datetime(frame.index), frame[city], marker="o", markersize=3, label=city)  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
+        ax.plot(pd.to_datetime(frame.index), frame[city], marker="o", markersize=3, label=city)
+    ax.set_title(title, loc="left")
     if measure != "sentiment_mean":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))  # type: ignore[attr-defined]
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
     else:
-        ax.axhline(0, color="grey", linewidth=0.8)  # type: ignore[attr-defined]
-    ax.legend(frameon=False, fontsize=8, ncols=min(len(frame.columns), 6))  # type: ignore[attr-defined]
+        ax.axhline(0, color="grey", linewidth=0.8)
+    ax.legend(frameon=False, fontsize=8, ncols=min(len(frame.columns), 6))
     fig.autofmt_xdate()
     return fig
 
@@ -72,15 +73,15 @@ def this_and_previous(current: pd.DataFrame, previous: pd.DataFrame, measure: st
         _empty(ax, title)
         return fig
     now = current.groupby("date")[measure].sum().sort_index()
-    ax.plot(range(len(now)), now.to_numpy(), marker="o", label="this period", color="#264653")  # type: ignore[attr-defined]
+    ax.plot(range(len(now)), now.to_numpy(), marker="o", label="this period", color="#264653")
     if len(previous):
         before = previous.groupby("date")[measure].sum().sort_index()
-        ax.plot(range(len(before)), before.to_numpy(), marker="o", linestyle="--", color="#a8a8a8",  # type: ignore[attr-defined]
+        ax.plot(range(len(before)), before.to_numpy(), marker="o", linestyle="--", color="#a8a8a8",
                 label="previous period")  # fmt: skip
-    ax.set_xticks(range(len(now)), [pd.Timestamp(d).strftime("%a %d %b") for d in now.index], fontsize=8)  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))  # type: ignore[attr-defined]
-    ax.legend(frameon=False, fontsize=8)  # type: ignore[attr-defined]
+    ax.set_xticks(range(len(now)), [pd.Timestamp(d).strftime("%a %d %b") for d in now.index], fontsize=8)
+    ax.set_title(title, loc="left")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+    ax.legend(frameon=False, fontsize=8)
     return fig
 
 
@@ -93,18 +94,18 @@ def top_places(ranking: pd.DataFrame, measure: str = "engagement", title: str | 
         _empty(ax, title)
         return fig
     ordered = ranking.iloc[::-1]
-    bars = ax.barh(ordered["place_name"], ordered[measure], color="#2a9d8f")  # type: ignore[attr-defined]
+    bars = ax.barh(ordered["place_name"], ordered[measure], color="#2a9d8f")
     change = f"{measure}_change_pct"
     for bar, value, pct in zip(
         bars, ordered[measure], ordered.get(change, [float("nan")] * len(ordered)), strict=True
     ):
         label = f" {compact(value)}  " + ("new" if pd.isna(pct) else f"{pct:+.0f}%")
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=8)  # type: ignore[attr-defined]
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=8)
     # Long place names push the axes right: the title starts at the figure's edge instead.
     fig.suptitle(title, x=0.01, ha="left", fontsize="large")
-    ax.grid(axis="y", alpha=0)  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))  # type: ignore[attr-defined]
-    ax.margins(x=0.25)  # type: ignore[attr-defined]
+    ax.grid(axis="y", alpha=0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+    ax.margins(x=0.25)
     return fig
 
 
@@ -118,18 +119,18 @@ def platform_mix(breakdown: pd.DataFrame, title: str = "Platform mix") -> Figure
     for measure, y in (("posts_share", 1), ("engagement_share", 0)):
         left = 0.0
         for platform, share in zip(breakdown["platform"], breakdown[measure].fillna(0), strict=True):
-            ax.barh(y, share, left=left, color=PLATFORM_COLOURS.get(platform, "#888"),  # type: ignore[attr-defined]
+            ax.barh(y, share, left=left, color=PLATFORM_COLOURS.get(platform, "#888"),
                     label=platform if y == 1 else None)  # fmt: skip
             if share >= 0.06:
                 ax.text(
                     left + share / 2, y, f"{share:.0%}", ha="center", va="center", color="white", fontsize=8
-                )  # type: ignore[attr-defined]
+                )
             left += share
-    ax.set_yticks([0, 1], ["engagement", "posts"])  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
-    ax.grid(axis="y", alpha=0)  # type: ignore[attr-defined]
-    ax.legend(frameon=False, fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # type: ignore[attr-defined]
+    ax.set_yticks([0, 1], ["engagement", "posts"])
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title, loc="left")
+    ax.grid(axis="y", alpha=0)
+    ax.legend(frameon=False, fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     return fig
 
 
@@ -140,13 +141,13 @@ def share_of_voice(sov: pd.DataFrame, title: str = "Share of voice (posts)") -> 
         _empty(ax, title)
         return fig
     positions = range(len(sov))
-    ax.bar([p - 0.2 for p in positions], sov["posts_share"], width=0.4, label="this period", color="#264653")  # type: ignore[attr-defined]
-    ax.bar([p + 0.2 for p in positions], sov["posts_share_previous"], width=0.4, label="previous period",  # type: ignore[attr-defined]
+    ax.bar([p - 0.2 for p in positions], sov["posts_share"], width=0.4, label="this period", color="#264653")
+    ax.bar([p + 0.2 for p in positions], sov["posts_share_previous"], width=0.4, label="previous period",
            color="#a8a8a8")  # fmt: skip
-    ax.set_xticks(list(positions), sov["city"])  # type: ignore[attr-defined]
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
-    ax.legend(frameon=False, fontsize=8)  # type: ignore[attr-defined]
+    ax.set_xticks(list(positions), sov["city"])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8)
     return fig
 
 
@@ -161,15 +162,15 @@ def sentiment_split(categories: pd.DataFrame, title: str = "Sentiment by place c
     left = pd.Series(0.0, index=frame.index)
     for label, colour in SENTIMENT_COLOURS.items():
         share = frame[label].astype(float) / posts
-        ax.barh(frame["category"], share, left=left, color=colour, label=label)  # type: ignore[attr-defined]
+        ax.barh(frame["category"], share, left=left, color=colour, label=label)
         left = left + share
     for y, n in enumerate(posts):
-        ax.text(1.01, y, f"{n:.0f} posts", va="center", fontsize=8)  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))  # type: ignore[attr-defined]
-    ax.set_xlim(0, 1.18)  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left")  # type: ignore[attr-defined]
-    ax.grid(axis="y", alpha=0)  # type: ignore[attr-defined]
-    ax.legend(frameon=False, fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.45, -0.12))  # type: ignore[attr-defined]
+        ax.text(1.01, y, f"{n:.0f} posts", va="center", fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, 1.18)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="y", alpha=0)
+    ax.legend(frameon=False, fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.45, -0.12))
     return fig
 
 

@@ -1,6 +1,7 @@
 """Marts: the job that builds them for a range of days, their automation, and the sensor that
 sends the alerts the `alerts` asset raised, once each, to KEDAH_ALERT_WEBHOOK and the log."""
 
+import logging
 import os
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ SEND_DAYS = 2
 
 
 def send_pending_alerts(
-    warehouse: PostgresWarehouse, log: dg.DagsterLogManager | None = None
+    warehouse: PostgresWarehouse, log: logging.Logger | dg.DagsterLogManager | None = None
 ) -> dict[str, int]:
     """Send each alert not yet sent; record it in the same transaction, so a failed post is
     retried on the next tick and a sent one never goes twice."""
