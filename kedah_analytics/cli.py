@@ -161,6 +161,26 @@ def cmd_eval_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from kedah_analytics import queries
+    from kedah_analytics.marts.periods import Period
+    from kedah_analytics.report import weekly_report
+
+    if bool(args.week) == bool(args.period):
+        raise ValueError(
+            "give one of --week (2026-W47) or --period (2026-11, last30, 2026-11-01..2026-11-15)"
+        )
+    period = Period.week(args.week) if args.week else Period.parse(args.period)
+    url, _ = _use_database()
+    with queries.connect(url) as conn:
+        report = weekly_report(conn, args.city, period, data=args.data)
+    args.out.write_text(report.html, encoding="utf-8")
+    size_kb = args.out.stat().st_size / 1024
+    print(f"wrote {args.out} ({size_kb:.0f} KB): {report.city}, {report.period.name}, {report.data} data, "
+          f"built in {report.seconds:.2f}s")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kedah-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--counts", required=True, type=Path, help="CSV with header keyword,timestamp,count")
     trends.add_argument("--flags", required=True, type=Path, help="where to write the detector's output CSV")
     trends.set_defaults(func=cmd_eval_trends)
+
+    report = sub.add_parser("report", help="render a city's weekly report (HTML) from the marts")
+    report.add_argument(
+        "--city", default="All Kedah", help="Langkawi, Alor Setar, ... or 'All Kedah' (default)"
+    )
+    report.add_argument("--week", help="ISO week, e.g. 2026-W47")
+    report.add_argument("--period", help="or any period: 2026-11, last30, 2026-11-01..2026-11-15")
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--data", choices=["auto", "real", "demo"], default="auto",
+                        help="auto: real rows where the period has any, else demo rows (the report says which)")  # fmt: skip
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets import classify, ingest, insights, metrics, trends
+from assets import classify, ingest, insights, marts, metrics, trends
 from kedah_analytics import settings
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from resources import (
@@ -16,10 +16,11 @@ from resources import (
     sentiment_from_env,
 )
 from sensors import alerts, schedules
+from sensors import marts as mart_sensors
 
 PG_URL = dg.EnvVar(settings.PG_URL.name)
 SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
-ASSET_MODULES = [ingest, insights, classify, metrics, trends]
+ASSET_MODULES = [ingest, insights, classify, metrics, trends, marts]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
@@ -32,6 +33,7 @@ defs = dg.Definitions(
         schedules.predict_trends_job,
         schedules.collect_account_metrics_job,
         schedules.collect_search_interest_job,
+        mart_sensors.build_marts_job,
     ],
     schedules=[
         schedules.hourly_collection,
@@ -40,7 +42,12 @@ defs = dg.Definitions(
         schedules.daily_account_metrics,
         schedules.daily_search_interest,
     ],
-    sensors=[schedules.metrics_automation, alerts.report_failed_runs],
+    sensors=[
+        schedules.metrics_automation,
+        alerts.report_failed_runs,
+        mart_sensors.marts_automation,
+        mart_sensors.send_alerts,
+    ],
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),
         "warehouse": PostgresWarehouse(url=PG_URL),
@@ -65,6 +72,7 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
         for p in PLATFORMS
     ]
     runs.append((defs.resolve_job_def("daily_metrics"), schedules.range_tags(str(start), str(today))))
+    runs.append((defs.resolve_job_def("build_marts"), schedules.range_tags(str(start), str(today))))
     for job, tags in runs:
         result = job.execute_in_process(instance=instance, tags={**tags, "kedah/launched_by": "seed"})
         if not result.success:

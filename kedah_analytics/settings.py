@@ -51,7 +51,9 @@ SOURCE_MODE = Setting(
     default="auto",
 )
 ALERT_WEBHOOK = Setting(
-    "KEDAH_ALERT_WEBHOOK", 'URL that receives failed-run alerts (Slack-style `{"text": ...}`)', CORE
+    "KEDAH_ALERT_WEBHOOK",
+    'URL that receives failed-run alerts and the marts\' alerts (Slack-style `{"text": ...}`)',
+    CORE,
 )
 CLASSIFIER = Setting(
     "KEDAH_CLASSIFIER",
