@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
+from assets.checks import table_check
 from assets.ingest import INGEST_RETRY
 from assets.partitions import (
     daily_partitions,
@@ -24,7 +25,7 @@ from kedah_analytics.sources.account_metrics import (
 from kedah_analytics.sources.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.failures import day_span, source_failure_message
 from kedah_analytics.sources.search_interest import SearchInterestProvider, collect_search_interest
-from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
@@ -158,3 +159,17 @@ def search_interest(
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )
+
+
+account_daily_metrics_keys_unique = table_check(
+    account_daily_metrics, "account_daily_metrics_keys_unique",
+    "No two rows share (date, platform, account, metric).", checks.duplicate_keys, "account_daily_metrics", ACCOUNT_KEY,
+)  # fmt: skip
+search_interest_keys_unique = table_check(
+    search_interest, "search_interest_keys_unique", "No two rows share (date, keyword, geo).",
+    checks.duplicate_keys, "search_interest", ["date", "keyword", "geo"],
+)  # fmt: skip
+search_interest_in_range = table_check(
+    search_interest, "search_interest_in_range", "Interest is within Google's 0..100.",
+    checks.values_in_range, "search_interest", {"interest": (0, 100)},
+)  # fmt: skip

@@ -5,11 +5,12 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
+from assets.checks import table_check
 from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
-from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import PostgresWarehouse
 
 # Weeks run Monday to Sunday in Kedah; a week's partition exists once the week is over.
@@ -147,3 +148,32 @@ def trend_predictions(
             "notes": "\n".join(notes) or "none",
         },
     )
+
+
+TERM_KEY = ["date", "platform", "term", "term_type"]
+keyword_daily_counts_keys_unique = table_check(
+    keyword_daily_counts, "keyword_daily_counts_keys_unique", "No two rows share (date, platform, term, type).",
+    checks.duplicate_keys, "keyword_daily_counts", TERM_KEY,
+)  # fmt: skip
+keyword_daily_counts_non_negative = table_check(
+    keyword_daily_counts, "keyword_daily_counts_non_negative", "Posts and engagement are never negative.",
+    checks.values_in_range, "keyword_daily_counts", {"posts": (0, None), "engagement": (0, None)},
+)  # fmt: skip
+keyword_hourly_counts_keys_unique = table_check(
+    keyword_hourly_counts, "keyword_hourly_counts_keys_unique", "No two rows share (hour, platform, term, type).",
+    checks.duplicate_keys, "keyword_hourly_counts", ["hour", "platform", "term", "term_type"],
+)  # fmt: skip
+trend_model_one_row_per_week = table_check(
+    trend_model, "trend_model_one_row_per_week", "Each week holds exactly one training outcome.",
+    checks.rows_present, "trend_model", why_empty="the week's training wrote no row",
+)  # fmt: skip
+trend_predictions_present = table_check(
+    trend_predictions, "trend_predictions_present",
+    "Every day holds predictions; a day without them fails here instead of going green with 0 rows.",
+    checks.rows_present, "trend_predictions",
+    why_empty="the forecaster needs 14 days of term counts before the day (see the run's log and metadata)",
+)  # fmt: skip
+trend_predictions_scores_in_range = table_check(
+    trend_predictions, "trend_predictions_scores_in_range", "Confidence within 0..1, predicted volume >= 0.",
+    checks.values_in_range, "trend_predictions", {"confidence": (0, 1), "predicted_volume": (0, None)},
+)  # fmt: skip

@@ -16,6 +16,8 @@ from kedah_analytics import config, embedded_pg
 from kedah_analytics.settings import CLASSIFIER, HOME, HOST, PG_URL, PORT
 
 DEFAULT_PORT = 3000
+# Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
+SEED_DAYS = 28
 
 
 def _use_database() -> tuple[str, bool]:
@@ -192,12 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
     dev.add_argument("--host", default=HOST.read())
     dev.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
-    dev.add_argument("--days", type=int, default=7, help="days to materialize before serving (0: none)")
+    dev.add_argument(
+        "--days", type=int, default=SEED_DAYS, help="days to materialize before serving (0: none)"
+    )
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
     dev.set_defaults(func=cmd_dev)
 
     seed = sub.add_parser("seed", help="materialize the last N days for every platform")
-    seed.add_argument("--days", type=int, default=7)
+    seed.add_argument("--days", type=int, default=SEED_DAYS)
     seed.set_defaults(func=cmd_seed)
 
     sentiment = sub.add_parser("eval-sentiment", help="score the configured classifier on a labelled TSV")
