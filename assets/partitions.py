@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from itertools import product
 
 import dagster as dg
 
+from kedah_analytics import settings
 from kedah_analytics.domain import DEMO_PROVIDER, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.sources.account_metrics import AccountMetricsOutcome
 from kedah_analytics.sources.demo_insights import demo_account_id
 from kedah_analytics.warehouse import PartitionFilter
 
-START_DATE = "2025-01-01"
+START_DATE = date.fromisoformat(settings.START_DATE.read() or "2026-06-01")
+# Weekly partitions run Monday to Sunday: the first Monday on or after the start.
+FIRST_MONDAY = START_DATE + timedelta(days=(7 - START_DATE.weekday()) % 7)
 
 # end_offset=1: today's partition exists while today is still collecting.
-daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone=TIMEZONE_NAME, end_offset=1)
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=START_DATE.isoformat(), timezone=TIMEZONE_NAME, end_offset=1
+)
 platform_partitions = dg.StaticPartitionsDefinition(list(PLATFORMS))
 date_platform_partitions = dg.MultiPartitionsDefinition(
     {"date": daily_partitions, "platform": platform_partitions}

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import table_check
-from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
+from assets.partitions import ALL_PLATFORMS_OF_DAY, FIRST_MONDAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
@@ -15,7 +15,7 @@ from resources import PostgresWarehouse
 
 # Weeks run Monday to Sunday in Kedah; a week's partition exists once the week is over.
 weekly_partitions = dg.WeeklyPartitionsDefinition(
-    start_date="2025-01-06", timezone=TIMEZONE_NAME, day_offset=1
+    start_date=FIRST_MONDAY.isoformat(), timezone=TIMEZONE_NAME, day_offset=1
 )
 TRAINING_WEEKS_BEFORE = 16
 # A week's model trains on its own 7 days and the 16 weeks before: 119 days of counts. The

@@ -115,25 +115,40 @@ def cmd_dev(args: argparse.Namespace) -> int:
         summary = materialize_recent_days(args.days)
         print(f"materialized {summary} in {time.monotonic() - started:.1f}s", flush=True)
     address = f"http://{args.host}:{args.port}"
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(config.project_home() / "workspace.yaml"),
-               "-h", args.host, "-p", str(args.port)]  # fmt: skip
-    # Own process group, so Ctrl-C here stops the webserver, the daemon and their children.
-    process = subprocess.Popen(
-        command, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
-        start_new_session=True, preexec_fn=_default_sigint,
-    )  # fmt: skip
+    workspace = str(config.project_home() / "workspace.yaml")
+    bin_dir = Path(sys.executable).parent
+    # The webserver and the daemon, the two processes `dagster dev` would start (it is superseded
+    # and warns so), run from DAGSTER_HOME so no dagster.yaml in the checkout is mistaken for it.
+    commands = [
+        [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", args.host, "-p", str(args.port)],
+        [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+    ]
+    # Each in its own process group, so Ctrl-C here stops them and their children.
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=home,
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )  # fmt: skip
+        for command in commands
+    ]
+    webserver = processes[0]
     try:
-        if _wait_for_server(address, process):
+        if _wait_for_server(address, webserver):
             print(f"\nDagster UI: {address}   (Ctrl-C stops it{' and the embedded database' if embedded else ''})\n",
                   flush=True)  # fmt: skip
         else:
             print("the Dagster webserver did not come up; see its output above", file=sys.stderr)
-        return process.wait()
+        return webserver.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

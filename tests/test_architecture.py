@@ -176,7 +176,7 @@ def test_a_setting_reads_its_default_when_unset_or_blank():
 
 @pytest.mark.parametrize("group", [settings.CORE, settings.SOURCES])
 def test_the_readme_tables_are_the_settings_module_word_for_word(group):
-    """README tables come from settings.markdown_table; regenerate them when a meaning changes."""
+    """README tables come from settings.markdown_table: run scripts/readme_settings.py after a change."""
     readme = (ROOT / "README.md").read_text()
     body = settings.markdown_table(group).split("\n", 2)[2]  # the rows, below either header
     assert body in readme
