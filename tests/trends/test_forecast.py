@@ -8,10 +8,12 @@ import pytest
 from trends_synth import daily_panel
 
 from kedah_analytics.trends.forecast import (
+    MODEL_FORMAT,
     PREDICTION_COLUMNS,
     BacktestResult,
     ForecastConfig,
     MethodMetrics,
+    StaleModelError,
     backtest,
     build_panel,
     dump_model,
@@ -203,3 +205,35 @@ def test_holidays_become_a_feature():
     assert "target_is_holiday" in model.feature_names
     assert "target_is_holiday" not in fit_trend_model(small, replace(config, holidays=())).feature_names
     assert len(predict_trends(model, small, top_n=5)) == 5
+
+
+def test_search_interest_joins_the_features_where_it_exists():
+    small = daily_panel("signal", n_terms=15, n_days=60, seed=6)
+    days = sorted(pd.to_datetime(small["date"]).dt.date.unique())
+    # Google Trends tracks two of the terms, and not on every day.
+    interest = pd.DataFrame(
+        [(term, day, 40 + (i % 7)) for term in ("kw000", "kw001") for i, day in enumerate(days) if i % 5]
+        , columns=["term", "date", "interest"],
+    )  # fmt: skip
+    panel = build_panel(small, search_interest=interest)
+    assert panel.search_interest is not None
+    tracked = np.isin(panel.terms, ["kw000", "kw001"])
+    assert np.isnan(panel.search_interest[~tracked]).all()  # untracked: unknown, not 0
+    assert np.isfinite(panel.search_interest[tracked]).mean() == pytest.approx(0.8, abs=0.05)
+    config = replace(CONFIG, max_iter=30)
+    model = fit_trend_model(panel, config)
+    assert model.uses_search_interest and "search_interest_today_vs_28" in model.feature_names
+    assert not fit_trend_model(small, config).uses_search_interest
+    # Where Google Trends is off at prediction time, the model still predicts (interest unknown).
+    with_interest = predict_trends(model, small, top_n=None, search_interest=interest)
+    without = predict_trends(model, small, top_n=None)
+    assert len(with_interest) == len(without) == 15
+    assert np.isfinite(without["predicted_volume"]).all()
+
+
+def test_a_model_of_an_older_format_is_refused_as_stale():
+    small = daily_panel("noise", n_terms=5, n_days=40, seed=7)
+    model = fit_trend_model(small, replace(CONFIG, max_iter=10))
+    model.format = MODEL_FORMAT - 1
+    with pytest.raises(StaleModelError, match="retrain"):
+        load_model(dump_model(model))
