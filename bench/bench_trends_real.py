@@ -1,6 +1,6 @@
 """The burst detector and the forecaster on real hourly social volume (the calibration series).
 
-    python bench/bench_trends_real.py [--data ../shared/data/trends]
+    python bench/bench_trends_real.py [--data ../shared/data/trends] [--sweep]
 
 Reads ``nab_tweets_calibration_hourly.csv`` (``keyword,timestamp,count``, UTC) and
 ``nab_tweets_calibration_windows.json`` (labelled anomaly windows, UTC) from ``--data``: five
@@ -13,14 +13,17 @@ windows is a false alarm, per 1,000 series-hours (all hours of all series); ``me
 the window`` is the median over found windows of (first flagged hour - window start).
 
 * ``detector``: the project's detector, ``kedah_analytics.trends.burst.detect_bursts``, on the
-  counts read by the ``eval-trends`` reader (UTC instants, scored in Kedah hours; the flags are
-  mapped back to the same instants, so the comparison with the UTC windows is exact).
+  counts read by the ``eval-trends`` reader, placed as UTC instants (scored in Kedah hours; the
+  flags are mapped back to the same instants, so the comparison with the UTC windows is exact).
 * ``baseline``: a plain same-hour-last-week ratio: flag when ``count / (count 168 h before + 1)
   >= 3``.
 
 Forecasters, on the Kedah-day totals of each series, day-ahead, in the project's rolling-origin
 backtest (28 origins, refit weekly): MASE of the project's forecaster, of seasonal-naive (same
 weekday last week) and of the 28-day mean, and what the promotion rule decides.
+
+``--sweep`` adds the detector's figures with one setting moved at a time (threshold, cooldown,
+rise floor, dispersion window), to show how flat the chosen point is rather than how well it fits.
 """
 
 from __future__ import annotations
@@ -36,13 +39,26 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kedah_analytics.trends.burst import detect_bursts  # noqa: E402
+from kedah_analytics.trends.burst import BurstConfig, detect_bursts  # noqa: E402
 from kedah_analytics.trends.evaluation import hourly_to_daily, read_hourly_counts  # noqa: E402
 from kedah_analytics.trends.forecast import ForecastConfig, backtest, build_panel, promote  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "trends"
 HOUR = pd.Timedelta(hours=1)
 BASELINE_RATIO = 3.0
+SWEEP: tuple[tuple[str, object], ...] = (
+    ("threshold", 4.0),
+    ("threshold", 5.0),
+    ("threshold", 7.0),
+    ("threshold", 8.0),
+    ("cooldown_hours", 12),
+    ("cooldown_hours", 48),
+    ("min_rise", 0.5),
+    ("min_rise", 2.0),
+    ("dispersion_days", 14),
+    ("dispersion_days", 56),
+    ("min_history_hours", 168),
+)
 
 
 def load_windows(path: Path) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
@@ -98,9 +114,14 @@ def score_flags(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--sweep", action="store_true", help="detector figures around the chosen settings")
     args = parser.parse_args(argv)
 
     hourly = read_hourly_counts(args.data / "nab_tweets_calibration_hourly.csv")
+    # The file's times are UTC without an offset, which the eval-trends reader would take for
+    # Kedah time: place them as UTC instants. The detector then works in Kedah hours, and the
+    # flags, mapped back to the same instants, are compared with the UTC windows.
+    hourly["timestamp"] = pd.to_datetime(hourly["timestamp_text"], format="ISO8601").dt.tz_localize("UTC")
     entity = "term" if "term" in hourly.columns else "keyword"
     windows = load_windows(args.data / "nab_tweets_calibration_windows.json")
     figures: dict[str, object] = {"series": hourly[entity].nunique(), "series_hours": len(hourly)}
@@ -123,6 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     decision = promote(result, None, margin=config.promotion_margin)
     figures["promotion_serving"] = decision.serving
     figures["promotion_reason"] = decision.reason
+
+    if args.sweep:
+        for setting, value in SWEEP:
+            config = BurstConfig(**{setting: value})
+            moved = detect_bursts(hourly[[entity, "timestamp", "count"]], config)["is_trending"].to_numpy(
+                bool
+            )
+            got = score_flags(hourly, entity, moved, windows)
+            figures[f"sweep_{setting}={value}"] = (
+                f"{got['windows_found']}/{got['windows']} windows, "
+                f"{got['false_alarms_per_1000_hours']} false alarms per 1,000 hours"
+            )
 
     for name, value in figures.items():
         print(f"{name}: {value}")
