@@ -40,10 +40,10 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def keyword_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
     comments, shares, views and engagement. The trend model's input."""
-    counts = pipeline.keyword_daily_counts(classified_posts)
+    counts = pipeline.keyword_daily_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -57,9 +57,9 @@ def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRow
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def keyword_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    counts = pipeline.keyword_hourly_counts(classified_posts)
+    counts = pipeline.keyword_hourly_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -80,6 +80,7 @@ def trend_model(
     context: dg.AssetExecutionContext,
     keyword_daily_counts: pd.DataFrame,
     search_interest: pd.DataFrame,
+    places: pd.DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """The weekly-trained forecaster (gradient boosting, Poisson loss) with its rolling-origin
@@ -96,6 +97,7 @@ def trend_model(
         training_start,
         training_end,
         search_interest=search_interest,
+        places=places,
     )
     context.log.info(trained.row["reason"])
     return dg.Output(
@@ -122,6 +124,7 @@ def trend_predictions(
     keyword_daily_counts: pd.DataFrame,
     keyword_hourly_counts: pd.DataFrame,
     search_interest: pd.DataFrame,
+    places: pd.DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Top rising keywords, hashtags, topics and places for the day: predicted volume, score,
@@ -146,7 +149,9 @@ def trend_predictions(
             (keyword_hourly_counts["date"] <= day) & (keyword_hourly_counts["date"] > day - timedelta(days=29))
         ] if len(keyword_hourly_counts) else keyword_hourly_counts  # fmt: skip
         interest = search_interest[search_interest["date"] < day] if len(search_interest) else None
-        frames.append(pipeline.predictions_for_day(day, history, hourly, model, search_interest=interest))
+        frames.append(
+            pipeline.predictions_for_day(day, history, hourly, model, search_interest=interest, places=places)
+        )
         versions.add(model.version)
     predictions = (
         pd.concat(frames, ignore_index=True)

@@ -6,8 +6,8 @@ what the burst detector and the forecaster read. Spam is excluded, hours and day
 keyword list repeats the term.
 
 One entity, one term: a keyword that names a Kedah place (its name or any English or Malay alias
-in ``places.csv``, which is how the classifier adds place names to a post's keywords) is counted
-as that place (``term_type`` place, ``term`` its place id), once per post, and never again as a
+in the ``places`` table, which is how the classifier adds place names to a post's keywords) is
+counted as that place (``term_type`` place, ``term`` its place id), once per post, and never again as a
 keyword. Otherwise "darulaman lake park" and ``place:darulaman_lake`` would rank as two trends.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -82,24 +81,25 @@ def normalize_term(text: object) -> str:
     return term
 
 
-@cache
-def place_aliases() -> dict[str, str]:
-    """Folded place name or alias -> place id, from the packaged ``places.csv``."""
-    from kedah_analytics.places import load_places
-
-    return aliases_of(load_places())
-
-
 def aliases_of(places: pd.DataFrame) -> dict[str, str]:
-    """Folded name and aliases of each place -> its id (a spelling two places share is dropped)."""
+    """Folded name and aliases of each place (the ``places`` table) -> its id; a spelling that
+    two places share is left out, it names neither for sure."""
     found: dict[str, set[str]] = {}
     for row in places.itertuples():
-        names = [row.name, *list(row.aliases_en or []), *list(row.aliases_ms or [])]
+        names = [
+            row.name,
+            *_as_list(getattr(row, "aliases_en", None)),
+            *_as_list(getattr(row, "aliases_ms", None)),
+        ]
         for name in names:
             folded = normalize_term(name)
             if folded and not folded.startswith("#"):
                 found.setdefault(folded, set()).add(str(row.place_id))
     return {alias: next(iter(ids)) for alias, ids in found.items() if len(ids) == 1}
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, (list, tuple, np.ndarray)) else []
 
 
 def series_key(term: str, term_type: str) -> str:
@@ -158,7 +158,7 @@ def _term_rows(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
     return terms.drop_duplicates(["row", "term", "term_type"])
 
 
-def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
+def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
     """Posts and engagement per Kedah hour, platform, term and term type, spam excluded.
 
     Columns: ``hour`` (start of the hour, tz Asia/Kuala_Lumpur), ``day`` (its Kedah date),
@@ -167,8 +167,8 @@ def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str] | None = 
     shares). A count the provider did not give (hidden likes) adds nothing; it is not guessed.
     Posts repeated under the same (platform, post_id) count once, with their last row's counts.
     Keywords starting with ``#`` are hashtags; a keyword in ``aliases`` (folded place name ->
-    place id; default :func:`place_aliases`) is that place; hours with no post are absent (not
-    zero rows).
+    place id, see :func:`aliases_of`) is that place; hours with no post are absent (not zero
+    rows).
     """
     missing = [c for c in ("platform", "post_id", "created_at") if c not in posts.columns]
     if missing:
@@ -187,7 +187,7 @@ def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str] | None = 
     for column in _COUNT_COLUMNS:
         values = frame[column] if column in frame.columns else pd.Series(np.nan, index=frame.index)
         metrics[_SUM_NAMES[column]] = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
-    terms = _term_rows(frame, place_aliases() if aliases is None else aliases)
+    terms = _term_rows(frame, aliases)
     if terms.empty:
         return _empty(HOURLY_COLUMNS)
     joined = metrics.iloc[terms["row"].to_numpy()].reset_index(drop=True)
@@ -206,7 +206,7 @@ def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str] | None = 
     return grouped[list(HOURLY_COLUMNS)].reset_index(drop=True)
 
 
-def daily_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
+def daily_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
     """Posts and engagement per Kedah day, platform, term and term type, spam excluded.
 
     Same columns as :func:`hourly_term_counts` without ``hour``; ``day`` is a ``datetime.date``.

@@ -15,10 +15,10 @@ from kedah_analytics.trends.burst import detect_bursts
 from kedah_analytics.trends.counts import (
     KEDAH_TZ,
     TERM_TYPES,
+    aliases_of,
     daily_term_counts,
     hourly_term_counts,
     normalize_term,
-    place_aliases,
     series_key,
     trend_series_daily,
     trend_series_hourly,
@@ -42,15 +42,16 @@ PREDICTION_TABLE_COLUMNS = [
 ]
 
 
-def keyword_daily_counts(classified: pd.DataFrame) -> pd.DataFrame:
-    """Per Kedah day, platform and term: non-spam posts and engagement."""
-    daily = daily_term_counts(classified).rename(columns={"day": "date"})
+def keyword_daily_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """Per Kedah day, platform and term: non-spam posts and engagement; a keyword that names one
+    of ``places`` is counted as that place."""
+    daily = daily_term_counts(classified, aliases_of(places)).rename(columns={"day": "date"})
     return daily[DAILY_COUNT_COLUMNS].reset_index(drop=True)
 
 
-def keyword_hourly_counts(classified: pd.DataFrame) -> pd.DataFrame:
+def keyword_hourly_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Per Kedah hour, platform and term: non-spam posts and engagement, filed under their day."""
-    hourly = hourly_term_counts(classified).rename(columns={"day": "date"})
+    hourly = hourly_term_counts(classified, aliases_of(places)).rename(columns={"day": "date"})
     return hourly[HOURLY_COUNT_COLUMNS].reset_index(drop=True)
 
 
@@ -59,12 +60,12 @@ def _forecast_input(daily_counts: pd.DataFrame) -> pd.DataFrame:
     return trend_series_daily(frame, term_types=TERM_TYPES)
 
 
-def search_interest_terms(search_interest: pd.DataFrame | None) -> pd.DataFrame | None:
+def search_interest_terms(search_interest: pd.DataFrame | None, places: pd.DataFrame) -> pd.DataFrame | None:
     """``kedah.search_interest`` rows as ``term, date, interest`` under the trend series' names
-    (a tracked keyword that names a place is that place); None when there are none."""
+    (a tracked keyword that names one of ``places`` is that place); None when there are none."""
     if search_interest is None or search_interest.empty:
         return None
-    aliases = place_aliases()
+    aliases = aliases_of(places)
     terms = []
     for keyword in search_interest["keyword"].tolist():
         folded = normalize_term(keyword)
@@ -80,6 +81,10 @@ def search_interest_terms(search_interest: pd.DataFrame | None) -> pd.DataFrame 
     frame = frame[frame["term"] != ""]
     # Several geos or spellings of one term on one day: their mean.
     return frame.groupby(["term", "date"], as_index=False)["interest"].mean()[list(SEARCH_INTEREST_COLUMNS)]
+
+
+def _or_none(places: pd.DataFrame | None) -> pd.DataFrame:
+    return places if places is not None else pd.DataFrame(columns=["place_id", "name"])
 
 
 def _json_safe(value: Any) -> Any:
@@ -104,13 +109,15 @@ def train_week(
     training_end: date,
     config: ForecastConfig | None = None,
     search_interest: pd.DataFrame | None = None,
+    places: pd.DataFrame | None = None,
 ) -> WeeklyTraining:
     """Backtest and fit on the window; promote the candidate only if it beats the baselines.
-    ``search_interest`` (``kedah.search_interest`` rows) joins the features where it has rows."""
+    ``search_interest`` (``kedah.search_interest`` rows) joins the features where it has rows,
+    its keywords named as the counts name them (``places`` turns place names into places)."""
     series = _forecast_input(daily_counts)
     if series.empty:
         raise ValueError(f"no term counts between {training_start} and {training_end}; nothing to train on")
-    interest = search_interest_terms(search_interest)
+    interest = search_interest_terms(search_interest, _or_none(places))
     outcome = train_weekly(series, current, config, as_of=training_end, search_interest=interest)
     metrics = _json_safe(outcome.backtest.as_dict())
     row = {
@@ -151,13 +158,14 @@ def predictions_for_day(
     model: TrendModel,
     top_n: int = 20,
     search_interest: pd.DataFrame | None = None,
+    places: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Top rising terms for ``day``, forecast from the counts up to the day before, with whether
     the burst detector already sees a burst in ``day``'s hours so far. A term without a burst
     score gets NULL and the reason in ``burst_score_reason``."""
     as_of = day - timedelta(days=1)
     series = _forecast_input(daily_counts[daily_counts["date"] <= as_of])
-    interest = search_interest_terms(search_interest)
+    interest = search_interest_terms(search_interest, _or_none(places))
     predictions = predict_trends(model, series, as_of=as_of, top_n=top_n, search_interest=interest)
     predictions = predictions[predictions["target_date"] == day]
     bursts = bursts_on(day, hourly_counts)

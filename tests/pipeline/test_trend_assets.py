@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from kedah_analytics.definitions import defs
-from kedah_analytics.trends.counts import place_aliases
+from kedah_analytics.places import load_places
+from kedah_analytics.trends.counts import aliases_of
 from kedah_analytics.warehouse import read_table
 from resources import (
     AccountMetricSources,
@@ -108,7 +109,7 @@ def test_weekly_training_then_hourly_predictions_end_to_end(bound, warehouse_url
     assert predictions["confidence"].between(0, 1).all()
     assert "future spike" not in " ".join(predictions["keyword"])
     # One entity, one row: no keyword that names a place beside the place itself.
-    assert not set(predictions["keyword"]) & set(place_aliases())
+    assert not set(predictions["keyword"]) & set(aliases_of(load_places()))
     assert predictions["keyword"].is_unique
     # A missing burst score is NULL with its reason, never NaN.
     scored = predictions["burst_score"].notna()

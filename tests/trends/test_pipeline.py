@@ -2,6 +2,7 @@ from datetime import date
 
 import pandas as pd
 
+from kedah_analytics.places import load_places
 from kedah_analytics.trends.pipeline import bursts_on, search_interest_terms
 
 
@@ -14,14 +15,14 @@ def test_search_interest_goes_by_the_trend_series_names():
             "interest": [40, 60, 7],
         }
     )
-    out = search_interest_terms(rows)
+    out = search_interest_terms(rows, load_places())
     assert out is not None
     # Two spellings of one place are one term (their mean); other keywords keep their name.
     assert dict(zip(out["term"], out["interest"], strict=True)) == {
         "place:darulaman_lake": 50.0,
         "nasi lemak": 7.0,
     }
-    assert search_interest_terms(rows.iloc[:0]) is None
+    assert search_interest_terms(rows.iloc[:0], load_places()) is None
 
 
 def test_burst_scores_of_a_day_state_why_they_are_missing():
