@@ -83,9 +83,10 @@ def trend_model(
     places: pd.DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
-    """The weekly-trained forecaster (gradient boosting, Poisson loss) with its rolling-origin
-    backtest against seasonal-naive and a count model, and the model that serves afterwards:
-    the candidate only when it beats both baselines, else the previous model or the baseline."""
+    """The weekly-trained forecaster (gradient boosting on each term's median day) with its
+    rolling-origin backtest against seasonal-naive and the 28-day mean, and the model that serves
+    afterwards: the candidate only when it beats both baselines, else the previous model or the
+    baseline."""
     week_start = context.partition_time_window.start.date()
     training_start, training_end = store.week_window(week_start, TRAINING_WEEKS_BEFORE)
     with warehouse.connection() as conn:
