@@ -289,13 +289,14 @@ def detect_bursts(
         trending[rows] = scored["alert"].reshape(-1)[flat]
         above[rows] = scored["above"].reshape(-1)[flat]
 
-    reason = np.where(np.isnan(score), no_history_reason(config), None)
+    reason = pd.Series(None, index=range(n_rows), dtype="object")
+    reason[np.isnan(score)] = no_history_reason(config)
     out = pd.DataFrame(
         {
             "term": counts["term"].reset_index(drop=True),
             "timestamp": counts["timestamp"].reset_index(drop=True),
             "score": score,
-            "score_reason": pd.Series(reason, dtype="object"),
+            "score_reason": reason,
             "is_trending": trending,
         }
     )

@@ -78,7 +78,7 @@ def build_panel(
         n_terms, n_days
     )
     plats: tuple[str, ...] = ()
-    by_platform = None
+    by_platform: np.ndarray | None = None
     if platforms is not None or "platform" in frame.columns:
         if platforms is None:
             plats = tuple(sorted(frame["platform"].astype(str).unique()))
@@ -113,7 +113,7 @@ def align_search_interest(
     day_pos = (pd.to_datetime(search_interest["date"]).to_numpy().astype("datetime64[D]") - first).astype(
         np.int64
     )
-    rows = terms.get_indexer(search_interest["term"].astype(str))
+    rows = terms.get_indexer(pd.Index(search_interest["term"].astype(str)))
     values = pd.to_numeric(search_interest["interest"], errors="coerce").to_numpy(dtype=np.float64)
     keep = (rows >= 0) & (day_pos >= 0) & (day_pos < n_days) & np.isfinite(values)
     out[rows[keep], day_pos[keep]] = values[keep]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kedah_analytics.trends.burst import detect_bursts
@@ -80,7 +79,8 @@ def search_interest_terms(search_interest: pd.DataFrame | None, places: pd.DataF
     )
     frame = frame[frame["term"] != ""]
     # Several geos or spellings of one term on one day: their mean.
-    return frame.groupby(["term", "date"], as_index=False)["interest"].mean()[list(SEARCH_INTEREST_COLUMNS)]
+    means = frame.groupby(["term", "date"], as_index=False).agg(interest=("interest", "mean"))
+    return means[list(SEARCH_INTEREST_COLUMNS)]
 
 
 def _or_none(places: pd.DataFrame | None) -> pd.DataFrame:
@@ -200,7 +200,5 @@ def bursts_on(day: date, hourly_counts: pd.DataFrame) -> pd.DataFrame:
         burst_score_reason=("score_reason", "first"),
         is_bursting=("is_above_threshold", "any"),
     )
-    grouped["burst_score_reason"] = np.where(
-        grouped["burst_score"].isna(), grouped["burst_score_reason"], None
-    )
+    grouped["burst_score_reason"] = grouped["burst_score_reason"].where(grouped["burst_score"].isna(), None)
     return grouped[columns]
