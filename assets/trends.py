@@ -41,10 +41,10 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def keyword_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
     comments, shares, views and engagement. The trend model's input."""
-    counts = pipeline.keyword_daily_counts(classified_posts)
+    counts = pipeline.keyword_daily_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -58,9 +58,9 @@ def keyword_daily_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRow
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def keyword_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    counts = pipeline.keyword_hourly_counts(classified_posts)
+    counts = pipeline.keyword_hourly_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -71,20 +71,36 @@ def keyword_hourly_counts(classified_posts: pd.DataFrame) -> dg.Output[ReplaceRo
     kinds={"postgres", "scikitlearn"},
     partitions_def=weekly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
-    ins={"keyword_daily_counts": dg.AssetIn(partition_mapping=TRAINING_WINDOW)},
+    ins={
+        "keyword_daily_counts": dg.AssetIn(partition_mapping=TRAINING_WINDOW),
+        "search_interest": dg.AssetIn(partition_mapping=TRAINING_WINDOW),
+    },
     metadata={"partition_expr": "week_start"},
 )
 def trend_model(
-    context: dg.AssetExecutionContext, keyword_daily_counts: pd.DataFrame, warehouse: PostgresWarehouse
+    context: dg.AssetExecutionContext,
+    keyword_daily_counts: pd.DataFrame,
+    search_interest: pd.DataFrame,
+    places: pd.DataFrame,
+    warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
-    """The weekly-trained forecaster (gradient boosting, Poisson loss) with its rolling-origin
-    backtest against seasonal-naive and a count model, and the model that serves afterwards:
-    the candidate only when it beats both baselines, else the previous model or the baseline."""
+    """The weekly-trained forecaster (gradient boosting on each term's median day) with its
+    rolling-origin backtest against seasonal-naive and the 28-day mean, and the model that serves
+    afterwards: the candidate only when it beats both baselines, else the previous model or the
+    baseline."""
     week_start = context.partition_time_window.start.date()
     training_start, training_end = store.week_window(week_start, TRAINING_WEEKS_BEFORE)
     with warehouse.connection() as conn:
         current = store.serving_model_before(conn, week_start)
-    trained = pipeline.train_week(keyword_daily_counts, current, week_start, training_start, training_end)
+    trained = pipeline.train_week(
+        keyword_daily_counts,
+        current,
+        week_start,
+        training_start,
+        training_end,
+        search_interest=search_interest,
+        places=places,
+    )
     context.log.info(trained.row["reason"])
     return dg.Output(
         ReplaceRows(pd.DataFrame([trained.row])),
@@ -101,6 +117,7 @@ def trend_model(
     ins={
         "keyword_daily_counts": dg.AssetIn(partition_mapping=PREDICTION_HISTORY),
         "keyword_hourly_counts": dg.AssetIn(partition_mapping=BURST_HISTORY),
+        "search_interest": dg.AssetIn(partition_mapping=PREDICTION_HISTORY),
     },
     deps=[trend_model],
 )
@@ -108,6 +125,8 @@ def trend_predictions(
     context: dg.AssetExecutionContext,
     keyword_daily_counts: pd.DataFrame,
     keyword_hourly_counts: pd.DataFrame,
+    search_interest: pd.DataFrame,
+    places: pd.DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Top rising keywords, hashtags, topics and places for the day: predicted volume, score,
@@ -131,7 +150,10 @@ def trend_predictions(
         hourly = keyword_hourly_counts[
             (keyword_hourly_counts["date"] <= day) & (keyword_hourly_counts["date"] > day - timedelta(days=29))
         ] if len(keyword_hourly_counts) else keyword_hourly_counts  # fmt: skip
-        frames.append(pipeline.predictions_for_day(day, history, hourly, model))
+        interest = search_interest[search_interest["date"] < day] if len(search_interest) else None
+        frames.append(
+            pipeline.predictions_for_day(day, history, hourly, model, search_interest=interest, places=places)
+        )
         versions.add(model.version)
     predictions = (
         pd.concat(frames, ignore_index=True)
