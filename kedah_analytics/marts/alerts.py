@@ -104,9 +104,9 @@ def _with_zero_hours(series: pd.DataFrame, days: list[date]) -> pd.DataFrame:
         inclusive="left",
     )
     hours = hours[[h.date() in set(days) for h in hours]]
-    grid = pd.MultiIndex.from_product([series["keyword"].unique(), hours], names=["keyword", "timestamp"])
+    grid = pd.MultiIndex.from_product([series["term"].unique(), hours], names=["term", "timestamp"])
     stamps = pd.to_datetime(series["timestamp"]).dt.tz_convert(KEDAH_TZ)
-    known = pd.MultiIndex.from_arrays([series["keyword"], stamps])
+    known = pd.MultiIndex.from_arrays([series["term"], stamps])
     missing = grid.difference(known).to_frame(index=False)
     missing["count"] = 0
     return pd.concat([series.assign(timestamp=stamps), missing], ignore_index=True)
@@ -129,7 +129,7 @@ def burst_candidates(
     scored["timestamp"] = pd.to_datetime(scored["timestamp"]).dt.tz_convert(KEDAH_TZ)
     scored["day"] = scored["timestamp"].dt.date
     flagged = scored[scored["is_trending"]]
-    flagged_days = {(k, d) for k, d in zip(flagged["keyword"], flagged["day"], strict=True)}
+    flagged_days = {(k, d) for k, d in zip(flagged["term"], flagged["day"], strict=True)}
     per_platform = hourly_counts.assign(
         keyword=[_series_key(t, tt) for t, tt in zip(hourly_counts["term"], hourly_counts["term_type"], strict=True)],
         day=pd.to_datetime(hourly_counts["date"]).dt.date,
@@ -140,14 +140,14 @@ def burst_candidates(
     rows = []
     for day in days:
         today = flagged[flagged["day"] == day]
-        for keyword, hours in today.groupby("keyword"):
+        for keyword, hours in today.groupby("term"):
             keyword = str(keyword)
             if any(
                 (keyword, day - timedelta(days=k)) in flagged_days for k in range(1, config.cooldown_days + 1)
             ):
                 continue
             start, end = hours["timestamp"].min() - reach, hours["timestamp"].max()
-            term_hours = scored[(scored["keyword"] == keyword) & scored["timestamp"].between(start, end)]
+            term_hours = scored[(scored["term"] == keyword) & scored["timestamp"].between(start, end)]
             platforms = (
                 {str(p): int(n) for p, n in daily_platform.loc[(day, keyword)].items()}
                 if (day, keyword) in daily_platform.index.droplevel("platform")

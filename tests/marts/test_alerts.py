@@ -85,7 +85,9 @@ def test_a_burst_is_found_on_its_day_with_its_rise_against_the_expected_count():
     assert {"place:pantai_cenang", "#cenangfest"} <= set(bursting.index)
     assert "place:kuah" not in bursting.index
     cenang = bursting.loc["place:pantai_cenang"]
-    assert cenang["observed"] >= 75 and cenang["baseline"] < cenang["observed"] / 5
+    # The detector raises one alert at the burst's onset (then a cooldown), so the window is the
+    # onset's hours, not the whole burst.
+    assert cenang["observed"] >= 25 and cenang["baseline"] < cenang["observed"] / 5
     assert set(cenang["platforms"]) == {"twitter", "instagram"} and cenang["provider"] == "real"
     # a quiet day raises nothing
     assert burst_candidates(hourly(), [BURST_DAY - timedelta(days=3)], KINDS, AlertConfig()).empty
