@@ -20,7 +20,8 @@ import joblib
 import numpy as np
 
 from kedah_analytics.classify.base import LABELS, Sentiment
-from kedah_analytics.classify.features import SentimentFeaturizer, clean_text, read_post
+from kedah_analytics.classify.features import SentimentFeaturizer, read_post
+from kedah_analytics.classify.normalize import clean_text
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "sentiment.joblib"
 ARTIFACT_FORMAT = 1
