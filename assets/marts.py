@@ -118,7 +118,7 @@ def alerts(
     """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
     with warehouse.connection() as conn:
         raised = build_alerts(conn, _days(context), keyword_hourly_counts, place_daily_metrics, places)
-    kinds = raised["kind"].value_counts().to_dict() if len(raised) else {}
+    kinds = {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
     preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
     return dg.Output(
         ReplaceRows(raised),

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from kedah_analytics.classify.base import Sentiment
+from kedah_analytics.classify.base import Sentiment, SentimentLabel
 from kedah_analytics.classify.normalize import MALAY_NEGATORS, clean_text, normalize_spelling
 from kedah_analytics.config import DATA_DIR
 
@@ -110,6 +110,6 @@ class LexiconSentiment:
         out = []
         for text in texts:
             s = self.score(text)
-            label = "positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral"
+            label: SentimentLabel = "positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral"
             out.append(Sentiment(label=label, score=round(s, 4), confidence=round(0.5 + abs(s) / 2, 4)))
         return out

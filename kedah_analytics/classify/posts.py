@@ -77,7 +77,7 @@ def classify_posts(raw: pd.DataFrame, linker: PlaceLinker, classifier: Sentiment
         views = None if pd.isna(post.view_count) else int(post.view_count)
         followers = getattr(post, "author_followers", None)
         followers = None if followers is None or pd.isna(followers) else int(followers)
-        rate, denominator = engagement_rate(post.platform, engagement, views, followers)
+        rate, denominator = engagement_rate(str(post.platform), engagement, views, followers)
         sentiment = sentiments[i]
         rows.append(
             {

@@ -422,7 +422,8 @@ def cross_file(
     mix, as posts the project has not seen bring): each config, and the baseline as "baseline"."""
     synthetic = corpus.rows("synthetic")
     labels = np.array(LABELS)
-    out: dict[str, dict[str, float]] = {config_name(c): {} for c in configs} | {"baseline": {}}
+    out: dict[str, dict[str, float]] = {config_name(c): {} for c in configs}
+    out["baseline"] = {}
     for train_source, test_source in (MALAY_SOURCES, MALAY_SOURCES[::-1]):
         train, test = corpus.rows(train_source), corpus.rows(test_source)
         fit_rows = np.concatenate([english_train, train, synthetic])

@@ -150,7 +150,7 @@ def burst_candidates(
             term_hours = scored[(scored["term"] == keyword) & scored["timestamp"].between(start, end)]
             platforms = (
                 {str(p): int(n) for p, n in daily_platform.loc[(day, keyword)].items()}
-                if (day, keyword) in daily_platform.index.droplevel("platform")
+                if (day, keyword) in daily_platform.index.droplevel(2)
                 else {}
             )
             term, term_type = _split_subject(keyword)
@@ -213,7 +213,7 @@ def dip_candidates(place_metrics: pd.DataFrame, days: Iterable[date], config: Al
         spread = ((joined["base_pos"] + joined["base_neg"]) / joined["baseline_posts"] - labels**2).clip(
             lower=MIN_POST_SPREAD
         )
-        z = (now - mu) / np.sqrt(spread / joined["posts"])
+        z: pd.Series = (now - mu) / np.sqrt(spread / joined["posts"])
         joined = joined.assign(sentiment_now=now.round(6), sentiment_baseline=mu.round(6), z=z.round(4))
         return joined[(mu - now >= config.dip_min_drop) & (z <= -config.dip_z)]
 

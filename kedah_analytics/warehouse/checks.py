@@ -41,7 +41,7 @@ def _scope(partitions: PartitionFilter | None) -> tuple[sql.Composable, list[Any
 def _scoped(query: str, table: str, partitions: PartitionFilter | None) -> tuple[sql.Composed, list[Any]]:
     """``query`` with ``{table}`` and ``{scope}`` filled in, and the scope's parameters."""
     condition, params = _scope(partitions)
-    return sql.SQL(query).format(table=_table(table), scope=condition), params  # type: ignore[arg-type]
+    return sql.SQL(query).format(table=_table(table), scope=condition), params
 
 
 def duplicate_keys(
