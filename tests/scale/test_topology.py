@@ -62,7 +62,9 @@ def topology(pg_url: str, tmp_path: Path) -> Iterator[int]:
         while "Ctrl-C stops all three" not in log.read_text(errors="replace"):
             children |= set(psutil.Process(serve.pid).children(recursive=True))
             if serve.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"kedah-analytics serve did not come up:\n{log.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"kedah-analytics serve did not come up:\n{log.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.5)
         children |= set(psutil.Process(serve.pid).children(recursive=True))
         assert len([c for c in children if c.ppid() == serve.pid]) == 3  # code server, webserver, daemon
@@ -94,7 +96,9 @@ def test_a_run_launched_through_the_webserver_succeeds_on_the_three_process_topo
         graphql(topology, "mutation($id: String!) { stopRunningSchedule(id: $id) { __typename } }",
                 {"id": schedule["id"]})  # fmt: skip
     for sensor in instigators["sensorsOrError"]["results"]:
-        graphql(topology, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]})
+        graphql(
+            topology, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]}
+        )
 
     launched = graphql(topology, LAUNCH, {"p": {"selector": {**LOCATION, "jobName": "refresh_places"},
                                                 "runConfigData": {}}})["launchRun"]  # fmt: skip
@@ -108,7 +112,9 @@ def test_a_run_launched_through_the_webserver_succeeds_on_the_three_process_topo
         status = graphql(topology, query, {"id": run_id})["runOrError"]["status"]
     assert status == "SUCCESS"
     health = graphql(topology, "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }")
-    statuses = {d["daemonType"]: d["healthy"] for d in health["instance"]["daemonHealth"]["allDaemonStatuses"]}
+    statuses = {
+        d["daemonType"]: d["healthy"] for d in health["instance"]["daemonHealth"]["allDaemonStatuses"]
+    }
     assert statuses["QUEUED_RUN_COORDINATOR"] and statuses["SCHEDULER"]
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM kedah.places").fetchone()[0] > 0
