@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,8 @@ def variant(executor: str, workers: int, first: date, last: date, server: str) -
 
 
 def main() -> None:
+    # A plain `kill` still stops the workers and drops the scratch databases (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args()
