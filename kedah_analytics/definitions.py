@@ -100,7 +100,7 @@ def backfill_range(
     from the command line. Returns each run's id and step count; raises if a run fails."""
     instance = instance or dg.DagsterInstance.get()
     repository = ReconstructableRepository.for_module(__name__, "defs")
-    runs = [("refresh_places", {})]
+    runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
     runs += [("collect_posts", schedules.range_tags(f"{first}|{p}", f"{last}|{p}")) for p in platforms]
     runs.append(("daily_metrics", schedules.range_tags(str(first), str(last))))
     done: list[tuple[str, int]] = []

@@ -40,7 +40,7 @@ def executor_settings(environ: Mapping[str, str] | None = None) -> ExecutorSetti
     if kind not in EXECUTOR_KINDS:
         raise ValueError(f"KEDAH_EXECUTOR must be one of {', '.join(EXECUTOR_KINDS)} (got {kind!r})")
     return ExecutorSettings(
-        kind=kind,  # type: ignore[arg-type]  # checked against EXECUTOR_KINDS just above
+        kind=kind,  # checked against EXECUTOR_KINDS just above
         broker=env.get("KEDAH_CELERY_BROKER") or DEFAULT_BROKER,
         backend=env.get("KEDAH_CELERY_BACKEND") or DEFAULT_BACKEND,
         queue=env.get("KEDAH_CELERY_QUEUE") or DEFAULT_QUEUE,
