@@ -52,7 +52,9 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: fl
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the process for {host}:{port} exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"the process for {host}:{port} exited with {process.returncode} before listening"
+            )
         try:
             with socket.create_connection((host, port), timeout=1):
                 return
