@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint format bench db-stop clean notebook
+.PHONY: install run serve worker test lint format bench db-stop clean notebook
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -21,6 +21,14 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/kedah-analytics dev --port $(PORT)
+
+# The deployment topology: code-location gRPC server, webserver and daemon as three processes.
+serve: install
+	$(BIN)/kedah-analytics serve --port $(PORT)
+
+# One dagster-celery worker (KEDAH_CELERY_BROKER, KEDAH_CELERY_QUEUE) for KEDAH_EXECUTOR=celery runs.
+worker: install
+	$(BIN)/kedah-analytics worker
 
 test: install
 	$(BIN)/python -m pytest -q

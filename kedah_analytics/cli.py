@@ -13,7 +13,17 @@ import urllib.request
 from pathlib import Path
 
 from kedah_analytics import config, embedded_pg
-from kedah_analytics.settings import CLASSIFIER, HOME, HOST, PG_URL, PORT
+from kedah_analytics.settings import (
+    CELERY_BROKER,
+    CELERY_QUEUE,
+    CLASSIFIER,
+    CODE_SERVER_PORT,
+    EXECUTOR,
+    HOME,
+    HOST,
+    PG_URL,
+    PORT,
+)
 
 DEFAULT_PORT = 3000
 # Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
@@ -158,6 +168,81 @@ def cmd_dev(args: argparse.Namespace) -> int:
             print("stopped the embedded PostgreSQL")
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    _use_database()
+    _dagster_home()
+    from datetime import date
+
+    from kedah_analytics.definitions import backfill_range
+    from kedah_analytics.executors import executor_settings
+
+    platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    started = time.monotonic()
+    runs = backfill_range(date.fromisoformat(args.start), date.fromisoformat(args.end), platforms)
+    summary = {"executor": executor_settings().kind, "seconds": round(time.monotonic() - started, 2),
+               "runs": len(runs), "steps": sum(steps for _, steps in runs), "run_ids": [r for r, _ in runs]}  # fmt: skip
+    if args.json:
+        import json
+
+        print(json.dumps(summary))
+    else:
+        print(f"backfilled {args.start}..{args.end} x {','.join(platforms)} on the {summary['executor']} executor: "
+              f"{summary['runs']} runs, {summary['steps']} steps in {summary['seconds']:.1f}s")  # fmt: skip
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The deployment topology: code server, webserver and daemon as three processes."""
+    from kedah_analytics.topology import start_topology
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    url, embedded = _use_database()
+    home = _dagster_home()
+    workspace = config.project_home() / "deploy" / "workspace.grpc.yaml"
+    print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}", flush=True)
+    topology = start_topology(
+        workspace=workspace, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
+        host=args.host, port=args.port, code_port=args.code_port,
+    )  # fmt: skip
+    try:
+        print(f"code server: {args.host}:{args.code_port}   Dagster UI: {topology.webserver_url}   "
+              "daemon: running   (Ctrl-C stops all three)", flush=True)  # fmt: skip
+        while all(p.poll() is None for p in topology.processes):
+            time.sleep(1)
+        print("a process of the topology exited; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        topology.stop()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """One dagster-celery worker for KEDAH_EXECUTOR=celery runs, in the foreground."""
+    from kedah_analytics.executors import executor_settings
+    from kedah_analytics.topology import start_worker
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    _use_database()
+    home = _dagster_home()
+    settings = executor_settings()
+    print(
+        f"celery worker on queue {settings.queue!r}, broker {config.redact_url(settings.broker)}", flush=True
+    )
+    worker = start_worker(settings, dagster_home=home, cwd=config.project_home(), env=os.environ,
+                          name=args.name, concurrency=args.concurrency)  # fmt: skip
+    try:
+        return worker.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        from kedah_analytics.topology import stop
+
+        stop([worker])
+
+
 def cmd_eval_sentiment(args: argparse.Namespace) -> int:
     from kedah_analytics.classify.evaluation import evaluate, format_report, read_labelled_tsv
     from kedah_analytics.classify.registry import build_classifier
@@ -214,6 +299,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
     dev.set_defaults(func=cmd_dev)
+
+    backfill = sub.add_parser(
+        "backfill", help=f"ranged backfill of posts and daily metrics on {EXECUTOR.name}"
+    )
+    backfill.add_argument("--start", required=True, help="first Kedah day, YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, help="last Kedah day, YYYY-MM-DD")
+    backfill.add_argument("--platforms", default="twitter,instagram,facebook,youtube")
+    backfill.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    backfill.set_defaults(func=cmd_backfill)
+
+    serve = sub.add_parser("serve", help="code-location gRPC server, webserver and daemon as three processes")
+    serve.add_argument("--host", default=HOST.read())
+    serve.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
+    serve.add_argument(
+        "--code-port", type=int, default=int(CODE_SERVER_PORT.read() or 4266),
+        help="port of the code location's gRPC server",
+    )  # fmt: skip
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help=f"a dagster-celery worker ({CELERY_BROKER.name}, {CELERY_QUEUE.name})"
+    )
+    worker.add_argument("--name", default=None, help="worker name (default: dagster-celery's)")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps this worker runs at once")
+    worker.set_defaults(func=cmd_worker)
 
     seed = sub.add_parser("seed", help="materialize the last N days for every platform")
     seed.add_argument("--days", type=int, default=SEED_DAYS)

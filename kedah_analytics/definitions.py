@@ -1,12 +1,15 @@
 """The one Dagster code location: assets, checks, schedules, sensors and resources."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from assets import classify, ingest, insights, marts, metrics, trends
 from kedah_analytics import settings
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
+from kedah_analytics.executors import ExecutorSettings, celery_config, executor_settings
 from kedah_analytics.trends.forecast import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -23,6 +26,19 @@ PG_URL = dg.EnvVar(settings.PG_URL.name)
 SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
 PARTITIONS_TAG = "kedah/partitions"
 ASSET_MODULES = [ingest, insights, classify, metrics, trends, marts]
+
+
+def build_executor(settings: ExecutorSettings) -> dg.ExecutorDefinition:
+    """KEDAH_EXECUTOR's executor. In-process by default: on one machine a run's steps share one
+    process that imported the code location once, instead of paying that import per step."""
+    if settings.kind == "multiprocess":
+        return dg.multiprocess_executor
+    if settings.kind == "celery":
+        from dagster_celery import celery_executor  # the optional `celery` extra
+
+        return celery_executor.configured(celery_config(settings))
+    return dg.in_process_executor
+
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
@@ -50,6 +66,7 @@ defs = dg.Definitions(
         mart_sensors.marts_automation,
         mart_sensors.send_alerts,
     ],
+    executor=build_executor(executor_settings()),
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),
         "warehouse": PostgresWarehouse(url=PG_URL),
@@ -106,3 +123,25 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
             raise RuntimeError(f"run {result.run_id} of {job.name} failed; see it in the Dagster UI")
     start = today - timedelta(days=days - 1)
     return f"{days} day(s) x {len(PLATFORMS)} platforms ({start}..{today}) in {len(runs)} runs"
+
+
+def backfill_range(
+    first: date, last: date, platforms: Sequence[str], instance: dg.DagsterInstance | None = None
+) -> list[tuple[str, int]]:
+    """Places, then raw and classified posts for ``first``..``last`` (one run per platform, the
+    whole range in it), then the daily metrics of the range, each run on the executor that
+    KEDAH_EXECUTOR selects (Celery workers included): what a ranged backfill launches, run
+    from the command line. Returns each run's id and step count; raises if a run fails."""
+    instance = instance or dg.DagsterInstance.get()
+    repository = ReconstructableRepository.for_module(__name__, "defs")
+    runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
+    runs += [("collect_posts", schedules.range_tags(f"{first}|{p}", f"{last}|{p}")) for p in platforms]
+    runs.append(("daily_metrics", schedules.range_tags(str(first), str(last))))
+    done: list[tuple[str, int]] = []
+    for name, tags in runs:
+        job = repository.get_reconstructable_job(name)
+        with dg.execute_job(job, instance=instance, tags={**tags, "kedah/launched_by": "backfill"}) as result:
+            if not result.success:
+                raise RuntimeError(f"run {result.run_id} of {name} failed; see it in the Dagster UI")
+            done.append((result.run_id, len(result.get_step_success_events())))
+    return done

@@ -73,6 +73,44 @@ START_DATE = Setting(
     CORE,
     default="2026-06-01",
 )
+EXECUTOR = Setting(
+    "KEDAH_EXECUTOR",
+    "where a run's steps execute: `in_process` (default: one process per run, the cheapest on one "
+    "machine), `multiprocess` (a process per step) or `celery` (dagster-celery workers, see Scaling out)",
+    CORE,
+    default="in_process",
+)
+CELERY_BROKER = Setting(
+    "KEDAH_CELERY_BROKER",
+    "the Celery broker for `KEDAH_EXECUTOR=celery` (default: RabbitMQ on 127.0.0.1)",
+    CORE,
+    default="pyamqp://guest:guest@127.0.0.1:5672//",
+    secret=True,
+)
+CELERY_BACKEND = Setting(
+    "KEDAH_CELERY_BACKEND",
+    "the Celery result backend (default `rpc://`, the broker again)",
+    CORE,
+    default="rpc://",
+)
+CELERY_QUEUE = Setting(
+    "KEDAH_CELERY_QUEUE",
+    "the Celery queue steps go to and workers read (default `dagster`)",
+    CORE,
+    default="dagster",
+)
+CODE_SERVER_HOST = Setting(
+    "KEDAH_CODE_SERVER_HOST",
+    "where `deploy/workspace.grpc.yaml` finds the code-location gRPC server",
+    CORE,
+    default="127.0.0.1",
+)
+CODE_SERVER_PORT = Setting(
+    "KEDAH_CODE_SERVER_PORT",
+    "the code-location gRPC server's port (`kedah-analytics serve`)",
+    CORE,
+    default="4266",
+)
 HOST = Setting("KEDAH_HOST", "the address `make run` serves the UI on", CORE, default="127.0.0.1")
 PORT = Setting(
     "KEDAH_PORT", "the port `make run` serves the UI on (also `make run PORT=3001`)", CORE, default="3000"

@@ -35,6 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.marts": BASE
     | {"kedah_analytics.config", "kedah_analytics.trends", "kedah_analytics.warehouse"},
     "kedah_analytics.charts": BASE,
+    "kedah_analytics.executors": BASE,
+    "kedah_analytics.topology": BASE | {"kedah_analytics.config", "kedah_analytics.executors"},
 }
 # Entry points sit on top of everything.
 TOP = {"kedah_analytics.queries", "kedah_analytics.cli", "kedah_analytics.definitions", "kedah_analytics.report",
