@@ -99,7 +99,7 @@ def top_posts(
 @_mart(
     columns.ALERTS,
     ins={
-        "keyword_hourly_counts": dg.AssetIn(partition_mapping=ALERT_HISTORY),
+        "term_hourly_counts": dg.AssetIn(partition_mapping=ALERT_HISTORY),
         "place_daily_metrics": dg.AssetIn(partition_mapping=ALERT_HISTORY),
     },
     # The evidence (top posts, sentiment of the posts behind an alert) is read from these.
@@ -110,14 +110,14 @@ def top_posts(
 )
 def alerts(
     context: dg.AssetExecutionContext,
-    keyword_hourly_counts: pd.DataFrame,
+    term_hourly_counts: pd.DataFrame,
     place_daily_metrics: pd.DataFrame,
     places: pd.DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
     with warehouse.connection() as conn:
-        raised = build_alerts(conn, _days(context), keyword_hourly_counts, place_daily_metrics, places)
+        raised = build_alerts(conn, _days(context), term_hourly_counts, place_daily_metrics, places)
     kinds = {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
     preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
     return dg.Output(

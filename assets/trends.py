@@ -41,10 +41,10 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def term_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
     comments, shares, views and engagement. The trend model's input."""
-    counts = pipeline.keyword_daily_counts(classified_posts, places)
+    counts = pipeline.term_daily_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -58,9 +58,9 @@ def keyword_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def keyword_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def term_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    counts = pipeline.keyword_hourly_counts(classified_posts, places)
+    counts = pipeline.term_hourly_counts(classified_posts, places)
     return dg.Output(
         ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
     )
@@ -72,14 +72,14 @@ def keyword_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) 
     partitions_def=weekly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     ins={
-        "keyword_daily_counts": dg.AssetIn(partition_mapping=TRAINING_WINDOW),
+        "term_daily_counts": dg.AssetIn(partition_mapping=TRAINING_WINDOW),
         "search_interest": dg.AssetIn(partition_mapping=TRAINING_WINDOW),
     },
     metadata={"partition_expr": "week_start"},
 )
 def trend_model(
     context: dg.AssetExecutionContext,
-    keyword_daily_counts: pd.DataFrame,
+    term_daily_counts: pd.DataFrame,
     search_interest: pd.DataFrame,
     places: pd.DataFrame,
     warehouse: PostgresWarehouse,
@@ -93,7 +93,7 @@ def trend_model(
     with warehouse.connection() as conn:
         current = store.serving_model_before(conn, week_start)
     trained = pipeline.train_week(
-        keyword_daily_counts,
+        term_daily_counts,
         current,
         week_start,
         training_start,
@@ -105,7 +105,7 @@ def trend_model(
     return dg.Output(
         ReplaceRows(pd.DataFrame([trained.row])),
         metadata={**trained.metadata, "training_window": f"{training_start}..{training_end}",
-                  "days_of_counts": int(keyword_daily_counts["date"].nunique()) if len(keyword_daily_counts) else 0},
+                  "days_of_counts": int(term_daily_counts["date"].nunique()) if len(term_daily_counts) else 0},
     )  # fmt: skip
 
 
@@ -115,16 +115,16 @@ def trend_model(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={
-        "keyword_daily_counts": dg.AssetIn(partition_mapping=PREDICTION_HISTORY),
-        "keyword_hourly_counts": dg.AssetIn(partition_mapping=BURST_HISTORY),
+        "term_daily_counts": dg.AssetIn(partition_mapping=PREDICTION_HISTORY),
+        "term_hourly_counts": dg.AssetIn(partition_mapping=BURST_HISTORY),
         "search_interest": dg.AssetIn(partition_mapping=PREDICTION_HISTORY),
     },
     deps=[trend_model],
 )
 def trend_predictions(
     context: dg.AssetExecutionContext,
-    keyword_daily_counts: pd.DataFrame,
-    keyword_hourly_counts: pd.DataFrame,
+    term_daily_counts: pd.DataFrame,
+    term_hourly_counts: pd.DataFrame,
     search_interest: pd.DataFrame,
     places: pd.DataFrame,
     warehouse: PostgresWarehouse,
@@ -135,9 +135,9 @@ def trend_predictions(
     min_days = ForecastConfig().min_history_days
     for key in context.partition_keys:
         day = date.fromisoformat(key)
-        history = keyword_daily_counts[
-            (keyword_daily_counts["date"] < day) & (keyword_daily_counts["date"] >= day - timedelta(PREDICTION_HISTORY_DAYS))
-        ] if len(keyword_daily_counts) else keyword_daily_counts  # fmt: skip
+        history = term_daily_counts[
+            (term_daily_counts["date"] < day) & (term_daily_counts["date"] >= day - timedelta(PREDICTION_HISTORY_DAYS))
+        ] if len(term_daily_counts) else term_daily_counts  # fmt: skip
         days_known = int(history["date"].nunique()) if len(history) else 0
         if days_known < min_days:
             notes.append(f"{day}: {days_known} day(s) of counts before it, the forecaster needs {min_days}")
@@ -147,9 +147,9 @@ def trend_predictions(
         if model is None:
             model = seasonal_naive_model(history["date"].min(), day - timedelta(days=1))
             notes.append(f"{day}: no trained model yet; seasonal-naive serves")
-        hourly = keyword_hourly_counts[
-            (keyword_hourly_counts["date"] <= day) & (keyword_hourly_counts["date"] > day - timedelta(days=29))
-        ] if len(keyword_hourly_counts) else keyword_hourly_counts  # fmt: skip
+        hourly = term_hourly_counts[
+            (term_hourly_counts["date"] <= day) & (term_hourly_counts["date"] > day - timedelta(days=29))
+        ] if len(term_hourly_counts) else term_hourly_counts  # fmt: skip
         interest = search_interest[search_interest["date"] < day] if len(search_interest) else None
         frames.append(
             pipeline.predictions_for_day(day, history, hourly, model, search_interest=interest, places=places)
@@ -173,17 +173,17 @@ def trend_predictions(
 
 
 TERM_KEY = ["date", "platform", "term", "term_type"]
-keyword_daily_counts_keys_unique = table_check(
-    keyword_daily_counts, "keyword_daily_counts_keys_unique", "No two rows share (date, platform, term, type).",
-    checks.duplicate_keys, "keyword_daily_counts", TERM_KEY,
+term_daily_counts_keys_unique = table_check(
+    term_daily_counts, "term_daily_counts_keys_unique", "No two rows share (date, platform, term, type).",
+    checks.duplicate_keys, "term_daily_counts", TERM_KEY,
 )  # fmt: skip
-keyword_daily_counts_non_negative = table_check(
-    keyword_daily_counts, "keyword_daily_counts_non_negative", "Posts and engagement are never negative.",
-    checks.values_in_range, "keyword_daily_counts", {"posts": (0, None), "engagement": (0, None)},
+term_daily_counts_non_negative = table_check(
+    term_daily_counts, "term_daily_counts_non_negative", "Posts and engagement are never negative.",
+    checks.values_in_range, "term_daily_counts", {"posts": (0, None), "engagement": (0, None)},
 )  # fmt: skip
-keyword_hourly_counts_keys_unique = table_check(
-    keyword_hourly_counts, "keyword_hourly_counts_keys_unique", "No two rows share (hour, platform, term, type).",
-    checks.duplicate_keys, "keyword_hourly_counts", ["hour", "platform", "term", "term_type"],
+term_hourly_counts_keys_unique = table_check(
+    term_hourly_counts, "term_hourly_counts_keys_unique", "No two rows share (hour, platform, term, type).",
+    checks.duplicate_keys, "term_hourly_counts", ["hour", "platform", "term", "term_type"],
 )  # fmt: skip
 trend_model_one_row_per_week = table_check(
     trend_model, "trend_model_one_row_per_week", "Each week holds exactly one training outcome.",

@@ -9,7 +9,7 @@ from assets.classify import classified_posts
 from assets.ingest import raw_posts
 from assets.insights import account_daily_metrics, search_interest
 from assets.metrics import place_daily_metrics
-from assets.trends import keyword_daily_counts, keyword_hourly_counts
+from assets.trends import term_daily_counts, term_hourly_counts
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.settings import GOOGLE_TRENDS
 from kedah_analytics.sources.tracking import load_tracking
@@ -55,7 +55,7 @@ def hourly_collection(context: dg.ScheduleEvaluationContext) -> list[dg.RunReque
 # re-classified.
 metrics_automation = dg.AutomationConditionSensorDefinition(
     "metrics_automation",
-    target=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
+    target=dg.AssetSelection.assets(place_daily_metrics, term_daily_counts, term_hourly_counts),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
@@ -65,7 +65,7 @@ refresh_places_job = dg.define_asset_job(
 )
 daily_metrics_job = dg.define_asset_job(
     "daily_metrics",
-    selection=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
+    selection=dg.AssetSelection.assets(place_daily_metrics, term_daily_counts, term_hourly_counts),
     description="Aggregate a range of days into daily place metrics and term counts.",
 )
 

@@ -1,6 +1,6 @@
 """Hourly and daily counts per term (keyword, hashtag, topic, place) and platform.
 
-The input is a frame of classified posts; the output is what ``keyword_daily_counts`` holds and
+The input is a frame of classified posts; the output is what ``term_daily_counts`` holds and
 what the burst detector and the forecaster read. Spam is excluded, hours and days are Kedah's
 (Asia/Kuala_Lumpur, UTC+8, no daylight saving), and a post counts once per term even when its
 keyword list repeats the term.

@@ -31,24 +31,23 @@ from kedah_analytics.trends.weekly import train_weekly
 DAILY_COUNT_COLUMNS = ["date", "platform", "term", "term_type", "posts", "likes", "comments", "shares", "views",
                        "engagement"]  # fmt: skip
 HOURLY_COUNT_COLUMNS = ["date", "hour", "platform", "term", "term_type", "posts", "engagement"]
-# The table still calls the term ``keyword`` (kedah.trend_predictions).
 PREDICTION_TABLE_COLUMNS = [
     "date",
-    *("keyword" if c == "term" else c for c in PREDICTION_COLUMNS),
+    *PREDICTION_COLUMNS,
     "burst_score",
     "burst_score_reason",
     "is_bursting",
 ]
 
 
-def keyword_daily_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+def term_daily_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Per Kedah day, platform and term: non-spam posts and engagement; a keyword that names one
     of ``places`` is counted as that place."""
     daily = daily_term_counts(classified, aliases_of(places)).rename(columns={"day": "date"})
     return daily[DAILY_COUNT_COLUMNS].reset_index(drop=True)
 
 
-def keyword_hourly_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+def term_hourly_counts(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Per Kedah hour, platform and term: non-spam posts and engagement, filed under their day."""
     hourly = hourly_term_counts(classified, aliases_of(places)).rename(columns={"day": "date"})
     return hourly[HOURLY_COUNT_COLUMNS].reset_index(drop=True)
@@ -178,7 +177,6 @@ def predictions_for_day(
         predictions["burst_score"].astype(object).where(predictions["burst_score"].notna(), None)
     )
     predictions.insert(0, "date", day)
-    predictions = predictions.rename(columns={"term": "keyword"})
     return predictions[PREDICTION_TABLE_COLUMNS].reset_index(drop=True)
 
 

@@ -41,7 +41,7 @@ PLACES = pd.DataFrame(
 
 
 def hourly(days: int = 40, burst_days: tuple[date, ...] = (BURST_DAY,), seed: int = 7) -> pd.DataFrame:
-    """keyword_hourly_counts rows: steady Poisson chatter, and 25 extra posts an hour from 10:00 to
+    """term_hourly_counts rows: steady Poisson chatter, and 25 extra posts an hour from 10:00 to
     13:00 on ``burst_days`` for the place and for '#cenangfest'."""
     rng = np.random.default_rng(seed)
     hours = pd.date_range(pd.Timestamp(START, tz="Asia/Kuala_Lumpur"), periods=days * 24, freq="h")

@@ -83,9 +83,7 @@ def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_lau
                 assert result.success
             assert _rows(pg_url, "place_daily_metrics", days) == 0
             _wait(
-                lambda: all(
-                    _rows(pg_url, t, days) > 0 for t in ("place_daily_metrics", "keyword_daily_counts")
-                ),
+                lambda: all(_rows(pg_url, t, days) > 0 for t in ("place_daily_metrics", "term_daily_counts")),
                 300,
                 "daily metrics and term counts of the backfilled days",
                 daemon,

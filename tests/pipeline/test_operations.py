@@ -20,7 +20,7 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     assert keys == {
         "places", "raw_posts", "classified_posts", "place_daily_metrics",
-        "keyword_daily_counts", "keyword_hourly_counts", "trend_model", "trend_predictions",
+        "term_daily_counts", "term_hourly_counts", "trend_model", "trend_predictions",
         "account_daily_metrics", "search_interest",
         "city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts",
     }  # fmt: skip

@@ -53,9 +53,13 @@ MART_ASSETS = {"city_daily_overview", "place_rankings", "sentiment_by_category",
 
 def test_a_failing_predictions_check_reports_its_partition(warehouse_url):
     """A day without predictions (too little history) fails its own partition's check."""
+    early = date(2026, 6, 10)  # days after the partitions start: no counts before it anywhere
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute("DELETE FROM kedah.term_daily_counts WHERE date < %s", (early,))
+        conn.execute("DELETE FROM kedah.trend_predictions WHERE date = %s", (early,))
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("predict_trends").execute_in_process(
-            instance=instance, partition_key=str(D1), raise_on_error=False
+            instance=instance, partition_key=str(early), raise_on_error=False
         )
     evaluations = [
         e.asset_check_evaluation_data
@@ -64,5 +68,5 @@ def test_a_failing_predictions_check_reports_its_partition(warehouse_url):
         and e.asset_check_evaluation_data.check_name == "trend_predictions_present"
     ]
     assert len(evaluations) == 1 and not evaluations[0].passed
-    assert evaluations[0].partition == str(D1)
+    assert evaluations[0].partition == str(early)
     assert "14 days" in evaluations[0].metadata["why"].value

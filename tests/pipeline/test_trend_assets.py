@@ -33,18 +33,18 @@ def upstream_keys(child: str, parent: str, key: str) -> list[str]:
 
 
 def test_a_weekly_model_reads_exactly_its_training_window_across_date_by_platform_parents():
-    days = upstream_keys("trend_model", "keyword_daily_counts", WEEK)
+    days = upstream_keys("trend_model", "term_daily_counts", WEEK)
     assert days[0] == "2026-07-20" and days[-1] == "2026-11-15" and len(days) == 119
     # ... and each of those days reads every platform's classified posts of that day
-    assert upstream_keys("keyword_daily_counts", "classified_posts", days[0]) == [
+    assert upstream_keys("term_daily_counts", "classified_posts", days[0]) == [
         f"2026-07-20|{p}" for p in ("facebook", "instagram", "twitter", "youtube")
     ]
 
 
 def test_predictions_read_the_days_before_and_the_hours_up_to_their_day():
-    days = upstream_keys("trend_predictions", "keyword_daily_counts", "2026-11-20")
+    days = upstream_keys("trend_predictions", "term_daily_counts", "2026-11-20")
     assert days[0] == "2026-09-25" and days[-1] == "2026-11-19" and len(days) == 56
-    hours = upstream_keys("trend_predictions", "keyword_hourly_counts", "2026-11-20")
+    hours = upstream_keys("trend_predictions", "term_hourly_counts", "2026-11-20")
     assert hours[0] == "2026-10-23" and hours[-1] == "2026-11-20"
 
 
@@ -82,7 +82,7 @@ def test_weekly_training_then_hourly_predictions_end_to_end(bound, warehouse_url
         with psycopg.connect(warehouse_url, autocommit=True) as conn:
             # Counts after the week must not reach its model: a huge spike on the Monday after.
             conn.execute(
-                """INSERT INTO kedah.keyword_daily_counts VALUES ('2026-11-16', 'twitter', 'future spike', 'keyword',
+                """INSERT INTO kedah.term_daily_counts VALUES ('2026-11-16', 'twitter', 'future spike', 'keyword',
                    100000, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING"""
             )
         trained = bound.resolve_job_def("train_trend_model").execute_in_process(
@@ -107,10 +107,10 @@ def test_weekly_training_then_hourly_predictions_end_to_end(bound, warehouse_url
     assert len(predictions) == 20 and (predictions["target_date"] == date(2026, 11, 16)).all()
     assert set(predictions["model_version"]) == {model["serving_version"].iloc[0]}
     assert predictions["confidence"].between(0, 1).all()
-    assert "future spike" not in " ".join(predictions["keyword"])
+    assert "future spike" not in " ".join(predictions["term"])
     # One entity, one row: no keyword that names a place beside the place itself.
-    assert not set(predictions["keyword"]) & set(aliases_of(load_places()))
-    assert predictions["keyword"].is_unique
+    assert not set(predictions["term"]) & set(aliases_of(load_places()))
+    assert predictions["term"].is_unique
     # A missing burst score is NULL with its reason, never NaN.
     scored = predictions["burst_score"].notna()
     assert (scored == predictions["burst_score_reason"].isna()).all()

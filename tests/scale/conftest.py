@@ -32,8 +32,8 @@ START_BROKER = (
     "or `docker run -d -p 5672:5672 rabbitmq:4`), or name another in KEDAH_TEST_CELERY_BROKER"
 )
 # Tables a backfill writes; the Celery tests compare them row for row.
-BACKFILL_TABLES = ("places", "raw_posts", "classified_posts", "place_daily_metrics", "keyword_daily_counts",
-                   "keyword_hourly_counts", "quarantine")  # fmt: skip
+BACKFILL_TABLES = ("places", "raw_posts", "classified_posts", "place_daily_metrics", "term_daily_counts",
+                   "term_hourly_counts", "quarantine")  # fmt: skip
 # When a row was fetched or first seen is the clock's, not the data's.
 CLOCK_COLUMNS = {"fetched_at", "first_seen_at", "last_seen_at"}
 
