@@ -5,7 +5,8 @@ import pandas as pd
 
 from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
 from kedah_analytics import metrics
-from kedah_analytics.warehouse import ReplaceRows, checks
+from kedah_analytics.warehouse import ReplaceChunks, checks
+from kedah_analytics.warehouse.load import DailyRows
 from resources import PostgresWarehouse
 
 
@@ -18,19 +19,20 @@ from resources import PostgresWarehouse
     automation_condition=dg.AutomationCondition.eager(),
 )
 def place_daily_metrics(
-    context: dg.AssetExecutionContext, classified_posts: pd.DataFrame, places: pd.DataFrame
-) -> dg.Output[ReplaceRows]:
+    context: dg.AssetExecutionContext, classified_posts: DailyRows, places: pd.DataFrame
+) -> dg.Output[ReplaceChunks]:
     """Per day, place, platform and provider: posts, likes, comments, shares, views, sentiment
     counts and mean, and engagement, spam left out. ``provider`` says whether a row is demo data."""
-    daily = metrics.place_daily_metrics(classified_posts, places)
-    return dg.Output(
-        ReplaceRows(daily),
-        metadata={
-            "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,
-            "posts": int(daily["posts"].sum()) if len(daily) else 0,
-            "providers": ", ".join(sorted(daily["provider"].unique())) if len(daily) else "",
-        },
-    )
+    chunks = ((day, metrics.place_daily_metrics(posts, places)) for day, posts in classified_posts.by_day())
+    return dg.Output(ReplaceChunks(chunks, describe=describe_place_metrics))
+
+
+def describe_place_metrics(daily: pd.DataFrame) -> dict[str, int | float]:
+    """A day's own figures: places with posts and posts (spam left out)."""
+    return {
+        "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,
+        "posts": int(daily["posts"].sum()) if len(daily) else 0,
+    }
 
 
 @dg.asset_check(asset=place_daily_metrics, description="No two rows share (date, place, platform, provider).")
