@@ -21,6 +21,9 @@ from typing import Any
 from kedah_analytics.domain import PostRecord, QuarantinedRecord
 
 BIGINT_MAX = 2**63 - 1
+# No real count comes near this; above it a count no longer survives pandas' float round trip
+# (a nullable count column holding None and 2**63 - 1 fails to build), so the item is quarantined.
+MAX_COUNT = 2**53 - 1
 # Social platforms did not exist before this; a post dated earlier is a parsing error upstream.
 EARLIEST_POST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks differ; a post a little in the future is plausible, one a year ahead is not.
@@ -95,8 +98,8 @@ def count_problem(name: str, value: Any) -> str | None:
         return f"{name} is not an integer: {_shown(value)}"
     if value < 0:
         return f"{name} is negative: {value}"
-    if value > BIGINT_MAX:
-        return f"{name} is beyond bigint: {value}"
+    if value > MAX_COUNT:
+        return f"{name} is beyond any real count (2^53): {value}"
     return None
 
 
