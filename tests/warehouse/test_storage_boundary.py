@@ -69,9 +69,19 @@ def _text(b: bytes) -> str:
     return "".join(TEXT_PARTS[x % len(TEXT_PARTS)] for x in b)
 
 
-def _optional(b: bytes) -> Any:
-    kind = b[0] % 8
-    return None if kind == 0 else 42 if kind == 1 else [_text(b[1:2])] if kind == 2 else _text(b[1:3])
+BAD_COUNTS: list[Any] = [-1, -5, BIGINT_MAX, 2**63, 2**64, "²", "12", 1.5, True, math.nan, [1]]
+BAD_IDS: list[Any] = [["1", "2"], 123, None, ""]
+BAD_TEXTS: list[Any] = [None, 404, ["a"], b"bytes"]
+BAD_TAGS: list[Any] = [None, ["#ok", 7], "#notalist"]
+COUNT_FIELDS = ("like_count", "comment_count", "share_count", "view_count", "author_followers")
+# One field of the item gets an unstorable value, by the first byte: 0-4 a count, 5 the id,
+# 6 the time, 7 the text, 8 an optional text, 9 the hashtags, 10 the payload, 11 the provider;
+# 12-19 none (the item is stored, its nasty texts and JSON repaired).
+KINDS = 20
+
+
+def _optional(b: bytes) -> str | None:
+    return None if b[0] % 4 == 0 else _text(b[1:3])
 
 
 def _json(b: bytes) -> Any:
@@ -80,40 +90,43 @@ def _json(b: bytes) -> Any:
 
 def build_post(index: int, b: bytes) -> PostRecord:
     """One generated post from ``CHOICES_PER_ITEM`` bytes."""
-    id_kind = b[0] % 10
-    post_id: Any = (["1", "2"], 123, None, "")[id_kind] if id_kind < 4 else f"{index}-{_text(b[1:3])}"
-    when: Any = (
-        BAD_TIMES[b[3] % len(BAD_TIMES)]
-        if b[3] % 5 == 0
-        else (DAY_START + timedelta(seconds=int.from_bytes(b[4:6], "big") % 86_400)).astimezone(UTC)
-    )
-    tag_kind = b[14] % 6
-    tags: Any = (
-        None
-        if tag_kind == 0
-        else [_text(b[15:16]), 7]
-        if tag_kind == 1
-        else (_text(b[15:16]), _text(b[16:17]))
-    )
-    payload: Any = _json(b[17:23]) if b[23] % 7 else [JSON_VALUES[b[17] % len(JSON_VALUES)]]
-    return PostRecord(
+    bad = b[0] % KINDS
+    pick = b[1]
+    fields: dict[str, Any] = dict(
         platform="twitter",
-        post_id=post_id,
-        created_at=when,
-        text=_text(b[6:9]) if b[6] % 13 else (None if b[6] % 2 else 404),
+        post_id=f"{index}-{_text(b[2:4])}",
+        created_at=(DAY_START + timedelta(seconds=int.from_bytes(b[4:6], "big") % 86_400)).astimezone(UTC),
+        text=_text(b[6:9]),
         author_id=_optional(b[9:12]),
         author_name=_optional(b[10:13]),
         url=_optional(b[11:14]),
-        hashtags=tags,
-        like_count=COUNTS[b[1] % len(COUNTS)] if b[1] % 3 == 0 else b[1],
-        comment_count=COUNTS[b[2] % len(COUNTS)] if b[2] % 3 == 0 else None,
-        share_count=COUNTS[b[12] % len(COUNTS)] if b[12] % 4 == 0 else 1,
-        view_count=COUNTS[b[13] % len(COUNTS)] if b[13] % 4 == 0 else None,
+        hashtags=(_text(b[15:16]), _text(b[16:17]))[: b[14] % 3],
+        like_count=b[12] if b[12] % 3 else None,
+        comment_count=b[13] % 7,
+        share_count=None,
+        view_count=int.from_bytes(b[20:23], "big") if b[20] % 2 else None,
         lang=_optional(b[7:10]),
-        provider=PROVIDER if b[20] % 11 else 99,
-        payload=payload,
-        author_followers=COUNTS[b[21] % len(COUNTS)] if b[21] % 5 == 0 else None,
+        provider=PROVIDER,
+        payload=_json(b[17:23]),
+        author_followers=b[23] * 1000 if b[23] % 2 else None,
     )
+    if bad < 5:
+        fields[COUNT_FIELDS[bad]] = BAD_COUNTS[pick % len(BAD_COUNTS)]
+    elif bad == 5:
+        fields["post_id"] = BAD_IDS[pick % len(BAD_IDS)]
+    elif bad == 6:
+        fields["created_at"] = BAD_TIMES[pick % len(BAD_TIMES)]
+    elif bad == 7:
+        fields["text"] = BAD_TEXTS[pick % len(BAD_TEXTS)]
+    elif bad == 8:
+        fields[("author_id", "author_name", "url", "lang")[pick % 4]] = [_text(b[2:3])]
+    elif bad == 9:
+        fields["hashtags"] = BAD_TAGS[pick % len(BAD_TAGS)]
+    elif bad == 10:
+        fields["payload"] = [JSON_VALUES[pick % len(JSON_VALUES)]]
+    elif bad == 11:
+        fields["provider"] = 99
+    return PostRecord(**fields)
 
 
 def build_quarantined(b: bytes) -> QuarantinedRecord:
