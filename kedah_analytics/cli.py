@@ -12,8 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kedah_analytics import config, embedded_pg
+from kedah_analytics import config, embedded_pg, preflight
 from kedah_analytics.settings import CLASSIFIER, HOME, HOST, PG_URL, PORT
+from kedah_analytics.warehouse.connection import WarehouseUnavailable, with_timeouts
 
 DEFAULT_PORT = 3000
 
@@ -21,7 +22,9 @@ DEFAULT_PORT = 3000
 def _use_database() -> tuple[str, bool]:
     """The URL in use (exported as KEDAH_PG_URL for Dagster) and whether it is the embedded one."""
     embedded = not PG_URL.is_set()
-    url = config.resolve_pg_url()
+    # connect_timeout in the URL: Dagster's own storage (dagster.yaml reads this variable) and the
+    # warehouse then give up on a server that never answers instead of hanging for minutes.
+    url = with_timeouts(config.resolve_pg_url())
     os.environ[PG_URL.name] = url
     return url, embedded
 
@@ -161,6 +164,23 @@ def cmd_eval_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Print what is configured and what is wrong; exit 1 when something is."""
+    report = preflight.configuration_report()
+    width = max(len(name) for name, _ in report)
+    for name, shown in report:
+        print(f"{name:<{width}}  {shown}")
+    problems = preflight.configuration_problems()
+    print()
+    if not problems:
+        print("configuration: OK")
+        return 0
+    print(f"configuration: {len(problems)} problem(s)")
+    for problem in problems:
+        print(f"- {problem}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kedah-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--counts", required=True, type=Path, help="CSV with header keyword,timestamp,count")
     trends.add_argument("--flags", required=True, type=Path, help="where to write the detector's output CSV")
     trends.set_defaults(func=cmd_eval_trends)
+    check = sub.add_parser(
+        "check-config", help="print what is configured and what is wrong (exit 1 if anything)"
+    )
+    check.set_defaults(func=cmd_check_config)
     return parser
 
 
@@ -196,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, WarehouseUnavailable) as err:
         print(f"kedah-analytics {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets import classify, ingest, insights, metrics, trends
-from kedah_analytics import settings
+from kedah_analytics import preflight, settings
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from resources import (
     AccountMetricSources,
@@ -16,6 +16,10 @@ from resources import (
     sentiment_from_env,
 )
 from sensors import alerts, schedules
+
+# A wrong variable or tracking file fails here, when the code location loads, naming every mistake:
+# not minutes into a run, after raw_posts has committed, and not three times over.
+preflight.check_configuration()
 
 PG_URL = dg.EnvVar(settings.PG_URL.name)
 SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
