@@ -26,8 +26,18 @@ def counts_for(days: list[date]) -> pd.DataFrame:
     """The rows a derived write gives for ``days``: a pure function of the day, like a real one."""
     return pd.DataFrame(
         [
-            {"date": d, "platform": "twitter", "term": t, "term_type": "keyword", "posts": d.day + i,
-             "likes": i, "comments": 0, "shares": 0, "views": 0, "engagement": i}  # fmt: skip
+            {
+                "date": d,
+                "platform": "twitter",
+                "term": t,
+                "term_type": "keyword",
+                "posts": d.day + i,
+                "likes": i,
+                "comments": 0,
+                "shares": 0,
+                "views": 0,
+                "engagement": i,
+            }  # fmt: skip
             for d in days
             for i, t in enumerate(TERMS)
         ]
@@ -38,10 +48,19 @@ def raw_for(days: list[date]) -> pd.DataFrame:
     now = datetime(2026, 11, 10, tzinfo=UTC)
     return pd.DataFrame(
         [
-            {"platform": "twitter", "post_id": f"{d.isoformat()}-{i}", "date": d,
-             "created_at": datetime(d.year, d.month, d.day, 3, tzinfo=UTC), "text": f"post {i}",
-             "hashtags": [], "provider": "x_api_v2", "first_seen_at": now, "fetched_at": now,
-             "payload": {"i": i}, "like_count": i}  # fmt: skip
+            {
+                "platform": "twitter",
+                "post_id": f"{d.isoformat()}-{i}",
+                "date": d,
+                "created_at": datetime(d.year, d.month, d.day, 3, tzinfo=UTC),
+                "text": f"post {i}",
+                "hashtags": [],
+                "provider": "x_api_v2",
+                "first_seen_at": now,
+                "fetched_at": now,
+                "payload": {"i": i},
+                "like_count": i,
+            }  # fmt: skip
             for d in days
             for i in range(100)
         ]
@@ -89,7 +108,9 @@ def test_two_processes_writing_overlapping_partitions_both_succeed_with_serial_r
         stored = pd.read_sql(
             "SELECT date, term, posts FROM kedah.keyword_daily_counts ORDER BY date, term", conn
         )
-        raw = conn.execute("SELECT date, count(*) FROM kedah.raw_posts GROUP BY date ORDER BY date").fetchall()
+        raw = conn.execute(
+            "SELECT date, count(*) FROM kedah.raw_posts GROUP BY date ORDER BY date"
+        ).fetchall()
         cursor = conn.execute("SELECT value FROM kedah.source_cursors WHERE cursor_key = 'q1'").fetchone()
     expected = counts_for(DAYS)[["date", "term", "posts"]].sort_values(["date", "term"], ignore_index=True)
     pd.testing.assert_frame_equal(stored, expected, check_dtype=False)
