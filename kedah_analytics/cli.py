@@ -24,8 +24,8 @@ def _use_database() -> tuple[str, bool]:
     embedded = not PG_URL.is_set()
     # connect_timeout in the URL: Dagster's own storage (dagster.yaml reads this variable) and the
     # warehouse then give up on a server that never answers instead of hanging for minutes.
-    url = with_timeouts(config.resolve_pg_url())
-    os.environ[PG_URL.name] = url
+    url = config.resolve_pg_url()
+    os.environ[PG_URL.name] = with_timeouts(url)
     return url, embedded
 
 
