@@ -13,6 +13,7 @@ from kedah_analytics.sources.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.failures import day_span, source_failure_message
 from kedah_analytics.sources.frames import posts_frame
 from kedah_analytics.warehouse import MergeRows, ReplaceRows, checks
+from kedah_analytics.warehouse.sanitize import screen_posts
 from resources import PostgresWarehouse, PostSources
 
 RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -71,9 +72,16 @@ def raw_posts(
                 },
                 allow_retries=exc.retryable,
             ) from exc
-        frame, outside = posts_frame(result.posts, fetched_at, days)
+        # The storage boundary: every post stored with storable values, or quarantined alone.
+        screened = screen_posts(result.posts, platform, result.provider, now=fetched_at)
+        if screened.sanitized.values:
+            context.log.warning(
+                f"{platform}: repaired {screened.sanitized.values} unstorable value(s) (NUL, lone "
+                f"surrogates, NaN) in {sorted(screened.sanitized.fields)}"
+            )
+        frame, outside = posts_frame(screened.posts, fetched_at, days)
         quarantined = warehouse.quarantine(
-            "raw_posts", f"{days[0]}..{days[-1]}|{platform}", result.quarantined
+            "raw_posts", f"{days[0]}..{days[-1]}|{platform}", [*result.quarantined, *screened.quarantined]
         )
         if quarantined:
             context.log.warning(
@@ -88,18 +96,22 @@ def raw_posts(
             "posts_fetched": len(result.posts),
             "posts_outside_partitions": outside,
             "quarantined": quarantined,
+            "values_sanitized": screened.sanitized.values,
             "cursors_used": len(known_cursors or {}),
         }
     posts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return dg.Output(
         MergeRows(posts, key=RAW_POSTS_KEY, provider_by_platform=providers, cursors=cursors),
+        # What the run's fetches did, for all its partitions together: run_* names say so (each
+        # partition's own rows are recorded on it by the IO manager).
         metadata={
             "providers": ", ".join(f"{p}: {v}" for p, v in providers.items()),
             "demo_data": any(v == DEMO_PROVIDER for v in providers.values()),
-            "quarantined": sum(t["quarantined"] for t in telemetry.values()),
-            "api_calls": sum(t["api_calls"] for t in telemetry.values()),
-            "rate_limit_waits": sum(t["rate_limit_waits"] for t in telemetry.values()),
-            "telemetry": dg.MetadataValue.json(telemetry),
+            "run_quarantined": sum(t["quarantined"] for t in telemetry.values()),
+            "run_values_sanitized": sum(t["values_sanitized"] for t in telemetry.values()),
+            "run_api_calls": sum(t["api_calls"] for t in telemetry.values()),
+            "run_rate_limit_waits": sum(t["rate_limit_waits"] for t in telemetry.values()),
+            "run_telemetry": dg.MetadataValue.json(telemetry),
             "source_configuration": dg.MetadataValue.json(configuration),
         },
     )

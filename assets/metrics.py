@@ -6,7 +6,8 @@ import pandas as pd
 from assets.checks import table_check
 from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics import metrics
-from kedah_analytics.warehouse import ReplaceRows, checks
+from kedah_analytics.warehouse import ReplaceChunks, checks
+from kedah_analytics.warehouse.load import DailyRows
 
 
 @dg.asset(
@@ -18,19 +19,20 @@ from kedah_analytics.warehouse import ReplaceRows, checks
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
 def place_daily_metrics(
-    context: dg.AssetExecutionContext, classified_posts: pd.DataFrame, places: pd.DataFrame
-) -> dg.Output[ReplaceRows]:
+    context: dg.AssetExecutionContext, classified_posts: DailyRows, places: pd.DataFrame
+) -> dg.Output[ReplaceChunks]:
     """Per day, place, platform and provider: posts, likes, comments, shares, views, sentiment
     counts and mean, and engagement, spam left out. ``provider`` says whether a row is demo data."""
-    daily = metrics.place_daily_metrics(classified_posts, places)
-    return dg.Output(
-        ReplaceRows(daily),
-        metadata={
-            "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,
-            "posts": int(daily["posts"].sum()) if len(daily) else 0,
-            "providers": ", ".join(sorted(daily["provider"].unique())) if len(daily) else "",
-        },
-    )
+    chunks = ((day, metrics.place_daily_metrics(posts, places)) for day, posts in classified_posts.by_day())
+    return dg.Output(ReplaceChunks(chunks, describe=describe_place_metrics))
+
+
+def describe_place_metrics(daily: pd.DataFrame) -> dict[str, int | float]:
+    """A day's own figures: places with posts and posts (spam left out)."""
+    return {
+        "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,
+        "posts": int(daily["posts"].sum()) if len(daily) else 0,
+    }
 
 
 place_daily_metrics_keys_unique = table_check(

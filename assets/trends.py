@@ -10,7 +10,8 @@ from assets.partitions import ALL_PLATFORMS_OF_DAY, FIRST_MONDAY, FOLLOW_ANY_CHA
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
-from kedah_analytics.warehouse import ReplaceRows, checks
+from kedah_analytics.warehouse import ReplaceChunks, ReplaceRows, checks
+from kedah_analytics.warehouse.load import DailyRows
 from resources import PostgresWarehouse
 
 # Weeks run Monday to Sunday in Kedah; a week's partition exists once the week is over.
@@ -41,13 +42,15 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def term_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def term_daily_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
     """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
     comments, shares, views and engagement. The trend model's input."""
-    counts = pipeline.term_daily_counts(classified_posts, places)
-    return dg.Output(
-        ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
-    )
+    chunks = ((day, pipeline.term_daily_counts(posts, places)) for day, posts in classified_posts.by_day())
+    return dg.Output(ReplaceChunks(chunks, describe=_terms))
+
+
+def _terms(counts: pd.DataFrame) -> dict[str, int | float]:
+    return {"terms": int(counts["term"].nunique()) if len(counts) else 0}
 
 
 @dg.asset(
@@ -58,12 +61,10 @@ def term_daily_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> d
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
     automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
-def term_hourly_counts(classified_posts: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
+def term_hourly_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
     """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    counts = pipeline.term_hourly_counts(classified_posts, places)
-    return dg.Output(
-        ReplaceRows(counts), metadata={"terms": int(counts["term"].nunique()) if len(counts) else 0}
-    )
+    chunks = ((day, pipeline.term_hourly_counts(posts, places)) for day, posts in classified_posts.by_day())
+    return dg.Output(ReplaceChunks(chunks, describe=_terms))
 
 
 @dg.asset(

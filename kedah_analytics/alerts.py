@@ -19,18 +19,44 @@ class StepFailure:
     error: str
 
 
+MAX_ERROR_CHARS = 3000  # per step: the whole message of a normal error, bounded for a chat message
+MAX_MESSAGE_CHARS = 12000
+
+
+def _bounded(text: str, limit: int) -> str:
+    text = text.strip()
+    return (
+        text
+        if len(text) <= limit
+        else text[: limit - 40].rstrip() + f"\n... ({len(text) - limit + 40} more characters)"
+    )
+
+
 def failure_message(
-    run_id: str, job_name: str, failures: Sequence[StepFailure], run_url: str | None = None
+    run_id: str,
+    job_name: str,
+    failures: Sequence[StepFailure],
+    run_url: str | None = None,
+    run_error: str | None = None,
+    steps_in_progress: Sequence[str] = (),
 ) -> str:
+    """The alert: every failed step with its whole error message (bounded), or, when no step
+    failed (the worker died, the run could not start), the run's own failure and the steps it
+    was in."""
     lines = [f"Kedah Analytics run {run_id} of job {job_name} failed."]
     for failure in failures:
-        first_line = failure.error.strip().splitlines()[0] if failure.error.strip() else "(no message)"
-        lines.append(f"- {failure.step}: {first_line[:500]}")
+        error = failure.error.strip() or "(no message)"
+        lines.append(f"- {failure.step}: {_bounded(error, MAX_ERROR_CHARS)}")
     if not failures:
-        lines.append("- the run failed before any step ran (see the run's event log)")
+        if steps_in_progress:
+            lines.append(f"- no step finished its work; it was in: {', '.join(steps_in_progress)}")
+        if run_error:
+            lines.append(f"- {_bounded(run_error, MAX_ERROR_CHARS)}")
+        if not steps_in_progress and not run_error:
+            lines.append("- the run failed before any step ran (see the run's event log)")
     if run_url:
         lines.append(run_url)
-    return "\n".join(lines)
+    return _bounded("\n".join(lines), MAX_MESSAGE_CHARS)
 
 
 def _retryable(err: BaseException) -> bool:

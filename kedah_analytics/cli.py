@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kedah_analytics import config, embedded_pg
+from kedah_analytics import config, embedded_pg, preflight
 from kedah_analytics.settings import (
     CELERY_BROKER,
     CELERY_QUEUE,
@@ -24,6 +24,7 @@ from kedah_analytics.settings import (
     PG_URL,
     PORT,
 )
+from kedah_analytics.warehouse.connection import WarehouseUnavailable, with_timeouts
 
 DEFAULT_PORT = 3000
 # Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
@@ -33,8 +34,10 @@ SEED_DAYS = 28
 def _use_database() -> tuple[str, bool]:
     """The URL in use (exported as KEDAH_PG_URL for Dagster) and whether it is the embedded one."""
     embedded = not PG_URL.is_set()
+    # connect_timeout in the URL: Dagster's own storage (dagster.yaml reads this variable) and the
+    # warehouse then give up on a server that never answers instead of hanging for minutes.
     url = config.resolve_pg_url()
-    os.environ[PG_URL.name] = url
+    os.environ[PG_URL.name] = with_timeouts(url)
     return url, embedded
 
 
@@ -283,6 +286,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Print what is configured and what is wrong; exit 1 when something is."""
+    report = preflight.configuration_report()
+    width = max(len(name) for name, _ in report)
+    for name, shown in report:
+        print(f"{name:<{width}}  {shown}")
+    problems = preflight.configuration_problems()
+    print()
+    if not problems:
+        print("configuration: OK")
+        return 0
+    print(f"configuration: {len(problems)} problem(s)")
+    for problem in problems:
+        print(f"- {problem}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kedah-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -349,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--data", choices=["auto", "real", "demo"], default="auto",
                         help="auto: real rows where the period has any, else demo rows (the report says which)")  # fmt: skip
     report.set_defaults(func=cmd_report)
+
+    check = sub.add_parser(
+        "check-config", help="print what is configured and what is wrong (exit 1 if anything)"
+    )
+    check.set_defaults(func=cmd_check_config)
     return parser
 
 
@@ -356,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, WarehouseUnavailable) as err:
         print(f"kedah-analytics {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from assets import classify, ingest, insights, marts, metrics, trends
-from kedah_analytics import settings
+from kedah_analytics import preflight, settings
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorSettings, celery_config, executor_settings
 from kedah_analytics.trends.forecast import ForecastConfig
@@ -21,6 +21,10 @@ from resources import (
 )
 from sensors import alerts, schedules
 from sensors import marts as mart_sensors
+
+# A wrong variable or tracking file fails here, when the code location loads, naming every mistake:
+# not minutes into a run, after raw_posts has committed, and not three times over.
+preflight.check_configuration()
 
 PG_URL = dg.EnvVar(settings.PG_URL.name)
 SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"

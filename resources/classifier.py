@@ -4,6 +4,7 @@ import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
 from kedah_analytics.classify.registry import build_classifier
+from kedah_analytics.preflight import ConfigurationError, classifier_problems
 from kedah_analytics.settings import CLASSIFIER
 from kedah_analytics.warehouse.state import PgSentimentCache
 
@@ -14,6 +15,12 @@ class SentimentResource(dg.ConfigurableResource):
     kedah.sentiment_cache, offline fallback per failed batch)."""
 
     classifier: str = "offline"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before any step writes: a wrong classifier fails the run once, clearly (never retried).
+        problems = classifier_problems(self.classifier)
+        if problems:
+            raise ConfigurationError(problems)
 
     def get_classifier(self, cache_url: str | None = None) -> SentimentClassifier:
         """The classifier; Gemini results are cached in the warehouse at ``cache_url``."""

@@ -18,6 +18,7 @@ import dagster as dg
 from pydantic import Field
 
 from kedah_analytics.domain import PLATFORMS
+from kedah_analytics.preflight import ConfigurationError, source_problems
 from kedah_analytics.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE_OAUTH
 from kedah_analytics.sources.account_insights import AccountMetricsSource
 from kedah_analytics.sources.base import PostSource
@@ -84,6 +85,12 @@ class PostSources(_SourceResource):
         default=None,
         description=f"PostgreSQL holding the sources' state ({PG_URL.name}); unset: in-memory, per process",
     )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before any fetch or write: a wrong mode or tracking file fails the run once, clearly.
+        problems = source_problems(self.mode, self.environment())
+        if problems:
+            raise ConfigurationError(problems)
 
     def real_sources(self) -> dict[str, PostSource]:
         """The platforms the environment configures, each with its real source."""

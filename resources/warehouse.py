@@ -25,6 +25,7 @@ from kedah_analytics.settings import PG_URL
 from kedah_analytics.warehouse import (
     MergeRows,
     PartitionFilter,
+    ReplaceChunks,
     ReplaceRows,
     TableWrite,
     WriteSummary,
@@ -36,12 +37,20 @@ from kedah_analytics.warehouse import (
     table_columns,
 )
 from kedah_analytics.warehouse.checks import CheckOutcome
+from kedah_analytics.warehouse.connection import WarehouseUnavailable, connect
+from kedah_analytics.warehouse.load import (
+    DailyRows,
+    count_rows_by_partition,
+    lock_partitions,
+    narrow,
+    rows_by_partition,
+)
 from kedah_analytics.warehouse.quarantine import quarantine_records
 from kedah_analytics.warehouse.state import save_cursors
+from kedah_analytics.warehouse.writes import Describe
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
-CONNECT_TIMEOUT_S = 10
 PREVIEW_ROWS = 5
 
 
@@ -51,10 +60,6 @@ def ensure_migrated(url: str) -> None:
         if url not in _migrated:
             apply_migrations(url)
             _migrated.add(url)
-
-
-def connect(url: str) -> psycopg.Connection:
-    return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
 
 
 class PostgresWarehouse(dg.ConfigurableResource):
@@ -127,18 +132,9 @@ def _markdown_preview(df: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) if len(shown) else "(no rows)"
 
 
-def table_metadata(
-    conn: psycopg.Connection,
-    table: str,
-    partitions: PartitionFilter | None,
-    written: pd.DataFrame,
-    summary: WriteSummary,
-) -> dict[str, Any]:
-    """What a write changed, the table and its column schema, the rows now stored, a preview."""
+def _schema(conn: psycopg.Connection, table: str) -> dict[str, Any]:
     columns = table_columns(conn, table)
-    stored = count_rows(conn, table, partitions)
     return {
-        **summary.as_metadata(),
         "dagster/table_name": f"kedah.{table}",
         "dagster/column_schema": dg.TableSchema(
             columns=[
@@ -146,16 +142,108 @@ def table_metadata(
                 for c in columns
             ]
         ),
-        ("dagster/partition_row_count" if partitions is not None else "dagster/row_count"): stored,
+    }
+
+
+def table_metadata(
+    conn: psycopg.Connection,
+    table: str,
+    partitions: PartitionFilter | None,
+    written: pd.DataFrame,
+    summary: WriteSummary,
+) -> dict[str, Any]:
+    """What an unpartitioned write changed, the table and its column schema, the rows, a preview."""
+    return {
+        **summary.as_metadata(),
+        **_schema(conn, table),
+        ("dagster/partition_row_count" if partitions is not None else "dagster/row_count"): count_rows(
+            conn, table, partitions
+        ),
         "preview": dg.MetadataValue.md(_markdown_preview(written)),
     }
 
 
-class PostgresIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as table ``kedah.<asset>``, partition by partition, in one transaction.
+class PartitionFigures:
+    """Each partition's own figures, recorded on that partition's materialization.
 
-    An asset returns a :class:`ReplaceRows` or a :class:`MergeRows`; which one is the asset's own
-    statement of how its table is written. Inputs are read back as DataFrames."""
+    A ranged run materializes every partition of its range; what each one shows (stored rows,
+    rows written, posts, preview) is that partition's, never the run's. Run totals go under
+    ``run_*`` names with a per-partition table."""
+
+    def __init__(self, keys: Sequence[str], partitions: PartitionFilter, describe: Describe | None):
+        self.partitions = partitions
+        self.describe = describe
+        self.key_by_value = dict(zip(partitions.values, keys, strict=True))
+        self.figures: dict[str, dict[str, Any]] = {}
+        self.previews: dict[str, str] = {}
+
+    def record(
+        self,
+        conn: psycopg.Connection,
+        table: str,
+        subset: PartitionFilter,
+        rows: pd.DataFrame,
+        summary: WriteSummary | None = None,
+    ) -> None:
+        if not len(subset):
+            return
+        stored = count_rows_by_partition(conn, table, subset)
+        merged = summary.extra.get("by_partition") if summary is not None else None
+        for value, part in rows_by_partition(rows, subset).items():
+            key = self.key_by_value[value]
+            figures: dict[str, Any] = {"rows_stored": stored[value], "rows_written": len(part)}
+            if merged is not None:
+                figures.update(merged.get(value, {"inserted": 0, "updated": 0}))
+            if self.describe is not None:
+                figures.update(self.describe(part))
+            self.figures[key] = figures
+            self.previews[key] = _markdown_preview(part)
+
+    def publish(self, context: dg.OutputContext) -> dict[str, Any]:
+        """Per-partition metadata onto each partition; the run-level metadata to return."""
+        step = context.step_context
+        asset_key = context.asset_key
+        for key, figures in self.figures.items():
+            step.add_asset_metadata(
+                {
+                    "dagster/partition_row_count": figures["rows_stored"],
+                    **{k: v for k, v in figures.items() if k != "rows_stored"},
+                    "preview": dg.MetadataValue.md(self.previews[key]),
+                },
+                asset_key=asset_key,
+                partition_key=key,
+            )
+        totals: dict[str, Any] = {}
+        for figures in self.figures.values():
+            for name, value in figures.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    totals[f"run_{name}"] = totals.get(f"run_{name}", 0) + value
+        table = pd.DataFrame([{"partition": k, **f} for k, f in sorted(self.figures.items())])
+        return {**totals, "run_partitions": dg.MetadataValue.md(_bounded_markdown(table))}
+
+
+MAX_PARTITION_TABLE_ROWS = 400
+
+
+def _bounded_markdown(table: pd.DataFrame) -> str:
+    if len(table) <= MAX_PARTITION_TABLE_ROWS:
+        return table.to_markdown(index=False)
+    shown = table.head(MAX_PARTITION_TABLE_ROWS).to_markdown(index=False)
+    return f"{shown}\n\n({len(table) - MAX_PARTITION_TABLE_ROWS} more partitions not shown)"
+
+
+def _is_transient(err: BaseException) -> bool:
+    """Whether a failed write is worth retrying: a connection problem, a deadlock, a timeout;
+    not bad data, a constraint, or a mistake in the code (those fail the same way every time)."""
+    return isinstance(err, WarehouseUnavailable | psycopg.OperationalError | psycopg.InterfaceError)
+
+
+class PostgresIOManager(dg.ConfigurableIOManager):
+    """Stores each asset as table ``kedah.<asset>``, partition by partition.
+
+    An asset returns a :class:`ReplaceRows`, a :class:`MergeRows` or a :class:`ReplaceChunks`;
+    which one is the asset's own statement of how its table is written. Inputs are read back as
+    DataFrames, or as :class:`DailyRows` (read a day at a time) where the asset asks for that."""
 
     url: str
 
@@ -172,27 +260,85 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         )
 
     def handle_output(self, context: dg.OutputContext, obj: TableWrite) -> None:
-        if not isinstance(obj, ReplaceRows | MergeRows):
+        if not isinstance(obj, ReplaceRows | MergeRows | ReplaceChunks):
             raise TypeError(
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; assets stored in "
-                "PostgreSQL return ReplaceRows(...) or MergeRows(...) (kedah_analytics.warehouse)"
+                "PostgreSQL return ReplaceRows(...), MergeRows(...) or ReplaceChunks(...) (kedah_analytics.warehouse)"
             )
         table = context.asset_key.path[-1]
-        partitions = self._filter(context, context.definition_metadata or {})
-        with connect(self.url) as conn:
-            if isinstance(obj, MergeRows):
-                summary = _merge(conn, table, obj, partitions)
-            else:
-                summary = replace_partitions(conn, table, obj.rows, obj.only or partitions)
-            context.add_output_metadata(table_metadata(conn, table, partitions, obj.rows, summary))
+        metadata = context.definition_metadata or {}
+        partitions = self._filter(context, metadata)
+        try:
+            with connect(self.url) as conn:
+                context.add_output_metadata(self._write(context, conn, table, obj, partitions, metadata))
+        except Exception as err:
+            if _is_transient(err):
+                raise
+            raise dg.Failure(
+                description=f"writing kedah.{table} failed: {type(err).__name__}: {err}",
+                allow_retries=False,
+            ) from err
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def _write(
+        self,
+        context: dg.OutputContext,
+        conn: psycopg.Connection,
+        table: str,
+        obj: TableWrite,
+        partitions: PartitionFilter | None,
+        metadata: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        if partitions is None:
+            if isinstance(obj, MergeRows):
+                raise ValueError(f"{table}: merge writes need a partitioned asset")
+            if isinstance(obj, ReplaceChunks):
+                raise ValueError(f"{table}: chunked writes need a partitioned asset")
+            summary = replace_partitions(conn, table, obj.rows, obj.only)
+            return table_metadata(conn, table, None, obj.rows, summary)
+        figures = PartitionFigures(context.asset_partition_keys, partitions, obj.describe)
+        extra: dict[str, Any] = {}
+        if isinstance(obj, MergeRows):
+            summary = _merge(conn, table, obj, partitions)
+            figures.record(conn, table, partitions, obj.rows, summary)
+        elif isinstance(obj, ReplaceRows):
+            summary = replace_partitions(conn, table, obj.rows, obj.only or partitions)
+            figures.record(conn, table, partitions, obj.rows)
+        else:
+            day_column = _day_column(partitions, metadata)
+            summary = WriteSummary(table=f"kedah.{table}", mode="replace by day")
+            for day, rows in obj.chunks:
+                subset = narrow(partitions, day_column, day)
+                summary.add(replace_partitions(conn, table, rows, subset))
+                figures.record(conn, table, subset, rows)
+            if obj.finish is not None:
+                extra = {f"run_{k}": v for k, v in obj.finish().items()}
+        run = {f"run_{k}": v for k, v in summary.as_metadata().items() if k != "write_mode"}
+        return {
+            "write_mode": summary.mode,
+            **run,
+            **extra,
+            **_schema(conn, table),
+            **figures.publish(context),
+        }
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | DailyRows:
         table = context.asset_key.path[-1]
         upstream = context.upstream_output
         metadata = (upstream.definition_metadata if upstream is not None else None) or {}
         partitions = self._filter(context, metadata)
+        if context.dagster_type.typing_type is DailyRows:
+            return DailyRows(self.url, table, partitions, day_column=_day_column(partitions, metadata))
         with connect(self.url) as conn:
             return read_table(conn, table, partitions)
+
+
+def _day_column(partitions: PartitionFilter | None, metadata: Mapping[str, Any]) -> str:
+    expr = metadata.get("partition_expr")
+    if isinstance(expr, Mapping):
+        return str(expr.get("date", "date"))
+    if isinstance(expr, str):
+        return expr
+    return "date"
 
 
 def _merge(
@@ -203,6 +349,9 @@ def _merge(
         raise ValueError(f"{table}: merge writes need a partitioned asset")
     total = WriteSummary(table=f"kedah.{table}", mode="merge")
     with conn.transaction():
+        with conn.cursor() as cur:
+            # Every partition of the run at once, in one order, before any platform's merge.
+            lock_partitions(cur, table, partitions)
         for platform, subset in _split_by(partitions, "platform").items():
             if platform not in write.provider_by_platform:
                 raise ValueError(f"{table}: no provider recorded for platform {platform!r}")

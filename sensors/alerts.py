@@ -15,6 +15,22 @@ def root_cause(error) -> str:
     return error.message.strip()
 
 
+def steps_in_progress(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """Steps that started and never finished: where a worker that died was."""
+    started: list[str] = []
+    finished: set[str] = set()
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started.append(event.step_key)
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
+                                  dg.DagsterEventType.STEP_SKIPPED):  # fmt: skip
+            finished.add(event.step_key)
+    return [step for step in dict.fromkeys(started) if step not in finished]
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
 def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
     """Reports the failed run, its failed assets (steps) and their errors."""
@@ -22,7 +38,14 @@ def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
         StepFailure(step=event.step_key or "?", error=root_cause(event.step_failure_data.error))
         for event in context.get_step_failure_events()
     ]
-    message = failure_message(context.dagster_run.run_id, context.dagster_run.job_name, failures)
+    run_id = context.dagster_run.run_id
+    message = failure_message(
+        run_id,
+        context.dagster_run.job_name,
+        failures,
+        run_error=context.failure_event.message,
+        steps_in_progress=[] if failures else steps_in_progress(context.instance, run_id),
+    )
     context.log.error(message)
     if url := ALERT_WEBHOOK.read():
         try:

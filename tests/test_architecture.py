@@ -39,8 +39,14 @@ ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.topology": BASE | {"kedah_analytics.config", "kedah_analytics.executors"},
 }
 # Entry points sit on top of everything.
-TOP = {"kedah_analytics.queries", "kedah_analytics.cli", "kedah_analytics.definitions", "kedah_analytics.report",
-       "kedah_analytics"}  # fmt: skip
+TOP = {
+    "kedah_analytics.queries",
+    "kedah_analytics.cli",
+    "kedah_analytics.definitions",
+    "kedah_analytics.preflight",
+    "kedah_analytics.report",
+    "kedah_analytics",
+}
 
 
 def _module_name(path: Path) -> str:

@@ -51,13 +51,29 @@ def _sentiments(classifier: SentimentClassifier, texts: list[str]) -> tuple[list
     return classifier.predict(texts), [classifier.name] * len(texts), [classifier.version] * len(texts)
 
 
-def classify_posts(raw: pd.DataFrame, linker: PlaceLinker, classifier: SentimentClassifier) -> pd.DataFrame:
-    """One classified row per raw post, in the raw rows' order."""
+def classify_posts(
+    raw: pd.DataFrame,
+    linker: PlaceLinker,
+    classifier: SentimentClassifier,
+    window: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One classified row per raw post, in the raw rows' order.
+
+    ``window`` (columns ``text``, ``author_id``): the posts the near-duplicate spam signal compares
+    with, e.g. every platform's posts of the same and the previous day; None compares within ``raw``."""
     if raw.empty:
         return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
     texts = [post_text(t) for t in raw["text"].tolist()]
     sentiments, names, versions = _sentiments(classifier, texts)
-    duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
+    if window is None:
+        duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
+    else:
+        duplicates = duplicated_across_accounts(
+            texts,
+            raw["author_id"].tolist(),
+            [post_text(t) for t in window["text"].tolist()],
+            window["author_id"].tolist(),
+        )
     rows = []
     for i, post in enumerate(raw.itertuples(index=False)):
         text = texts[i]

@@ -125,11 +125,21 @@ def near_duplicate_keys(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def duplicated_across_accounts(texts: Sequence[str], authors: Sequence[str | None]) -> list[bool]:
-    """True where the same (near-duplicate) text of at least 5 words comes from two or more accounts."""
+def duplicated_across_accounts(
+    texts: Sequence[str],
+    authors: Sequence[str | None],
+    window_texts: Sequence[str] = (),
+    window_authors: Sequence[str | None] = (),
+) -> list[bool]:
+    """True where the same (near-duplicate) text of at least 5 words comes from two or more accounts.
+
+    ``window_*`` are the other posts the signal compares with (the classifier passes every
+    platform's posts of the post's day and the day before, from the warehouse), so a post's flag
+    does not depend on which other posts happened to share its run."""
     keys = near_duplicate_keys(texts)
     accounts: dict[str, set[str | None]] = defaultdict(set)
-    for key, author in zip(keys, authors, strict=True):
+    window_keys = near_duplicate_keys(window_texts)
+    for key, author in zip([*keys, *window_keys], [*authors, *window_authors], strict=True):
         if len(key.split()) >= 5:
             accounts[key].add(author)
     return [len(key.split()) >= 5 and len(accounts[key]) > 1 for key in keys]

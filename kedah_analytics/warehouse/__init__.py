@@ -10,11 +10,12 @@ from kedah_analytics.warehouse.load import (
     table_columns,
 )
 from kedah_analytics.warehouse.migrate import apply_migrations
-from kedah_analytics.warehouse.writes import MergeRows, ReplaceRows, TableWrite
+from kedah_analytics.warehouse.writes import MergeRows, ReplaceChunks, ReplaceRows, TableWrite
 
 __all__ = [
     "MergeRows",
     "PartitionFilter",
+    "ReplaceChunks",
     "ReplaceRows",
     "TableWrite",
     "WriteSummary",

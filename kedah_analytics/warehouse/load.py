@@ -26,6 +26,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from kedah_analytics.domain import DEMO_PROVIDER
+from kedah_analytics.warehouse.connection import connect
+from kedah_analytics.warehouse.locks import lock_keys, partition_lock_keys
+from kedah_analytics.warehouse.sanitize import clean_json, clean_text, storable_int
 
 SCHEMA = "kedah"
 
@@ -97,6 +100,8 @@ class WriteSummary:
         for name in ("rows_written", "inserted", "updated", "deleted", "duplicates_dropped",
                      "demo_rows_removed", "partitions"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for value, counts in other.extra.get("by_partition", {}).items():
+            self.extra.setdefault("by_partition", {})[value] = counts
 
     def as_metadata(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -148,19 +153,26 @@ def _is_missing(value: Any) -> bool:
 def _column_values(series: pd.Series, column: Column) -> list[Any]:
     """Python values for COPY: NaN/NaT/NA become NULL, arrays lists, jsonb wrapped."""
     if column.type.endswith("[]"):
+        element_is_text = column.type == "text[]"
         return [
-            None if not isinstance(v, list | tuple | np.ndarray) and _is_missing(v) else list(v)
+            None
+            if not isinstance(v, list | tuple | np.ndarray) and _is_missing(v)
+            else [_text(e) for e in v]
+            if element_is_text
+            else list(v)
             for v in series.tolist()
         ]
     if column.type == "jsonb":
-        return [None if v is None else Jsonb(v) for v in series.tolist()]
+        return [None if v is None else Jsonb(clean_json(v)[0]) for v in series.tolist()]
+    if column.type == "text":
+        return [None if _is_missing(v) else _text(v) for v in series.tolist()]
     if column.type == "date":
         return [
             None if _is_missing(v) else (v.date() if isinstance(v, pd.Timestamp) else v)
             for v in series.tolist()
         ]
     if column.type in ("bigint", "integer", "smallint"):
-        return [None if _is_missing(v) else int(v) for v in series.tolist()]
+        return [None if _is_missing(v) else storable_int(v, column.name) for v in series.tolist()]
     if column.type in ("double precision", "real", "numeric"):
         return [None if _is_missing(v) else float(v) for v in series.tolist()]
     if column.type.startswith("timestamp"):
@@ -169,6 +181,13 @@ def _column_values(series: pd.Series, column: Column) -> list[Any]:
             for v in series.tolist()
         ]
     return [None if _is_missing(v) else v for v in series.tolist()]
+
+
+def _text(value: Any) -> str | None:
+    """Every text bound for PostgreSQL passes the sanitizer (NUL removed, lone surrogates replaced)."""
+    if value is None:
+        return None
+    return clean_text(value if isinstance(value, str) else str(value))
 
 
 def _prepare(conn: psycopg.Connection, table: str, df: pd.DataFrame) -> tuple[list[Column], Iterator[tuple]]:
@@ -196,6 +215,13 @@ def _copy(
     return count
 
 
+def lock_partitions(cur: psycopg.Cursor, table: str, partitions: PartitionFilter | None) -> int:
+    """Serialize writers of the same partitions of ``table`` until the transaction ends (locks.py)."""
+    if partitions is None:
+        return lock_keys(cur, partition_lock_keys(table, (), ()))
+    return lock_keys(cur, partition_lock_keys(table, partitions.columns, partitions.values))
+
+
 def replace_partitions(
     conn: psycopg.Connection, table: str, df: pd.DataFrame, partitions: PartitionFilter | None
 ) -> WriteSummary:
@@ -208,6 +234,7 @@ def replace_partitions(
     if partitions is not None and len(df):
         _check_rows_inside(df, partitions)
     with conn.transaction(), conn.cursor() as cur:
+        lock_partitions(cur, table, partitions)
         if partitions is None:
             cur.execute(sql.SQL("DELETE FROM {}").format(_qualified(table)))
         else:
@@ -247,6 +274,7 @@ def merge_rows(
         summary.duplicates_dropped = before - len(df)
     condition, params = partitions.where()
     with conn.transaction(), conn.cursor() as cur:
+        lock_partitions(cur, table, partitions)
         cur.execute(
             sql.SQL("SELECT DISTINCT provider FROM {} WHERE {}").format(_qualified(table), condition), params
         )
@@ -277,7 +305,7 @@ def merge_rows(
         cur.execute(
             sql.SQL(
                 "INSERT INTO {target} ({cols}) SELECT {cols} FROM _stage "
-                "ON CONFLICT ({key}) DO UPDATE SET {updates} RETURNING (xmax = 0)"
+                "ON CONFLICT ({key}) DO UPDATE SET {updates} RETURNING (xmax = 0), {partition_cols}"
             ).format(
                 target=_qualified(table),
                 cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
@@ -285,9 +313,16 @@ def merge_rows(
                 updates=sql.SQL(", ").join(
                     sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in updates
                 ),
+                partition_cols=sql.SQL(", ").join(sql.Identifier(c) for c in partitions.columns),
             )
         )
-        flags = [row[0] for row in cur.fetchall()]
+        returned = cur.fetchall()
+        flags = [row[0] for row in returned]
+        by_partition: dict[tuple[Any, ...], dict[str, int]] = {}
+        for row in returned:
+            counts = by_partition.setdefault(tuple(row[1:]), {"inserted": 0, "updated": 0})
+            counts["inserted" if row[0] else "updated"] += 1
+        summary.extra["by_partition"] = by_partition
         # ON COMMIT DROP waits for the outermost transaction; several merges may share one.
         cur.execute("DROP TABLE _stage")
         summary.inserted = sum(flags)
@@ -327,6 +362,45 @@ def count_rows(conn: psycopg.Connection, table: str, partitions: PartitionFilter
     return int(row[0]) if row else 0
 
 
+def count_rows_by_partition(
+    conn: psycopg.Connection, table: str, partitions: PartitionFilter
+) -> dict[tuple[Any, ...], int]:
+    """Rows of ``kedah.<table>`` stored in each of ``partitions`` (absent partitions count 0)."""
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in partitions.columns)
+    condition, params = partitions.where()
+    query = sql.SQL("SELECT {cols}, count(*) FROM {table} WHERE {cond} GROUP BY {cols}").format(
+        cols=cols, table=_qualified(table), cond=condition
+    )
+    found = {tuple(row[:-1]): int(row[-1]) for row in conn.execute(query, params).fetchall()}
+    return {value: found.get(value, 0) for value in partitions.values}
+
+
+def rows_by_partition(df: pd.DataFrame, partitions: PartitionFilter) -> dict[tuple[Any, ...], pd.DataFrame]:
+    """``df`` split by partition (every partition of ``partitions`` present, maybe empty)."""
+    out = {value: df.iloc[0:0] for value in partitions.values}
+    if not len(df) or any(c not in df.columns for c in partitions.columns):
+        return out
+    keys = [
+        tuple(_normalise(v) for v in k)
+        for k in df[list(partitions.columns)].itertuples(index=False, name=None)
+    ]
+    positions: dict[tuple[Any, ...], list[int]] = {}
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
+    for key, rows in positions.items():
+        if key in out:
+            out[key] = df.iloc[rows]
+    return out
+
+
+def narrow(partitions: PartitionFilter, column: str, value: Any) -> PartitionFilter:
+    """The partitions of ``partitions`` whose ``column`` is ``value``."""
+    index = partitions.columns.index(column)
+    return PartitionFilter(
+        partitions.columns, tuple(v for v in partitions.values if _normalise(v[index]) == value)
+    )
+
+
 def _check_rows_inside(df: pd.DataFrame, partitions: PartitionFilter) -> None:
     missing = [c for c in partitions.columns if c not in df.columns]
     if missing:
@@ -343,3 +417,55 @@ def _check_rows_inside(df: pd.DataFrame, partitions: PartitionFilter) -> None:
 
 def _normalise(value: Any) -> Any:
     return value.date() if isinstance(value, pd.Timestamp) else value
+
+
+@dataclass(frozen=True)
+class DailyRows:
+    """An input read one day at a time, so a ranged run holds one day of rows, not the range.
+
+    The IO manager hands this to an asset that annotates its input with it (instead of a
+    DataFrame); ``by_day`` opens its own short connection per day."""
+
+    url: str
+    table: str
+    partitions: PartitionFilter | None
+    day_column: str = "date"
+    columns: tuple[str, ...] | None = None
+
+    def days(self) -> list[date]:
+        if self.partitions is None:
+            raise ValueError(f"{self.table}: reading by day needs a partitioned input")
+        index = self.partitions.columns.index(self.day_column)
+        return sorted({_normalise(v[index]) for v in self.partitions.values})
+
+    def for_day(self, day: date) -> pd.DataFrame:
+        """The input's rows on ``day`` (its other partition columns as the run asked for them)."""
+        assert self.partitions is not None
+        index = self.partitions.columns.index(self.day_column)
+        subset = PartitionFilter(
+            self.partitions.columns,
+            tuple(v for v in self.partitions.values if _normalise(v[index]) == day),
+        )
+        with connect(self.url) as conn:
+            return read_table(conn, self.table, subset, self.columns)
+
+    def by_day(self) -> Iterator[tuple[date, pd.DataFrame]]:
+        for day in self.days():
+            yield day, self.for_day(day)
+
+    def all(self) -> pd.DataFrame:
+        """Every row at once (for small inputs, or tests)."""
+        with connect(self.url) as conn:
+            return read_table(conn, self.table, self.partitions, self.columns)
+
+
+def read_days(
+    conn: psycopg.Connection, table: str, first: date, last: date, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Rows of ``kedah.<table>`` dated ``first``..``last`` on every platform (a fixed window around a
+    day that does not depend on which partitions a run holds)."""
+    query = sql.SQL("SELECT {} FROM {} WHERE date BETWEEN %s AND %s").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns), _qualified(table)
+    )
+    rows = conn.execute(query, (first, last)).fetchall()
+    return pd.DataFrame.from_records(rows, columns=list(columns))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import psycopg
+from kedah_analytics.warehouse.connection import connect
 
 _LOCK_ID = 0x4B454441  # "KEDA"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -44,7 +44,7 @@ def available_migrations() -> list[Migration]:
 def apply_migrations(conninfo: str) -> list[str]:
     """Bring schema ``kedah`` up to date. Returns the names of the migrations applied now."""
     applied_now: list[str] = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
             conn.execute("CREATE SCHEMA IF NOT EXISTS kedah")

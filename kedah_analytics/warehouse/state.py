@@ -19,13 +19,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from kedah_analytics.domain import SearchInterestRecord, Sentiment, TrendsKey
-
-CONNECT_TIMEOUT_S = 10
+from kedah_analytics.warehouse.connection import connect
+from kedah_analytics.warehouse.locks import lock_keys
 
 
 @contextmanager
 def _connect(conninfo: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+    with connect(conninfo, autocommit=True) as conn:
         yield conn
 
 
@@ -184,7 +184,9 @@ def save_cursors(conn: psycopg.Connection, provider: str, cursors: Mapping[str, 
     """
     if not cursors:
         return 0
-    with conn.cursor() as cur:
+    with conn.transaction(), conn.cursor() as cur:
+        # Two runs saving the same provider's cursors take turns (and never deadlock on row order).
+        lock_keys(cur, [("source_cursors", provider)])
         cur.executemany(
             r"""INSERT INTO kedah.source_cursors (provider, cursor_key, value) VALUES (%s, %s, %s)
                 ON CONFLICT (provider, cursor_key) DO UPDATE SET
@@ -194,7 +196,7 @@ def save_cursors(conn: psycopg.Connection, provider: str, cursors: Mapping[str, 
                         THEN kedah.source_cursors.value
                         ELSE EXCLUDED.value END,
                     updated_at = now()""",
-            [(provider, key, str(value)) for key, value in cursors.items()],
+            [(provider, key, str(value)) for key, value in sorted(cursors.items())],
         )
     return len(cursors)
 

@@ -7,12 +7,18 @@ key and the cursors to save in the same transaction travel in the object, typed,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import pandas as pd
 
 from kedah_analytics.warehouse.load import PartitionFilter
+
+# The figures of a set of rows (posts, spam posts, places with posts, ...): recorded on each
+# partition for that partition's own rows, and summed under run_* names for a ranged run.
+Describe = Callable[[pd.DataFrame], Mapping[str, int | float]]
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class ReplaceRows:
 
     rows: pd.DataFrame
     only: PartitionFilter | None = None
+    describe: Describe | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,23 @@ class MergeRows:
     key: tuple[str, ...]
     provider_by_platform: Mapping[str, str]
     cursors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    describe: Describe | None = None
 
 
-TableWrite = ReplaceRows | MergeRows
+@dataclass(frozen=True)
+class ReplaceChunks:
+    """Replace the run's partitions chunk by chunk (a day at a time), each chunk in its own
+    transaction, so a year-long run holds one day of rows in memory, not the year.
+
+    ``chunks`` yields ``(day, rows)``: a day of the run and its rows; the IO manager replaces the
+    run's partitions on that day (and a day never yielded is left as it was). It is consumed
+    lazily, after the asset returns. ``describe`` gives the figures of a set of rows
+    (posts, spam posts, ...) recorded per partition and summed for the run."""
+
+    chunks: Iterable[tuple[date, pd.DataFrame]]
+    describe: Describe | None = None
+    # Run-wide figures known only once every chunk is written (a classifier's API telemetry).
+    finish: Callable[[], Mapping[str, Any]] | None = None
+
+
+TableWrite = ReplaceRows | MergeRows | ReplaceChunks

@@ -66,7 +66,16 @@ def test_failure_message_names_the_run_step_and_error():
         "abc123", "collect_posts", [StepFailure("raw_posts", "SourceError: X said 503\ntrace")]
     )
     assert "abc123" in text and "collect_posts" in text and "raw_posts: SourceError: X said 503" in text
-    assert "trace" not in text
+    assert "trace" in text  # the whole message, not its first line
+
+
+def test_failure_message_is_bounded_and_names_where_a_dead_worker_was():
+    long = failure_message("r1", "collect_posts", [StepFailure("raw_posts", "x" * 50_000)])
+    assert len(long) <= 12_000 and "more characters" in long
+    died = failure_message(
+        "r2", "collect_posts", [], run_error="Run worker process died", steps_in_progress=["raw_posts"]
+    )
+    assert "it was in: raw_posts" in died and "Run worker process died" in died
 
 
 class Hook(BaseHTTPRequestHandler):

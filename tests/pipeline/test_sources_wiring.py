@@ -222,7 +222,7 @@ def test_credentials_for_one_platform_make_it_real_and_leave_the_others_on_demo(
     real, demo = metadata(twitter, "raw_posts"), metadata(instagram, "raw_posts")
     assert (real["providers"], real["demo_data"]) == ("twitter: x_api_v2", False)
     assert (demo["providers"], demo["demo_data"]) == ("instagram: demo", True)
-    assert real["api_calls"] == 2 and real["telemetry"]["twitter"]["pages_read"] == 2
+    assert real["run_api_calls"] == 2 and real["run_telemetry"]["twitter"]["pages_read"] == 2
     configuration = real["source_configuration"]
     assert configuration["twitter"] == "real: x_api_v2"
     assert configuration["instagram"].startswith("demo:") and "KEDAH_IG_USER_ID" in configuration["instagram"]
@@ -236,7 +236,7 @@ def test_credentials_for_one_platform_make_it_real_and_leave_the_others_on_demo(
     NETWORK.adapter.add(SEARCH, Reply.json("twitter/search_recent_empty.json"))
     again = run(url, instance, "collect_posts", f"{DAY}|twitter")
     assert NETWORK.adapter.calls(SEARCH)[-1].params["since_id"] == NEWEST_TWEET
-    assert metadata(again, "raw_posts")["telemetry"]["twitter"]["cursors_used"] == 1
+    assert metadata(again, "raw_posts")["run_telemetry"]["twitter"]["cursors_used"] == 1
     assert len(table(url, "raw_posts", platform="twitter")) == 4  # nothing lost, nothing doubled
 
 
@@ -340,13 +340,13 @@ def test_account_metrics_replace_per_account_and_one_failing_account_does_not_st
     meta = metadata(second, "account_daily_metrics")
     assert meta["accounts_succeeded"] == [f"instagram/{GOOD}"]
     assert meta["accounts_failed"][0].startswith(f"instagram/{MISSING}: BadRequest")
-    assert (meta["rows_written"], meta["replaced_rows_deleted"], meta["dagster/partition_row_count"]) == (
+    assert (meta["rows_written"], meta["run_replaced_rows_deleted"], meta["dagster/partition_row_count"]) == (
         11,
         11,
         12,
     )
     assert meta["api_calls"] == 2 and meta["platforms"]["instagram"]["provider"] == "instagram_graph_insights"
-    assert metadata(first, "account_daily_metrics")["replaced_rows_deleted"] == 0
+    assert metadata(first, "account_daily_metrics")["run_replaced_rows_deleted"] == 0
 
 
 def test_account_metrics_fail_only_when_every_account_fails_and_say_why_platforms_are_empty(
