@@ -18,9 +18,11 @@ from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
     FetchTelemetry,
+    InvalidMetric,
     PermissionDenied,
     SourceError,
 )
+from kedah_analytics.sources.parsing import mapping_or_empty
 from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
@@ -187,9 +189,11 @@ class GraphApiClient:
             if telemetry is not None:
                 telemetry.pages += 1
             yield page
-            paging = page.get("paging") or {}
+            # A paging or data field of the wrong type ends the walk here; the source's page reader
+            # quarantines the page part with its reason.
+            paging = mapping_or_empty(page.get("paging"))
             next_url = paging.get("next")
-            if not page.get("data") or not next_url:
+            if not isinstance(page.get("data"), list) or not page["data"] or not isinstance(next_url, str):
                 return
             if number == max_pages:
                 if telemetry is not None:
@@ -197,7 +201,7 @@ class GraphApiClient:
                 return
             if urlsplit(next_url).netloc == urlsplit(self.base_url).netloc:
                 page = self.get_next(next_url, telemetry=telemetry, access_token=access_token)
-            elif after := (paging.get("cursors") or {}).get("after"):
+            elif isinstance(after := mapping_or_empty(paging.get("cursors")).get("after"), str) and after:
                 page = self.get(
                     path, {**params, "after": after}, telemetry=telemetry, access_token=access_token
                 )
@@ -272,6 +276,10 @@ class GraphApiClient:
         if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
             raise PermissionDenied(
                 f"{what}: permission missing ({detail}); grant it to the token in {token.env_var}"
+            )
+        if code == 100 and "metric" in message.lower():
+            raise InvalidMetric(
+                f"{what}: removed or invalid insights metric ({detail})", provider_message=message
             )
         if code == 100:
             raise BadRequest(f"{what}: bad parameter or removed metric ({detail})")
