@@ -12,7 +12,7 @@ from kedah_analytics.domain import PostRecord, kedah_date
 RAW_COLUMNS = [
     "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
     "url", "hashtags", "like_count", "comment_count", "share_count", "view_count", "lang", "provider",
-    "first_seen_at", "fetched_at", "payload",
+    "first_seen_at", "fetched_at", "payload", "is_withheld", "earlier_post_ids", "quoted_post_id",
 ]  # fmt: skip
 
 
@@ -49,6 +49,9 @@ def posts_frame(
                 "first_seen_at": fetched_at,
                 "fetched_at": fetched_at,
                 "payload": dict(p.payload),
+                "is_withheld": p.is_withheld,
+                "earlier_post_ids": list(p.earlier_post_ids),
+                "quoted_post_id": p.quoted_post_id,
             }
         )
     frame = pd.DataFrame(rows, columns=RAW_COLUMNS)

@@ -8,7 +8,8 @@ import hmac
 import json
 import time
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -68,6 +69,50 @@ def graph_throttle_wait(headers: Mapping[str, str]) -> float | None:
                 if isinstance(minutes, int | float) and minutes > 0:
                     waits.append(float(minutes) * 60.0)
     return max(waits) if waits else None
+
+
+TOKEN_EXPIRY_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What ``debug_token`` says about the configured token (never the token itself)."""
+
+    is_valid: bool | None
+    expires_at: datetime | None  # None: never expires (Meta says 0)
+    data_access_expires_at: datetime | None
+
+    def warning(self, now: datetime, within: timedelta = TOKEN_EXPIRY_WARNING) -> str | None:
+        """A sentence for the metadata and the failure alert when the token is invalid or expires
+        (or loses data access) within ``within``; None when all is well."""
+        if self.is_valid is False:
+            return "Meta reports the access token as invalid"
+        soon = [
+            (what, when)
+            for what, when in (
+                ("expires", self.expires_at),
+                ("loses data access", self.data_access_expires_at),
+            )
+            if when is not None and when - now <= within
+        ]
+        if not soon:
+            return None
+        return "; ".join(f"the Meta access token {what} at {when.isoformat()}" for what, when in soon)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "token_valid": self.is_valid,
+            "token_expires_at": self.expires_at.isoformat() if self.expires_at else "never",
+            "token_data_access_expires_at": self.data_access_expires_at.isoformat()
+            if self.data_access_expires_at
+            else None,
+        }
+
+
+def _unix_time(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 2**40:
+        return None
+    return datetime.fromtimestamp(value, UTC)
 
 
 class GraphApiClient:
@@ -168,6 +213,24 @@ class GraphApiClient:
         params = {k: v for k, v in parse_qsl(parts.query) if k not in ("access_token", "appsecret_proof")}
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         return self._get(url, params, telemetry=telemetry, token=access_token or self._token)
+
+    def token_status(self, telemetry: FetchTelemetry | None = None) -> TokenStatus | None:
+        """``GET /debug_token`` for the configured token: validity and expiry, or None (with a note)
+        when Meta would not say. The token is sent as a parameter and scrubbed from any error."""
+        try:
+            body = self.get("debug_token", {"input_token": self._token.reveal()}, telemetry=telemetry)
+        except SourceError as exc:
+            if telemetry is not None:
+                telemetry.notes.append(f"debug_token unavailable: {exc}")
+            return None
+        data = mapping_or_empty(body.get("data"))
+        valid = data.get("is_valid")
+        raw_expiry = data.get("expires_at")
+        return TokenStatus(
+            is_valid=valid if isinstance(valid, bool) else None,
+            expires_at=None if raw_expiry == 0 else _unix_time(raw_expiry),
+            data_access_expires_at=_unix_time(data.get("data_access_expires_at")),
+        )
 
     def iter_pages(
         self,
