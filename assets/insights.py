@@ -24,7 +24,7 @@ from kedah_analytics.sources.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.failures import day_span, source_failure_message
 from kedah_analytics.sources.search_interest import SEARCH_INTEREST_COLUMNS, collect_search_interest
 from kedah_analytics.warehouse import ReplaceRows
-from resources import AccountMetricSources, SearchInterestSource
+from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
 
@@ -95,6 +95,7 @@ def account_daily_metrics(
 def search_interest(
     context: dg.AssetExecutionContext,
     search_interest_source: SearchInterestSource,
+    warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Google Trends interest (0..100) per day for the tracked keywords in Kedah (geo MY-02), with the
     keyword group and timeframe it is relative to. Off unless ``KEDAH_GOOGLE_TRENDS=1``."""
@@ -120,6 +121,11 @@ def search_interest(
             f"Google Trends gave no data for {day_span(outcome.days_without_data)}; "
             "the rows stored for those days are kept"
         )
+    quarantined = warehouse.quarantine("search_interest", f"{days[0]}..{days[-1]}", outcome.quarantined)
+    if quarantined:
+        context.log.warning(
+            f"quarantined {quarantined} unreadable Google Trends point(s) in kedah.quarantine"
+        )
     # Days Google gave nothing for keep their rows: replace only the days that came back.
     with_data = [d for d in days if d not in set(outcome.days_without_data)]
     return dg.Output(
@@ -129,6 +135,7 @@ def search_interest(
             "keywords": int(outcome.frame["keyword"].nunique()) if len(outcome.frame) else 0,
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
+            "quarantined": quarantined,
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )

@@ -107,20 +107,23 @@ def query_keeping_valid_metrics(
     wanted = tuple(m for m in metrics if m not in unavailable)
     if not wanted:
         return []
-    try:
-        return [call(wanted)]
-    except InvalidMetric as exc:
-        if len(wanted) == 1:
-            unavailable[wanted[0]] = exc.provider_message or str(exc)
-            if len(metrics) == 1:
-                raise
-            return []
-        middle = len(wanted) // 2
-        answers = query_keeping_valid_metrics(wanted[:middle], call, unavailable)
-        answers += query_keeping_valid_metrics(wanted[middle:], call, unavailable)
-        if all(m in unavailable for m in wanted):
-            raise
-        return answers
+    refused: list[InvalidMetric] = []
+
+    def search(subset: tuple[str, ...]) -> list[dict[str, Any]]:
+        try:
+            return [call(subset)]
+        except InvalidMetric as exc:
+            refused.append(exc)
+            if len(subset) == 1:
+                unavailable[subset[0]] = exc.provider_message or str(exc)
+                return []
+            middle = len(subset) // 2
+            return search(subset[:middle]) + search(subset[middle:])
+
+    answers = search(wanted)
+    if all(m in unavailable for m in wanted):
+        raise refused[-1]
+    return answers
 
 
 def meta_token_check(client: GraphApiClient, result: AccountMetricsResult, now: datetime) -> None:

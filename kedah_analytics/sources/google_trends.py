@@ -209,6 +209,11 @@ class GoogleTrendsSource:
                     status = getattr(exc.response, "status_code", 0)
                     if status >= 500:
                         raise Retryable(f"HTTP {status} from Google Trends") from None
+                    if status == 200:
+                        # pytrends refuses a 200 that is not JSON: an HTML error or consent page.
+                        raise Retryable(
+                            "Google Trends answered HTTP 200 with a body that is not JSON"
+                        ) from None
                     if status == 400:
                         raise BadRequest(
                             f"Google Trends rejected {list(keywords)} / {timeframe!r} (HTTP 400)"
