@@ -126,6 +126,11 @@ def query_keeping_valid_metrics(
     return answers
 
 
+def _entries(response: Mapping[str, Any]) -> list[Any]:
+    data = response.get("data")
+    return data if isinstance(data, list) else []
+
+
 def meta_token_check(client: GraphApiClient, result: AccountMetricsResult, now: datetime) -> None:
     """Put the Graph API version and what ``debug_token`` says about the token into ``result``."""
     result.details["graph_api_version"] = client.version
@@ -205,7 +210,7 @@ class InstagramInsightsSource:
         entries = [
             entry
             for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
-            for entry in (response.get("data") if isinstance(response.get("data"), list) else [])
+            for entry in _entries(response)
         ]
         records = []
         for entry in entries:
@@ -315,7 +320,7 @@ class FacebookPageInsightsSource:
             entries = [
                 entry
                 for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
-                for entry in (response.get("data") if isinstance(response.get("data"), list) else [])
+                for entry in _entries(response)
             ]
             for entry in entries:
                 if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -56,5 +57,8 @@ def posts_frame(
         )
     frame = pd.DataFrame(rows, columns=RAW_COLUMNS)
     for column in ("like_count", "comment_count", "share_count", "view_count", "author_followers"):
-        frame[column] = frame[column].astype("Int64")
+        # Straight from the Python ints: a column inferred as float64 first would round counts
+        # above 2**53 and then refuse to become Int64.
+        values: list[Any] = [row[column] for row in rows]
+        frame[column] = pd.array(values, dtype=pd.Int64Dtype())
     return frame, outside

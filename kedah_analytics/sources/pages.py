@@ -147,11 +147,13 @@ class PageReader:
         except SourceError:
             raise
         except BadValue as exc:
-            return self.quarantine_item(f"{where}{_item_label(item)}{exc}", item)
+            self.quarantine_item(f"{where}{_item_label(item)}{exc}", item)
+            return None
         except Exception as exc:  # noqa: BLE001 - a normalizer never fails the partition on odd input
-            return self.quarantine_item(
+            self.quarantine_item(
                 f"{where}{_item_label(item)}unreadable item ({type(exc).__name__}: {exc})", item
             )
+            return None
         if isinstance(record, QuarantinedRecord):
             self.tally.quarantined += 1
             self.quarantined.append(record)
@@ -163,7 +165,6 @@ class PageReader:
         self.quarantined.append(
             QuarantinedRecord(self.platform, self.provider, _clip(reason), wrap_payload(item))
         )
-        return None
 
     def fold(self, note: str | None = None) -> None:
         """An item read and merged into another post rather than stored on its own."""

@@ -201,3 +201,43 @@ def test_malformed_pages_are_quarantined_and_the_rest_goes_on(
     assert any("like_count is negative: -5" in r for r in reasons)
     assert any("retweet_count is beyond bigint" in r for r in reasons)
     assert {ORIG, QUOTE, E1, LONG, ENT} <= {p.post_id for p in result.posts}  # the neighbours are stored
+
+
+def test_read_budget_in_postgres_adds_up_across_objects_and_days(warehouse_url) -> None:
+    import psycopg
+
+    from kedah_analytics.warehouse.state import PgPostReadBudget
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE kedah.x_post_reads")
+    day = date(2026, 11, 20)
+    first, second = PgPostReadBudget(warehouse_url), PgPostReadBudget(warehouse_url)
+    assert first.spent(day) == 0
+    first.spend(day, 100)
+    second.spend(day, 37)
+    assert first.spent(day) == second.spent(day) == 137
+    assert first.spent(date(2026, 11, 21)) == 0
+
+
+def test_stored_raw_rows_carry_withheld_edit_and_quote_columns(fetched, warehouse_url) -> None:
+    import psycopg
+
+    from kedah_analytics.warehouse.load import PartitionFilter, merge_rows
+
+    result, _ = fetched
+    frame, _ = posts_frame(result.posts, result.posts[0].created_at, [DAY])
+    with psycopg.connect(warehouse_url) as conn:
+        merge_rows(
+            conn, "raw_posts", frame, key=["platform", "post_id"],
+            partitions=PartitionFilter(("date", "platform"), ((DAY, "twitter"),)), provider="x_api_v2",
+        )  # fmt: skip
+        rows = dict(
+            (r[0], r[1:])
+            for r in conn.execute(
+                "SELECT post_id, is_withheld, earlier_post_ids, quoted_post_id, text FROM kedah.raw_posts"
+            ).fetchall()
+        )
+    assert rows[WH_POST][0] is True and rows[WH_POST][3] == ""
+    assert rows[E1][1] == [E1] and "maintenance" in rows[E1][3]
+    assert rows[QUOTE][2] == QUOTED
+    assert RT not in rows and E2 not in rows
