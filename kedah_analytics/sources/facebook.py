@@ -177,6 +177,7 @@ class FacebookPagesSource:
             ):
                 read_page_posts(response, page, reader)
         telemetry.details.update(reader.metadata())
+        telemetry.details["graph_api_version"] = self.client.version
         return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
 
 

@@ -184,6 +184,7 @@ class InstagramHashtagSource:
             for page in pages:
                 read_media_page(page, hashtag, reader)
         telemetry.details.update(reader.metadata())
+        telemetry.details["graph_api_version"] = self.client.version
         return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
 
     def hashtag_budget_left(self) -> int:
