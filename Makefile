@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint format bench db-stop clean
+.PHONY: install run test lint format bench db-stop clean notebook
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -24,6 +24,13 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
+# Jupyter (this one, or one installed elsewhere) runs the notebooks with the project importable.
+notebook: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,notebooks]'
+	$(BIN)/python -m ipykernel install --user --name kedah-analytics --display-name "Kedah Analytics (.venv)"
+	@echo "Open the notebooks with:  $(BIN)/jupyter lab notebooks/"
 
 lint: install
 	$(BIN)/ruff check .

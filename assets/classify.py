@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from assets.checks import table_check
 from assets.ingest import INGEST_RETRY, RAW_POSTS_FRESHNESS
 from assets.partitions import date_platform_partitions
 from kedah_analytics.classify.base import FallbackClassifier
@@ -54,18 +55,16 @@ def _counts(values: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in values.value_counts().items()}
 
 
-@dg.asset_check(asset=classified_posts, description="No two rows share (platform, post_id).")
-def classified_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.duplicate_keys, "classified_posts", ["platform", "post_id"])
-
-
-@dg.asset_check(asset=classified_posts, description="Scores, confidences and rates within their ranges.")
-def classified_posts_scores_in_range(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.classified_scores_in_range)
-
-
-@dg.asset_check(
-    asset=classified_posts, description="At least half the non-spam posts of the last 7 days name a place."
-)
-def classified_posts_place_link_share(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.place_link_share, severity=dg.AssetCheckSeverity.WARN)
+classified_posts_keys_unique = table_check(
+    classified_posts, "classified_posts_keys_unique", "No two rows share (platform, post_id).",
+    checks.duplicate_keys, "classified_posts", ["platform", "post_id"], blocking=True,
+)  # fmt: skip
+classified_posts_scores_in_range = table_check(
+    classified_posts, "classified_posts_scores_in_range", "Scores, confidences and rates within their ranges.",
+    checks.classified_scores_in_range, blocking=True,
+)  # fmt: skip
+classified_posts_place_link_share = table_check(
+    classified_posts, "classified_posts_place_link_share",
+    "At least half the non-spam posts of the checked partitions name a place.",
+    checks.place_link_share, severity=dg.AssetCheckSeverity.WARN,
+)  # fmt: skip

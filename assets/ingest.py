@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from assets.checks import table_check
 from assets.partitions import date_platform_partitions, days_by_platform
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.places import load_places
@@ -104,11 +105,19 @@ def raw_posts(
     )
 
 
-@dg.asset_check(asset=raw_posts, description="No two rows share (platform, post_id).")
-def raw_posts_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.duplicate_keys, "raw_posts", list(RAW_POSTS_KEY))
-
-
-@dg.asset_check(asset=raw_posts, description="Text present, counts >= 0, each post under its Kedah day.")
-def raw_posts_required_fields(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.raw_posts_required_fields)
+places_keys_unique = table_check(
+    places,
+    "places_keys_unique",
+    "No two places share a place_id.",
+    checks.duplicate_keys,
+    "places",
+    ["place_id"],
+)
+raw_posts_keys_unique = table_check(
+    raw_posts, "raw_posts_keys_unique", "No two rows share (platform, post_id).",
+    checks.duplicate_keys, "raw_posts", list(RAW_POSTS_KEY), blocking=True,
+)  # fmt: skip
+raw_posts_required_fields = table_check(
+    raw_posts, "raw_posts_required_fields", "Text present, counts >= 0, each post under its Kedah day.",
+    checks.raw_posts_required_fields, blocking=True,
+)  # fmt: skip

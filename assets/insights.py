@@ -1,10 +1,11 @@
 """Insights: account-level daily metrics per platform, and Google Trends search interest in Kedah."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
 
+from assets.checks import table_check
 from assets.ingest import INGEST_RETRY
 from assets.partitions import (
     daily_partitions,
@@ -14,6 +15,7 @@ from assets.partitions import (
     days_by_platform,
     replaced_account_rows,
 )
+from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.account_metrics import (
     ACCOUNT_METRIC_COLUMNS,
     AccountMetricsOutcome,
@@ -22,11 +24,29 @@ from kedah_analytics.sources.account_metrics import (
 )
 from kedah_analytics.sources.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.failures import day_span, source_failure_message
-from kedah_analytics.sources.search_interest import SEARCH_INTEREST_COLUMNS, collect_search_interest
-from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.sources.search_interest import SearchInterestProvider, collect_search_interest
+from kedah_analytics.warehouse import ReplaceRows, checks
 from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
+
+
+def refuse_demo_over_real(
+    warehouse: PostgresWarehouse, table: str, platform: str | None, days: list[date]
+) -> None:
+    """Demo rows are never written into days (of a platform) that hold real rows."""
+    condition = "date = ANY(%s) AND provider <> %s" + (" AND platform = %s" if platform else "")
+    params: list[object] = [days, DEMO_PROVIDER, *([platform] if platform else [])]
+    real = warehouse.query(f"SELECT DISTINCT provider FROM kedah.{table} WHERE {condition}", params)
+    if real:
+        raise dg.Failure(
+            description=(
+                f"kedah.{table} already holds real rows from {sorted(r[0] for r in real)} for "
+                f"{day_span(days)}{' of ' + platform if platform else ''}; demo rows are never mixed with "
+                "real ones. Configure the source again, or materialize days that hold no real data."
+            ),
+            allow_retries=False,
+        )
 
 
 @dg.asset(
@@ -41,25 +61,32 @@ ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
 def account_daily_metrics(
     context: dg.AssetExecutionContext,
     account_metric_sources: AccountMetricSources,
+    warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Account-level daily metrics from Instagram insights, Facebook Page insights and YouTube
     Analytics: one row per day, platform, account and metric, with the provider and how to read the
     value (day basis, period) in ``metadata``. Each account's days are replaced when it answers; an
-    account that fails keeps the rows stored before. X has none; an unconfigured platform gives none."""
+    account that fails keeps the rows stored before. X has none; an unconfigured platform gets an
+    invented ``demo`` account, never mixed with real rows."""
     fetched_at = datetime.now(UTC)
     run_days = days_by_platform(context.partition_keys)
     outcomes: list[AccountMetricsOutcome] = []
     not_collected: dict[str, str] = {}
+    demo_reasons: dict[str, str] = {}
     for platform, days in run_days.items():
         source = None
         try:
             source = account_metric_sources.source_for(platform)
             if source is None:
-                not_collected[platform] = account_metric_sources.status(platform)
-                context.log.info(
-                    f"{platform}: no account metrics for {day_span(days)} ({not_collected[platform]})"
-                )
-                continue
+                status = account_metric_sources.status(platform)
+                source = account_metric_sources.demo_source_for(platform)
+                if source is None:
+                    not_collected[platform] = status
+                    context.log.info(f"{platform}: no account metrics for {day_span(days)} ({status})")
+                    continue
+                demo_reasons[platform] = status
+                refuse_demo_over_real(warehouse, "account_daily_metrics", platform, days)
+                context.log.info(f"{platform}: demo account metrics for {day_span(days)} ({status})")
             outcomes.append(collect_account_metrics(source, days, fetched_at))
         except SourceError as exc:
             provider = source.provider if source is not None else f"{platform} account insights"
@@ -79,7 +106,7 @@ def account_daily_metrics(
     # Only the accounts that answered are replaced: one that failed keeps its stored rows.
     return dg.Output(
         ReplaceRows(rows, only=replaced_account_rows(outcomes)),
-        metadata=account_metrics_metadata(not_collected, outcomes),
+        metadata=account_metrics_metadata(not_collected, outcomes, demo_reasons),
     )
 
 
@@ -98,16 +125,15 @@ def search_interest(
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Google Trends interest (0..100) per day for the tracked keywords in Kedah (geo MY-02), with the
-    keyword group and timeframe it is relative to. Off unless ``KEDAH_GOOGLE_TRENDS=1``."""
+    keyword group and timeframe it is relative to; invented ``demo`` interest unless Google Trends
+    is switched on (``KEDAH_GOOGLE_TRENDS=1``)."""
     days = sorted({day_of(key) for key in context.partition_keys})
-    source = search_interest_source.source()
-    if source is None:
-        status = search_interest_source.status()
-        context.log.info(f"search interest for {day_span(days)}: {status}; no rows")
-        return dg.Output(
-            ReplaceRows(pd.DataFrame(columns=SEARCH_INTEREST_COLUMNS), only=day_partitions([])),
-            metadata={"status": status, "provider": "none"},
-        )
+    real = search_interest_source.source()
+    status = "real" if real is not None else f"demo ({search_interest_source.status()})"
+    source: SearchInterestProvider = real if real is not None else search_interest_source.demo_source()
+    if real is None:
+        refuse_demo_over_real(warehouse, "search_interest", None, days)
+        context.log.info(f"search interest for {day_span(days)}: {status}")
     try:
         outcome = collect_search_interest(source, days, datetime.now(UTC))
     except SourceError as exc:
@@ -131,7 +157,7 @@ def search_interest(
     return dg.Output(
         ReplaceRows(outcome.frame, only=day_partitions(with_data)),
         metadata={
-            "status": "real",
+            "status": status,
             "keywords": int(outcome.frame["keyword"].nunique()) if len(outcome.frame) else 0,
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
@@ -139,3 +165,17 @@ def search_interest(
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )
+
+
+account_daily_metrics_keys_unique = table_check(
+    account_daily_metrics, "account_daily_metrics_keys_unique",
+    "No two rows share (date, platform, account, metric).", checks.duplicate_keys, "account_daily_metrics", ACCOUNT_KEY,
+)  # fmt: skip
+search_interest_keys_unique = table_check(
+    search_interest, "search_interest_keys_unique", "No two rows share (date, keyword, geo).",
+    checks.duplicate_keys, "search_interest", ["date", "keyword", "geo"],
+)  # fmt: skip
+search_interest_in_range = table_check(
+    search_interest, "search_interest_in_range", "Interest is within Google's 0..100.",
+    checks.values_in_range, "search_interest", {"interest": (0, 100)},
+)  # fmt: skip

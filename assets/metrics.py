@@ -3,10 +3,10 @@
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from assets.checks import table_check
+from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics import metrics
 from kedah_analytics.warehouse import ReplaceRows, checks
-from resources import PostgresWarehouse
 
 
 @dg.asset(
@@ -15,7 +15,7 @@ from resources import PostgresWarehouse
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOW_ANY_CHANGED_DAY,
 )
 def place_daily_metrics(
     context: dg.AssetExecutionContext, classified_posts: pd.DataFrame, places: pd.DataFrame
@@ -33,13 +33,11 @@ def place_daily_metrics(
     )
 
 
-@dg.asset_check(asset=place_daily_metrics, description="No two rows share (date, place, platform, provider).")
-def place_daily_metrics_keys_unique(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(
-        checks.duplicate_keys, "place_daily_metrics", ["date", "place_id", "platform", "provider"]
-    )
-
-
-@dg.asset_check(asset=place_daily_metrics, description="Sentiment counts add up to posts; means in -1..1.")
-def place_daily_metrics_consistent(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    return warehouse.run_check(checks.place_metrics_consistent)
+place_daily_metrics_keys_unique = table_check(
+    place_daily_metrics, "place_daily_metrics_keys_unique", "No two rows share (date, place, platform, provider).",
+    checks.duplicate_keys, "place_daily_metrics", ["date", "place_id", "platform", "provider"],
+)  # fmt: skip
+place_daily_metrics_consistent = table_check(
+    place_daily_metrics, "place_daily_metrics_consistent", "Sentiment counts add up to posts; means in -1..1.",
+    checks.place_metrics_consistent,
+)  # fmt: skip

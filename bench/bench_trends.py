@@ -53,7 +53,7 @@ def generate(n_keywords: int, n_days: int, seed: int) -> pd.DataFrame:
     names = np.array([f"kw{i:04d}" for i in range(n_keywords)], dtype=object)
     return pd.DataFrame(
         {
-            "keyword": np.repeat(names, n_days * 24),
+            "term": np.repeat(names, n_days * 24),
             # Tiling the UTC instants and converting once is ~50x faster than tiling Timestamps.
             "timestamp": pd.DatetimeIndex(
                 np.tile(hours.tz_convert("UTC").tz_localize(None).to_numpy(), n_keywords)
@@ -74,7 +74,7 @@ def timed(figures: dict[str, object], name: str, fn, *args, **kwargs):
 
 def same_hour_last_week(hourly: pd.DataFrame) -> np.ndarray:
     """Baseline burst score: count / (same hour last week + 1), on the dense grid."""
-    grid = hourly["count"].to_numpy().reshape(hourly["keyword"].nunique(), -1).astype(float)
+    grid = hourly["count"].to_numpy().reshape(hourly["term"].nunique(), -1).astype(float)
     last_week = np.zeros_like(grid)
     last_week[:, 168:] = grid[:, :-168]
     return (grid / (last_week + 1.0)).reshape(-1)

@@ -16,6 +16,8 @@ from kedah_analytics import config, embedded_pg
 from kedah_analytics.settings import CLASSIFIER, HOME, HOST, PG_URL, PORT
 
 DEFAULT_PORT = 3000
+# Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
+SEED_DAYS = 28
 
 
 def _use_database() -> tuple[str, bool]:
@@ -113,25 +115,40 @@ def cmd_dev(args: argparse.Namespace) -> int:
         summary = materialize_recent_days(args.days)
         print(f"materialized {summary} in {time.monotonic() - started:.1f}s", flush=True)
     address = f"http://{args.host}:{args.port}"
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(config.project_home() / "workspace.yaml"),
-               "-h", args.host, "-p", str(args.port)]  # fmt: skip
-    # Own process group, so Ctrl-C here stops the webserver, the daemon and their children.
-    process = subprocess.Popen(
-        command, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
-        start_new_session=True, preexec_fn=_default_sigint,
-    )  # fmt: skip
+    workspace = str(config.project_home() / "workspace.yaml")
+    bin_dir = Path(sys.executable).parent
+    # The webserver and the daemon, the two processes `dagster dev` would start (it is superseded
+    # and warns so), run from DAGSTER_HOME so no dagster.yaml in the checkout is mistaken for it.
+    commands = [
+        [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", args.host, "-p", str(args.port)],
+        [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+    ]
+    # Each in its own process group, so Ctrl-C here stops them and their children.
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=home,
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )  # fmt: skip
+        for command in commands
+    ]
+    webserver = processes[0]
     try:
-        if _wait_for_server(address, process):
+        if _wait_for_server(address, webserver):
             print(f"\nDagster UI: {address}   (Ctrl-C stops it{' and the embedded database' if embedded else ''})\n",
                   flush=True)  # fmt: skip
         else:
             print("the Dagster webserver did not come up; see its output above", file=sys.stderr)
-        return process.wait()
+        return webserver.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -161,6 +178,26 @@ def cmd_eval_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from kedah_analytics import queries
+    from kedah_analytics.marts.periods import Period
+    from kedah_analytics.report import weekly_report
+
+    if bool(args.week) == bool(args.period):
+        raise ValueError(
+            "give one of --week (2026-W47) or --period (2026-11, last30, 2026-11-01..2026-11-15)"
+        )
+    period = Period.week(args.week) if args.week else Period.parse(args.period)
+    url, _ = _use_database()
+    with queries.connect(url) as conn:
+        report = weekly_report(conn, args.city, period, data=args.data)
+    args.out.write_text(report.html, encoding="utf-8")
+    size_kb = args.out.stat().st_size / 1024
+    print(f"wrote {args.out} ({size_kb:.0f} KB): {report.city}, {report.period.name}, {report.data} data, "
+          f"built in {report.seconds:.2f}s")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kedah-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,12 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
     dev.add_argument("--host", default=HOST.read())
     dev.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
-    dev.add_argument("--days", type=int, default=7, help="days to materialize before serving (0: none)")
+    dev.add_argument(
+        "--days", type=int, default=SEED_DAYS, help="days to materialize before serving (0: none)"
+    )
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
     dev.set_defaults(func=cmd_dev)
 
     seed = sub.add_parser("seed", help="materialize the last N days for every platform")
-    seed.add_argument("--days", type=int, default=7)
+    seed.add_argument("--days", type=int, default=SEED_DAYS)
     seed.set_defaults(func=cmd_seed)
 
     sentiment = sub.add_parser("eval-sentiment", help="score the configured classifier on a labelled TSV")
@@ -189,6 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--counts", required=True, type=Path, help="CSV with header keyword,timestamp,count")
     trends.add_argument("--flags", required=True, type=Path, help="where to write the detector's output CSV")
     trends.set_defaults(func=cmd_eval_trends)
+
+    report = sub.add_parser("report", help="render a city's weekly report (HTML) from the marts")
+    report.add_argument(
+        "--city", default="All Kedah", help="Langkawi, Alor Setar, ... or 'All Kedah' (default)"
+    )
+    report.add_argument("--week", help="ISO week, e.g. 2026-W47")
+    report.add_argument("--period", help="or any period: 2026-11, last30, 2026-11-01..2026-11-15")
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--data", choices=["auto", "real", "demo"], default="auto",
+                        help="auto: real rows where the period has any, else demo rows (the report says which)")  # fmt: skip
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -51,7 +51,9 @@ SOURCE_MODE = Setting(
     default="auto",
 )
 ALERT_WEBHOOK = Setting(
-    "KEDAH_ALERT_WEBHOOK", 'URL that receives failed-run alerts (Slack-style `{"text": ...}`)', CORE
+    "KEDAH_ALERT_WEBHOOK",
+    'URL that receives failed-run alerts and the marts\' alerts (Slack-style `{"text": ...}`)',
+    CORE,
 )
 CLASSIFIER = Setting(
     "KEDAH_CLASSIFIER",
@@ -63,6 +65,14 @@ GEMINI_API_KEY = Setting(
     "KEDAH_GEMINI_API_KEY", "Gemini API key for `KEDAH_CLASSIFIER=gemini`", CORE, secret=True
 )
 GEMINI_MODEL = Setting("KEDAH_GEMINI_MODEL", "the Gemini model (default `gemini-3.5-flash-lite`)", CORE)
+START_DATE = Setting(
+    "KEDAH_START_DATE",
+    "the first Kedah date the partitions cover (default `2026-06-01`); X and Instagram cannot give posts "
+    "older than 7 days and 24 hours, YouTube, Facebook Pages and Google Trends can: set it earlier to "
+    'backfill those. Earlier days are not partitions at all, so "missing" in the UI means missing',
+    CORE,
+    default="2026-06-01",
+)
 HOST = Setting("KEDAH_HOST", "the address `make run` serves the UI on", CORE, default="127.0.0.1")
 PORT = Setting(
     "KEDAH_PORT", "the port `make run` serves the UI on (also `make run PORT=3001`)", CORE, default="3000"

@@ -22,6 +22,7 @@ from kedah_analytics.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE
 from kedah_analytics.sources.account_insights import AccountMetricsSource
 from kedah_analytics.sources.base import PostSource
 from kedah_analytics.sources.demo import DemoSource
+from kedah_analytics.sources.demo_insights import DemoAccountMetricsSource, DemoSearchInterestSource
 from kedah_analytics.sources.google_trends import GoogleTrendsSource
 from kedah_analytics.sources.registry import (
     configured_account_sources,
@@ -126,7 +127,13 @@ class PostSources(_SourceResource):
 
 class AccountMetricSources(_SourceResource):
     """Account-level insights per platform (Instagram, Facebook Pages, YouTube Analytics), where
-    credentials are configured. There is no demo: a platform without them gives no rows."""
+    credentials are configured; elsewhere an invented ``demo`` account (X has none at all)."""
+
+    def demo_source_for(self, platform: str) -> AccountMetricsSource | None:
+        """The demo account of a platform that has account metrics, else None (X)."""
+        if platform in NO_ACCOUNT_METRICS:
+            return None
+        return DemoAccountMetricsSource.for_platform(platform, load_tracking(self.environment()))
 
     def source_for(self, platform: str) -> AccountMetricsSource | None:
         if platform not in PLATFORMS:
@@ -149,14 +156,18 @@ class AccountMetricSources(_SourceResource):
         if platform in NO_ACCOUNT_METRICS:
             return NO_ACCOUNT_METRICS[platform]
         if self.mode == "demo":
-            return f"not configured: {DEMO_MODE_NOTE} (account metrics have no demo rows)"
+            return f"not configured: {DEMO_MODE_NOTE}"
         line = describe_configuration(self.environment()).get(f"account_metrics.{platform}", "off")
         return "real" if line == "real" else f"not configured: {line.removeprefix('off: ')}"
 
 
 class SearchInterestSource(_SourceResource):
-    """Google Trends for the tracked keywords in Kedah (MY-02), when ``KEDAH_GOOGLE_TRENDS=1``.
-    Off otherwise (it needs no credential, but it does go to the network)."""
+    """Google Trends for the tracked keywords in Kedah (MY-02), when ``KEDAH_GOOGLE_TRENDS=1``;
+    invented ``demo`` interest otherwise (Google Trends needs no credential, but it does go to the
+    network, so it is never called unless asked for)."""
+
+    def demo_source(self) -> DemoSearchInterestSource:
+        return DemoSearchInterestSource(load_tracking(self.environment()))
 
     url: str | None = Field(
         default=None,

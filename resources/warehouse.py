@@ -80,10 +80,11 @@ class PostgresWarehouse(dg.ConfigurableResource):
         check: Callable[..., CheckOutcome],
         *args: Any,
         severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+        **kwargs: Any,
     ) -> dg.AssetCheckResult:
         """Run a check of ``kedah_analytics.warehouse.checks`` and report it to Dagster."""
         with self.connection() as conn:
-            outcome = check(conn, *args)
+            outcome = check(conn, *args, **kwargs)
         return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:

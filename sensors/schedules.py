@@ -9,8 +9,7 @@ from assets.classify import classified_posts
 from assets.ingest import raw_posts
 from assets.insights import account_daily_metrics, search_interest
 from assets.metrics import place_daily_metrics
-from assets.partitions import daily_partitions
-from assets.trends import keyword_daily_counts, keyword_hourly_counts, weekly_partitions
+from assets.trends import keyword_daily_counts, keyword_hourly_counts
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.settings import GOOGLE_TRENDS
 from kedah_analytics.sources.tracking import load_tracking
@@ -58,7 +57,7 @@ metrics_automation = dg.AutomationConditionSensorDefinition(
     "metrics_automation",
     target=dg.AssetSelection.assets(place_daily_metrics, keyword_daily_counts, keyword_hourly_counts),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
 )
 
 refresh_places_job = dg.define_asset_job(
@@ -78,7 +77,6 @@ def range_tags(start: str, end: str) -> dict[str, str]:
 train_trend_model_job = dg.define_asset_job(
     "train_trend_model",
     selection=dg.AssetSelection.assets("trend_model"),
-    partitions_def=weekly_partitions,
     description="Retrain the trend forecaster on the week that just ended and the 16 before it.",
 )
 # Mondays at 03:00 Kedah time, for the week that ended on Sunday.
@@ -89,7 +87,6 @@ weekly_training = dg.build_schedule_from_partitioned_job(
 predict_trends_job = dg.define_asset_job(
     "predict_trends",
     selection=dg.AssetSelection.assets("trend_predictions"),
-    partitions_def=daily_partitions,
     description="Refresh today's trend predictions and burst flags.",
 )
 

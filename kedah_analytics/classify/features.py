@@ -20,11 +20,9 @@ Everything pickled into the shipped model is defined in this module, so joblib c
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,19 +33,28 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-# Posts longer than this are cut at a word boundary: the sentiment of a long caption is mostly in
-# its opening, and the cost of the features grows with length.
-MAX_TEXT_CHARS = 1000
+from kedah_analytics.classify.normalize import (
+    MALAY_NEGATORS,
+    MALAY_SPELLINGS,
+    MAX_TEXT_CHARS,
+    NEGATORS,
+    clean_text,
+    coerce_text,
+    normalize_spelling,
+    truncate,
+    vader_text,
+)
 
-MALAY_NEGATORS = frozenset(
-    "tak tidak bukan x tiada jangan belum tk tdk bkn xde xda takde takda tiade jgn blm tkde takkan "
-    "toksah kurang".split()
-)
-ENGLISH_NEGATORS = frozenset(
-    "not no never cannot cant dont didnt doesnt isnt wasnt werent arent wont wouldnt shouldnt "
-    "couldnt aint nothing nobody nor neither without hardly".split()
-)
-NEGATORS = MALAY_NEGATORS | ENGLISH_NEGATORS
+__all__ = [  # names other modules and tests read from here
+    "MALAY_NEGATORS",
+    "MAX_TEXT_CHARS",
+    "NEGATORS",
+    "clean_text",
+    "coerce_text",
+    "truncate",
+    "vader_text",
+]
+
 # A negation reaches this many words forward, and stops at punctuation or a clause break.
 NEGATION_SCOPE = 3
 CLAUSE_BREAKS = frozenset("tapi tp but namun however walaupun although though".split())
@@ -66,11 +73,6 @@ MALAY_FUNCTION_WORDS = frozenset(
     """.split()
 )
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<![\w@])@\w{1,30}")
-# C0/C1 controls, lone surrogates, U+FFFD (what errors="replace" leaves), BOM and zero-width marks.
-_JUNK_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufeff\u200b\u200c\u2060]")
-_SPACE_RE = re.compile(r"\s+")
 _ELONGATION_RE = re.compile(r"(\w)\1{2,}")
 _REPEAT_RE = re.compile(r"(\w)\1+")
 # Words (inner apostrophes kept), hashtags and mentions, punctuation runs, or one other symbol/emoji.
@@ -82,65 +84,17 @@ _PUNCT_BREAK = frozenset("!?.,;:")
 # Reading text
 
 
-def coerce_text(value: Any) -> str:
-    """Any post text (str, bytes, None) as a str without invalid characters or control codes."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray | memoryview):
-        value = bytes(value).decode("utf-8", errors="replace")
-    elif not isinstance(value, str):
-        value = str(value)
-    if not value:
-        return ""
-    # Lone surrogates (from surrogateescape) would make any later .encode() fail.
-    return _JUNK_RE.sub(" ", value)
-
-
-def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """``text`` cut to at most ``limit`` characters, at a space when one is near the end."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", limit // 2, limit + 1)
-    return text[: cut if cut > 0 else limit].rstrip()
-
-
-def clean_text(value: Any) -> str:
-    """Readable post text: entities decoded, URLs and @mentions replaced, spaces collapsed, cut.
-
-    Case and emoji stay (VADER reads both).
-    """
-    text = coerce_text(value)
-    if not text:
-        return ""
-    if len(text) > 4 * MAX_TEXT_CHARS:
-        text = text[: 4 * MAX_TEXT_CHARS]  # before the regexes: a 10 MB "post" must stay cheap
-    if "&" in text:
-        text = html.unescape(text)
-    if not text.isascii():
-        # NFKC folds the "fancy font" letters and full-width forms people post with.
-        text = unicodedata.normalize("NFKC", text)
-    if "http" in text or "www." in text or "HTTP" in text:
-        text = _URL_RE.sub(" url ", text)
-    if "@" in text:
-        text = _MENTION_RE.sub(" @user ", text)
-    return truncate(_SPACE_RE.sub(" ", text).strip())
-
-
 def model_text(clean: str) -> str:
-    """The lower-cased, de-elongated form the n-grams read ("Sedaaaapppp" -> "sedaapp")."""
-    return _ELONGATION_RE.sub(r"\1\1", clean.lower())
+    """The lower-cased, de-elongated, spelling-normalised form the n-grams read.
+
+    "Sedaaaapppp" -> "sedaapp"; "X sgt best" -> "tak sangat best".
+    """
+    return normalize_spelling(_ELONGATION_RE.sub(r"\1\1", clean.lower()))
 
 
 def tokenize(text: str) -> list[str]:
     """Word, hashtag, mention, emoji and punctuation tokens of a :func:`model_text`."""
     return _TOKEN_RE.findall(text)
-
-
-def vader_text(clean: str) -> str:
-    """The text VADER reads: Malay negators become "not", which VADER understands."""
-    if not any(w in MALAY_NEGATORS for w in clean.lower().split()):
-        return clean
-    return " ".join("not" if w.lower() in MALAY_NEGATORS else w for w in clean.split(" "))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +264,7 @@ def read_post(value: Any) -> ReadPost:
             for prefix in ("x", "tk", "tak"):
                 rest = tok[len(prefix) :]
                 if tok.startswith(prefix) and len(rest) > 2 and _word_info(rest)[0] & (_POSITIVE | _NEGATIVE):
-                    pending.extend((rest, prefix))
+                    pending.extend((rest, MALAY_SPELLINGS.get(prefix, prefix)))
                     break
             else:
                 prefix = ""
@@ -422,6 +376,22 @@ def word_ngrams(tokens: Sequence[str], lo: int, hi: int) -> list[str]:
     return grams
 
 
+def tfidf_weigh(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    """Count rows -> sublinear tf x idf, l2-normalised rows (``counts`` is changed in place)."""
+    m = counts
+    np.log(m.data, out=m.data)
+    m.data += 1
+    m.data *= idf[m.indices]
+    row_nnz = np.diff(m.indptr)
+    squares = np.bincount(
+        np.repeat(np.arange(m.shape[0]), row_nnz), weights=np.square(m.data), minlength=m.shape[0]
+    )
+    norms = np.sqrt(squares).astype(np.float32)
+    norms[norms == 0] = 1.0
+    m.data /= np.repeat(norms, row_nnz)
+    return m
+
+
 class NgramTfidf:
     """A vocabulary with idf weights; rows get sublinear tf x idf, l2-normalized.
 
@@ -460,33 +430,34 @@ class NgramTfidf:
     def ids(self, grams: Iterable[str]) -> filter:
         return filter(None, map(self.vocabulary.get, grams))
 
-    def matrix(self, indices: list[int], indptr: list[int]) -> sparse.csr_matrix:
-        """Rows from concatenated per-row column ids (repeats are counts)."""
+    def counts(self, indices: list[int], indptr: list[int]) -> sparse.csr_matrix:
+        """Raw n-gram counts from concatenated per-row column ids (repeats are counts)."""
         ind = np.asarray(indices, dtype=np.int32)
         ptr = np.asarray(indptr, dtype=np.int64)
         m = sparse.csr_matrix(
             (np.ones(len(ind), dtype=np.float32), ind, ptr), shape=(len(ptr) - 1, self.n_features)
         )
         m.sum_duplicates()
-        np.log(m.data, out=m.data)
-        m.data += 1
-        m.data *= self.idf[m.indices]
-        row_nnz = np.diff(m.indptr)
-        squares = np.bincount(
-            np.repeat(np.arange(m.shape[0]), row_nnz), weights=np.square(m.data), minlength=m.shape[0]
-        )
-        norms = np.sqrt(squares).astype(np.float32)
-        norms[norms == 0] = 1.0
-        m.data /= np.repeat(norms, row_nnz)
         return m
 
-    def transform(self, docs: Iterable[Iterable[str]]) -> sparse.csr_matrix:
+    def matrix(self, indices: list[int], indptr: list[int]) -> sparse.csr_matrix:
+        """TF-IDF rows from concatenated per-row column ids (repeats are counts)."""
+        return tfidf_weigh(self.counts(indices, indptr), self.idf)
+
+    def _ids_of(self, docs: Iterable[Iterable[str]]) -> tuple[list[int], list[int]]:
         indices: list[int] = []
         indptr = [0]
         for grams in docs:
             indices.extend(self.ids(grams))
             indptr.append(len(indices))
-        return self.matrix(indices, indptr)
+        return indices, indptr
+
+    def transform(self, docs: Iterable[Iterable[str]]) -> sparse.csr_matrix:
+        return self.matrix(*self._ids_of(docs))
+
+    def count_rows(self, docs: Iterable[Iterable[str]]) -> sparse.csr_matrix:
+        """Raw counts over the vocabulary (training refits idf per fold from them)."""
+        return self.counts(*self._ids_of(docs))
 
 
 class CharNgramTfidf(NgramTfidf):
@@ -518,7 +489,7 @@ class CharNgramTfidf(NgramTfidf):
         self._word_ids = {}
         return self
 
-    def transform(self, docs: Iterable[Iterable[str]]) -> sparse.csr_matrix:
+    def _ids_of(self, docs: Iterable[Iterable[str]]) -> tuple[list[int], list[int]]:
         lo, hi = self.ngram_range
         remembered = self._word_ids
         if len(remembered) > self._MAX_REMEMBERED:
@@ -534,7 +505,7 @@ class CharNgramTfidf(NgramTfidf):
                     word_ids = remembered[word] = tuple(ids(char_ngrams(word, lo, hi)))
                 extend(word_ids)
             indptr.append(len(indices))
-        return self.matrix(indices, indptr)
+        return indices, indptr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -277,13 +277,13 @@ class GeminiSentimentClassifier:
                 auth_failed = exc.auth_failed
             new_items: dict[str, Sentiment] = {}
             for pos, (key, idx) in enumerate(batch):
-                sentiment = labelled.get(pos)
-                if sentiment is None:
+                answered = labelled.get(pos)
+                if answered is None:
                     fallback_indices.extend(idx)
                     continue
-                new_items[key] = sentiment
+                new_items[key] = answered
                 for i in idx:
-                    results[i] = AttributedSentiment(sentiment, *gemini)
+                    results[i] = AttributedSentiment(answered, *gemini)
             if new_items:
                 self.cache.put_many(new_items)
                 self._telemetry.classified_by_gemini += sum(len(todo[k]) for k in new_items)

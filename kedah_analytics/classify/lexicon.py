@@ -1,6 +1,8 @@
 """The lexicon baseline: VADER for English plus the Malay sentiment lexicon, with Malay negation.
 
-Malay negators (``tak``, ``tidak``, ``bukan``, ``x``, ...) are rewritten to English ``not`` before
+Chat spellings are normalised first (``sgt`` -> ``sangat``, ``x`` -> ``tak``; see
+:mod:`kedah_analytics.classify.normalize`, shared with the offline model). Malay negators
+(``tak``, ``tidak``, ``bukan``, ``x``, ...) are rewritten to English ``not`` before
 VADER reads the text, so VADER's own negation handling flips "tak best" as it flips "not best";
 the Malay lexicon score flips a word that follows a negator within two tokens. Fast (about
 VADER's speed) and honest about its limits: REFERENCE.md puts VADER near 0.35 macro-F1 on Malay.
@@ -16,27 +18,10 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from kedah_analytics.classify.base import Sentiment
+from kedah_analytics.classify.base import Sentiment, SentimentLabel
+from kedah_analytics.classify.normalize import MALAY_NEGATORS, clean_text, normalize_spelling
 from kedah_analytics.config import DATA_DIR
 
-MALAY_NEGATORS = frozenset(
-    {
-        "tak",
-        "tidak",
-        "bukan",
-        "x",
-        "tiada",
-        "takde",
-        "xde",
-        "tak de",
-        "jangan",
-        "belum",
-        "bkn",
-        "tk",
-        "tdk",
-        "xbest",
-    }
-)
 _TOKEN = re.compile(r"[a-z0-9']+")
 LEXICON_PATH = DATA_DIR / "sentiment" / "malay_lexicon.json"
 # Everyday tourism words (and their chat spellings) that the general lexicon lacks.
@@ -92,16 +77,6 @@ def malay_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     return positive - TOURISM_NEGATIVE, negative - TOURISM_POSITIVE
 
 
-def clean_text(text: object) -> str:
-    """Any input as text: bytes decoded leniently, None as empty, very long text cut."""
-    if text is None:
-        return ""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    text = str(text)
-    return text[:5000]
-
-
 def malay_score(tokens: Sequence[str]) -> float:
     """Lexicon polarity of Malay tokens in -1..1, a word after a negator counting the other way."""
     positive, negative = malay_lexicon()
@@ -124,7 +99,7 @@ class LexiconSentiment:
         self._vader = SentimentIntensityAnalyzer()
 
     def score(self, text: object) -> float:
-        raw = clean_text(text).lower()
+        raw = normalize_spelling(clean_text(text).lower())
         tokens = _TOKEN.findall(raw)
         english = " ".join("not" if t in MALAY_NEGATORS else t for t in tokens) if tokens else raw
         vader = self._vader.polarity_scores(english)["compound"]
@@ -135,6 +110,6 @@ class LexiconSentiment:
         out = []
         for text in texts:
             s = self.score(text)
-            label = "positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral"
+            label: SentimentLabel = "positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral"
             out.append(Sentiment(label=label, score=round(s, 4), confidence=round(0.5 + abs(s) / 2, 4)))
         return out

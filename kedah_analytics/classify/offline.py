@@ -19,8 +19,9 @@ from typing import Any
 import joblib
 import numpy as np
 
-from kedah_analytics.classify.base import LABELS, Sentiment
-from kedah_analytics.classify.features import SentimentFeaturizer, clean_text, read_post
+from kedah_analytics.classify.base import LABELS, Sentiment, SentimentLabel
+from kedah_analytics.classify.features import SentimentFeaturizer, read_post
+from kedah_analytics.classify.normalize import clean_text
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "sentiment.joblib"
 ARTIFACT_FORMAT = 1
@@ -149,6 +150,7 @@ class VaderClassifier:
             compound = self._analyzer.polarity_scores(text if isinstance(text, str) else clean_text(text))[
                 "compound"
             ]
+            label: SentimentLabel
             if compound >= self.threshold:
                 label = "positive"
             elif compound <= -self.threshold:

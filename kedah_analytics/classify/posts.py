@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
-from kedah_analytics.classify.lexicon import clean_text
+from kedah_analytics.classify.normalize import post_text
 from kedah_analytics.classify.text import (
     detect_language,
     duplicated_across_accounts,
@@ -55,7 +55,7 @@ def classify_posts(raw: pd.DataFrame, linker: PlaceLinker, classifier: Sentiment
     """One classified row per raw post, in the raw rows' order."""
     if raw.empty:
         return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
-    texts = [clean_text(t) for t in raw["text"].tolist()]
+    texts = [post_text(t) for t in raw["text"].tolist()]
     sentiments, names, versions = _sentiments(classifier, texts)
     duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
     rows = []
@@ -77,7 +77,7 @@ def classify_posts(raw: pd.DataFrame, linker: PlaceLinker, classifier: Sentiment
         views = None if pd.isna(post.view_count) else int(post.view_count)
         followers = getattr(post, "author_followers", None)
         followers = None if followers is None or pd.isna(followers) else int(followers)
-        rate, denominator = engagement_rate(post.platform, engagement, views, followers)
+        rate, denominator = engagement_rate(str(post.platform), engagement, views, followers)
         sentiment = sentiments[i]
         rows.append(
             {

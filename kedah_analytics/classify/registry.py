@@ -36,14 +36,16 @@ def build_classifier(
 
         return VaderClassifier()
     if name == "gemini":
-        from kedah_analytics.classify.gemini import GeminiSentimentClassifier, InMemoryCache
+        from kedah_analytics.classify.gemini import DEFAULT_MODEL, GeminiSentimentClassifier, InMemoryCache
         from kedah_analytics.classify.offline import OfflineSentimentModel
 
         key = env.get(GEMINI_API_KEY.name, "")
         if not key.strip():
             raise ValueError(f"{CLASSIFIER.name}=gemini needs {GEMINI_API_KEY.name}")
-        kwargs = {"model": env[GEMINI_MODEL.name]} if env.get(GEMINI_MODEL.name) else {}
         return GeminiSentimentClassifier(
-            key, fallback=OfflineSentimentModel.load(), cache=cache or InMemoryCache(), **kwargs
+            key,
+            fallback=OfflineSentimentModel.load(),
+            cache=cache or InMemoryCache(),
+            model=env.get(GEMINI_MODEL.name) or DEFAULT_MODEL,
         )
     raise ValueError(f"unknown classifier {name!r}; {CLASSIFIER.name} is one of {', '.join(CLASSIFIERS)}")

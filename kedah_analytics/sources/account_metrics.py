@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from kedah_analytics.domain import AccountMetricRecord
+from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord
 from kedah_analytics.sources.account_insights import AccountFailure, AccountMetricsSource
 from kedah_analytics.sources.base import FetchTelemetry, SourceError, telemetry_metadata
 
@@ -103,14 +103,20 @@ def collect_account_metrics(
 
 
 def account_metrics_metadata(
-    not_collected: Mapping[str, str], outcomes: Sequence[AccountMetricsOutcome]
+    not_collected: Mapping[str, str],
+    outcomes: Sequence[AccountMetricsOutcome],
+    demo_reasons: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What a run of account metrics did, per platform and in total, for the materialization:
-    why a platform gave no rows, which accounts answered and which failed, and what it cost."""
+    why a platform gave no rows (or demo rows), which accounts answered and which failed, and
+    what it cost."""
+    demo_reasons = demo_reasons or {}
     platforms: dict[str, dict[str, Any]] = {p: {"status": s, "rows": 0} for p, s in not_collected.items()}
     for o in outcomes:
         platforms[o.platform] = {
-            "status": "real",
+            "status": f"demo ({demo_reasons.get(o.platform, 'no real source')})"
+            if o.provider == DEMO_PROVIDER
+            else "real",
             "rows": len(o.frame),
             "accounts_succeeded": o.succeeded,
             "accounts_failed": o.failed_accounts(),

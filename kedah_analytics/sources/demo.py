@@ -9,8 +9,8 @@ items that the normalizer quarantines. Every row carries the provider ``demo``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -197,21 +197,37 @@ def normalize_demo_item(platform: str, item: Mapping[str, Any]) -> PostRecord:
 
 
 class DemoSource:
-    """Invented posts for any platform; the provider is ``demo``."""
+    """Invented posts for any platform; the provider is ``demo``.
+
+    Like a real source it only returns what has been posted by now (``clock``): today's partition
+    fills up during the day, and no demo post is ever in the future."""
 
     provider = DEMO_PROVIDER
     polls_from_cursors = False
 
+    def __init__(self, clock: Callable[[], datetime] | None = None):
+        self.clock = clock or (lambda: datetime.now(UTC))
+
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
+        now = self.clock()
         posts: list[PostRecord] = []
         quarantined: list[QuarantinedRecord] = []
+        not_yet = 0
         for day in days:
             for item in demo_items(day, platform):
                 try:
-                    posts.append(normalize_demo_item(platform, item))
+                    post = normalize_demo_item(platform, item)
                 except MalformedItem as err:
                     quarantined.append(QuarantinedRecord(platform, DEMO_PROVIDER, str(err), item))
-        telemetry = FetchTelemetry(notes=["demo data: invented posts, provider 'demo'"])
+                    continue
+                if post.created_at > now:
+                    not_yet += 1
+                    continue
+                posts.append(post)
+        notes = ["demo data: invented posts, provider 'demo'"]
+        if not_yet:
+            notes.append(f"{not_yet} demo post(s) of today are not posted yet and are left out")
+        telemetry = FetchTelemetry(notes=notes)
         return FetchResult(posts=posts, quarantined=quarantined, telemetry=telemetry, provider=DEMO_PROVIDER)

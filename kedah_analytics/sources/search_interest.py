@@ -6,12 +6,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 import pandas as pd
 
 from kedah_analytics.domain import QuarantinedRecord, SearchInterestRecord
 from kedah_analytics.sources.base import FetchTelemetry
-from kedah_analytics.sources.google_trends import MAX_DAILY_RANGE_DAYS, GoogleTrendsSource
+from kedah_analytics.sources.google_trends import MAX_DAILY_RANGE_DAYS, SearchInterestResult
+from kedah_analytics.sources.tracking import GoogleTrendsTracking
+
+
+class SearchInterestProvider(Protocol):
+    """Google Trends (``GoogleTrendsSource``) or its demo stand-in."""
+
+    provider: str
+    settings: GoogleTrendsTracking
+
+    def fetch_interest(self, start: date, end: date) -> SearchInterestResult: ...
+
 
 SEARCH_INTEREST_COLUMNS = [
     "date", "keyword", "geo", "interest", "is_partial", "keyword_group", "timeframe", "provider", "fetched_at",
@@ -79,7 +91,7 @@ def search_interest_frame(
 
 
 def collect_search_interest(
-    source: GoogleTrendsSource, days: list[date], fetched_at: datetime
+    source: SearchInterestProvider, days: list[date], fetched_at: datetime
 ) -> SearchInterestOutcome:
     """Daily interest for the tracked keyword groups on ``days`` (see :func:`trends_windows`)."""
     telemetry = FetchTelemetry()

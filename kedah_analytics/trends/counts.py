@@ -4,13 +4,18 @@ The input is a frame of classified posts; the output is what ``keyword_daily_cou
 what the burst detector and the forecaster read. Spam is excluded, hours and days are Kedah's
 (Asia/Kuala_Lumpur, UTC+8, no daylight saving), and a post counts once per term even when its
 keyword list repeats the term.
+
+One entity, one term: a keyword that names a Kedah place (its name or any English or Malay alias
+in the ``places`` table, which is how the classifier adds place names to a post's keywords) is
+counted as that place (``term_type`` place, ``term`` its place id), once per post, and never again as a
+keyword. Otherwise "darulaman lake park" and ``place:darulaman_lake`` would rank as two trends.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -61,7 +66,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize_term(text: object) -> str:
-    """Fold a keyword, hashtag or topic to the form it is counted under.
+    """Fold a keyword, hashtag or topic term to the form it is counted under.
 
     NFKC (so a full-width ``＃`` becomes ``#``), case-folded, surrounding space stripped and inner
     runs of space collapsed. A hashtag keeps its ``#`` and loses inner spaces. Returns ``""`` for
@@ -74,6 +79,27 @@ def normalize_term(text: object) -> str:
         term = "#" + term[1:].replace(" ", "").lstrip("#")
         return term if len(term) > 1 else ""
     return term
+
+
+def aliases_of(places: pd.DataFrame) -> dict[str, str]:
+    """Folded name and aliases of each place (the ``places`` table) -> its id; a spelling that
+    two places share is left out, it names neither for sure."""
+    found: dict[str, set[str]] = {}
+    for row in places.itertuples():
+        names = [
+            row.name,
+            *_as_list(getattr(row, "aliases_en", None)),
+            *_as_list(getattr(row, "aliases_ms", None)),
+        ]
+        for name in names:
+            folded = normalize_term(name)
+            if folded and not folded.startswith("#"):
+                found.setdefault(folded, set()).add(str(row.place_id))
+    return {alias: next(iter(ids)) for alias, ids in found.items() if len(ids) == 1}
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, (list, tuple, np.ndarray)) else []
 
 
 def series_key(term: str, term_type: str) -> str:
@@ -98,8 +124,8 @@ def _kedah_hours(created_at: pd.Series) -> pd.Series:
     return created_at.dt.tz_convert(KEDAH_TZ).dt.floor("h")
 
 
-def _term_rows(posts: pd.DataFrame) -> pd.DataFrame:
-    """One row per (post, term, term_type), deduplicated."""
+def _term_rows(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
+    """One row per (post, term, term_type), deduplicated; keywords naming a place are the place."""
     pieces: list[pd.DataFrame] = []
     idx = posts.index.to_numpy()
 
@@ -114,6 +140,10 @@ def _term_rows(posts: pd.DataFrame) -> pd.DataFrame:
 
     keywords = _listed("keywords")
     keywords["term_type"] = np.where(keywords["term"].str.startswith("#"), "hashtag", "keyword")
+    place_of = keywords["term"].map(aliases).where(keywords["term_type"] == "keyword")
+    named = place_of.notna().to_numpy()
+    keywords.loc[named, "term"] = place_of[named]
+    keywords.loc[named, "term_type"] = "place"
     pieces.append(keywords)
     topics = _listed("topics")
     topics["term_type"] = "topic"
@@ -128,7 +158,7 @@ def _term_rows(posts: pd.DataFrame) -> pd.DataFrame:
     return terms.drop_duplicates(["row", "term", "term_type"])
 
 
-def hourly_term_counts(posts: pd.DataFrame) -> pd.DataFrame:
+def hourly_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
     """Posts and engagement per Kedah hour, platform, term and term type, spam excluded.
 
     Columns: ``hour`` (start of the hour, tz Asia/Kuala_Lumpur), ``day`` (its Kedah date),
@@ -136,7 +166,9 @@ def hourly_term_counts(posts: pd.DataFrame) -> pd.DataFrame:
     posts), ``likes``, ``comments``, ``shares``, ``views`` and ``engagement`` (likes + comments +
     shares). A count the provider did not give (hidden likes) adds nothing; it is not guessed.
     Posts repeated under the same (platform, post_id) count once, with their last row's counts.
-    Keywords starting with ``#`` are hashtags; hours with no post are absent (not zero rows).
+    Keywords starting with ``#`` are hashtags; a keyword in ``aliases`` (folded place name ->
+    place id, see :func:`aliases_of`) is that place; hours with no post are absent (not zero
+    rows).
     """
     missing = [c for c in ("platform", "post_id", "created_at") if c not in posts.columns]
     if missing:
@@ -155,7 +187,7 @@ def hourly_term_counts(posts: pd.DataFrame) -> pd.DataFrame:
     for column in _COUNT_COLUMNS:
         values = frame[column] if column in frame.columns else pd.Series(np.nan, index=frame.index)
         metrics[_SUM_NAMES[column]] = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
-    terms = _term_rows(frame)
+    terms = _term_rows(frame, aliases)
     if terms.empty:
         return _empty(HOURLY_COLUMNS)
     joined = metrics.iloc[terms["row"].to_numpy()].reset_index(drop=True)
@@ -174,14 +206,14 @@ def hourly_term_counts(posts: pd.DataFrame) -> pd.DataFrame:
     return grouped[list(HOURLY_COLUMNS)].reset_index(drop=True)
 
 
-def daily_term_counts(posts: pd.DataFrame) -> pd.DataFrame:
+def daily_term_counts(posts: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
     """Posts and engagement per Kedah day, platform, term and term type, spam excluded.
 
     Same columns as :func:`hourly_term_counts` without ``hour``; ``day`` is a ``datetime.date``.
     A post counts once per term and day (a post has one creation time, so summing its hours is
     exact).
     """
-    hourly = hourly_term_counts(posts)
+    hourly = hourly_term_counts(posts, aliases)
     if hourly.empty:
         return _empty(DAILY_COLUMNS)
     daily = (
@@ -200,9 +232,9 @@ def trend_series_daily(
     term_types: Iterable[str] = ("keyword", "hashtag"),
     value: str = "posts",
 ) -> pd.DataFrame:
-    """Daily counts in the shape the forecaster reads: ``keyword, date, platform, count``.
+    """Daily counts in the shape the forecaster reads: ``term, date, platform, count``.
 
-    ``keyword`` is :func:`series_key` of the term; ``count`` is the chosen measure (posts by
+    ``term`` is :func:`series_key` of the term; ``count`` is the chosen measure (posts by
     default).
     """
     frame = daily[daily["term_type"].isin(list(term_types))]
@@ -211,13 +243,13 @@ def trend_series_daily(
     ]
     out = pd.DataFrame(
         {
-            "keyword": keys,
+            "term": keys,
             "date": frame["day"].to_numpy(),
             "platform": frame["platform"].astype(str).to_numpy(),
             "count": frame[value].to_numpy(),
         }
     )
-    return out.groupby(["keyword", "date", "platform"], sort=True).sum().reset_index()
+    return out.groupby(["term", "date", "platform"], sort=True).sum().reset_index()
 
 
 def trend_series_hourly(
@@ -226,7 +258,7 @@ def trend_series_hourly(
     term_types: Iterable[str] = ("keyword", "hashtag"),
     value: str = "posts",
 ) -> pd.DataFrame:
-    """Hourly counts summed over platforms, in the burst detector's shape: ``keyword, timestamp,
+    """Hourly counts summed over platforms, in the burst detector's shape: ``term, timestamp,
     count``."""
     frame = hourly[hourly["term_type"].isin(list(term_types))]
     keys = [
@@ -234,12 +266,12 @@ def trend_series_hourly(
     ]
     out = pd.DataFrame(
         {
-            "keyword": keys,
+            "term": keys,
             "timestamp": frame["hour"].reset_index(drop=True),
             "count": frame[value].to_numpy(),
         }
     )
-    return out.groupby(["keyword", "timestamp"], sort=True).sum().reset_index()
+    return out.groupby(["term", "timestamp"], sort=True).sum().reset_index()
 
 
 def _empty(columns: Iterable[str]) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """``kedah-analytics eval-trends --counts FILE.csv --flags OUT.csv``: backtest the forecaster
 against seasonal-naive on a file of hourly counts, and write the burst detector's flags.
 
-The counts file has the header ``keyword,timestamp,count``: ISO timestamps (all with a UTC offset,
-or all without one, then read as Kedah time), whole counts >= 0, any number of keywords, hours
+The counts file has the header ``keyword,timestamp,count`` (``keyword`` names the counted
+term): ISO timestamps (all with a UTC offset,
+or all without one, then read as Kedah time), whole counts >= 0, any number of terms, hours
 with no row meaning 0. A bad row stops the run with an :class:`EvalInputError` naming its line.
 """
 
@@ -17,8 +18,11 @@ import numpy as np
 import pandas as pd
 
 from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
+from kedah_analytics.trends.backtest import backtest
 from kedah_analytics.trends.burst import BurstConfig, detect_bursts
-from kedah_analytics.trends.forecast import ForecastConfig, backtest, build_panel, promote
+from kedah_analytics.trends.forecast_config import ForecastConfig
+from kedah_analytics.trends.panel import build_panel
+from kedah_analytics.trends.promotion import promote
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("keyword", "timestamp", "count")
 _OFFSET = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
@@ -36,7 +40,7 @@ def _fail(path: Path, lines: np.ndarray, message: str, n_bad: int) -> EvalInputE
 def read_hourly_counts(path: str | Path) -> pd.DataFrame:
     """Read and check an hourly counts CSV.
 
-    Returns ``keyword`` (str), ``timestamp`` (tz Asia/Kuala_Lumpur), ``count`` (int64),
+    Returns ``term`` (str, the file's ``keyword``), ``timestamp`` (tz Asia/Kuala_Lumpur), ``count`` (int64),
     ``timestamp_text`` (as written) and ``line`` (1-based line in the file), one row per data
     line in file order; wholly blank lines are skipped.
     """
@@ -73,9 +77,9 @@ def read_hourly_counts(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise EvalInputError(f"{path}: no data rows after the header")
 
-    empty_kw = (frame["keyword"] == "").to_numpy()
-    if empty_kw.any():
-        raise _fail(path, line[empty_kw], "keyword is empty", int(empty_kw.sum()))
+    empty_term = (frame["keyword"] == "").to_numpy()
+    if empty_term.any():
+        raise _fail(path, line[empty_term], "keyword is empty", int(empty_term.sum()))
 
     numbers = pd.to_numeric(frame["count"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(numbers) | (numbers < 0) | (np.mod(numbers, 1.0) != 0)
@@ -121,7 +125,7 @@ def read_hourly_counts(path: str | Path) -> pd.DataFrame:
         )
     return pd.DataFrame(
         {
-            "keyword": frame["keyword"].astype(str),
+            "term": frame["keyword"].astype(str),
             "timestamp": stamps,
             "count": numbers.astype(np.int64),
             "timestamp_text": text.astype(str),
@@ -131,11 +135,11 @@ def read_hourly_counts(path: str | Path) -> pd.DataFrame:
 
 
 def hourly_to_daily(hourly: pd.DataFrame) -> pd.DataFrame:
-    """Kedah-day totals per keyword: ``keyword, date, count``."""
+    """Kedah-day totals per term: ``term, date, count``."""
     days = hourly["timestamp"].dt.tz_convert(KEDAH_TZ).dt.date
     daily = (
-        pd.DataFrame({"keyword": hourly["keyword"], "date": days, "count": hourly["count"]})
-        .groupby(["keyword", "date"], sort=True)["count"]
+        pd.DataFrame({"term": hourly["term"], "date": days, "count": hourly["count"]})
+        .groupby(["term", "date"], sort=True)["count"]
         .sum()
         .reset_index()
     )
@@ -143,13 +147,15 @@ def hourly_to_daily(hourly: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_flags(path: str | Path, hourly: pd.DataFrame, flags: pd.DataFrame) -> None:
-    """``keyword,timestamp,score,is_trending``, one line per input row, timestamps as written."""
+    """``keyword,timestamp,score,is_trending,score_reason``, one line per input row, timestamps
+    as written. A missing score is an empty field with its reason beside it, never ``nan``."""
     out = pd.DataFrame(
         {
-            "keyword": hourly["keyword"].to_numpy(),
+            "keyword": hourly["term"].to_numpy(),
             "timestamp": hourly["timestamp_text"].to_numpy(),
             "score": np.round(flags["score"].to_numpy(), 4),
             "is_trending": np.where(flags["is_trending"].to_numpy(), "true", "false"),
+            "score_reason": flags["score_reason"].fillna("").to_numpy(),
         }
     )
     out.to_csv(path, index=False, lineterminator="\n")
@@ -166,7 +172,7 @@ def run_eval_trends(
 
     Writes the flags file and returns the figures: ``mase_model``, ``mase_seasonal_naive``,
     ``mase_count_model``, the pooled MASEs, ``mae_*``, ``precision_at_10`` (and for each
-    baseline), ``relative_mase``, ``promote`` and ``promote_reason``, counts of rows, keywords,
+    baseline), ``relative_mase``, ``promote`` and ``promote_reason``, counts of rows, terms,
     days and trending rows, and timings. When the file spans too few days to backtest, the
     metrics are NaN and ``backtest_skipped`` says why; the flags are still written.
     """
@@ -174,7 +180,7 @@ def run_eval_trends(
     hourly = read_hourly_counts(counts_path)
 
     started = time.perf_counter()
-    flags = detect_bursts(hourly[["keyword", "timestamp", "count"]], burst_config)
+    flags = detect_bursts(hourly[["term", "timestamp", "count"]], burst_config)
     burst_seconds = time.perf_counter() - started
     write_flags(flags_path, hourly, flags)
 
@@ -182,13 +188,14 @@ def run_eval_trends(
     panel = build_panel(daily)
     figures: dict[str, Any] = {
         "n_rows": len(hourly),
-        "n_keywords": int(hourly["keyword"].nunique()),
+        "n_terms": int(hourly["term"].nunique()),
         "first_day": panel.first_day.isoformat(),
         "last_day": panel.last_day.isoformat(),
         "n_days": int(panel.total.shape[1]),
         "n_trending_rows": int(flags["is_trending"].sum()),
-        "n_trending_keywords": int(hourly.loc[flags["is_trending"].to_numpy(), "keyword"].nunique()),
-        "max_burst_score": float(flags["score"].max()),
+        "n_trending_terms": int(hourly.loc[flags["is_trending"].to_numpy(), "term"].nunique()),
+        "n_unscored_rows": int(flags["score"].isna().sum()),
+        "max_burst_score": float(flags["score"].max()) if flags["score"].notna().any() else math.nan,
     }
     started = time.perf_counter()
     try:

@@ -6,26 +6,40 @@ from datetime import date, timedelta
 
 import psycopg
 
-from kedah_analytics.trends.forecast import TrendModel, load_model
+from kedah_analytics.trends.model import StaleModelError, TrendModel, load_model
 
 
 def serving_model_before(conn: psycopg.Connection, week_start: date) -> TrendModel | None:
-    """The model serving when the week starting ``week_start`` is trained: the newest earlier week's."""
+    """The model serving when the week starting ``week_start`` is trained: the newest earlier
+    week's (None when there is none or it is of an older model format: the candidate is then
+    judged against the baselines alone)."""
     row = conn.execute(
         "SELECT serving_model FROM kedah.trend_model WHERE week_start < %s ORDER BY week_start DESC LIMIT 1",
         (week_start,),
     ).fetchone()
-    return load_model(bytes(row[0])) if row else None
+    if not row:
+        return None
+    try:
+        return load_model(bytes(row[0]))
+    except StaleModelError:
+        return None
 
 
 def serving_model_on(conn: psycopg.Connection, day: date) -> TrendModel | None:
-    """The model serving on ``day``: trained on a week that ended before ``day``."""
+    """The model serving on ``day``: trained on a week that ended before ``day``. None when there
+    is none, or when it was stored in an older model format (seasonal-naive serves until the next
+    weekly run trains one)."""
     row = conn.execute(
         """SELECT serving_model FROM kedah.trend_model WHERE week_start + 7 <= %s
            ORDER BY week_start DESC LIMIT 1""",
         (day,),
     ).fetchone()
-    return load_model(bytes(row[0])) if row else None
+    if not row:
+        return None
+    try:
+        return load_model(bytes(row[0]))
+    except StaleModelError:
+        return None
 
 
 def week_window(week_start: date, weeks_before: int) -> tuple[date, date]:

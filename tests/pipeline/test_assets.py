@@ -266,7 +266,7 @@ def test_checks_pass_on_good_data_and_fail_on_bad(warehouse_url, instance):
 
 
 def test_partitions_are_date_by_platform_in_kedah_time():
-    keys = date_platform_partitions.get_partition_keys(current_time=datetime(2025, 1, 2, 17, tzinfo=UTC))
-    # 17:00 UTC on 2 January is 01:00 on 3 January in Kedah; end_offset=1 includes the running day
-    assert keys[-1] in {"2025-01-03|youtube", "2025-01-03|twitter"} or keys[-1].startswith("2025-01-03")
-    assert "2025-01-01|twitter" in keys
+    keys = date_platform_partitions.get_partition_keys(current_time=datetime(2026, 6, 2, 17, tzinfo=UTC))
+    # 17:00 UTC on 2 June is 01:00 on 3 June in Kedah; end_offset=1 includes the running day
+    assert keys[-1] in {"2026-06-03|youtube", "2026-06-03|twitter"} or keys[-1].startswith("2026-06-03")
+    assert "2026-06-01|twitter" in keys and not any(k.startswith("2026-05-31") for k in keys)

@@ -32,9 +32,13 @@ def test_eval_trends_prints_figures_and_writes_a_flag_per_row(tmp_path):
     figures = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
     for name in ("mase_model", "mase_seasonal_naive", "mae_model", "precision_at_10"):
         assert name in figures and float(figures[name]) >= 0
-    flags = pd.read_csv(flags_csv)
-    assert list(flags.columns) == ["keyword", "timestamp", "score", "is_trending"]
+    flags = pd.read_csv(flags_csv, keep_default_na=False)
+    assert list(flags.columns) == ["keyword", "timestamp", "score", "is_trending", "score_reason"]
     assert len(flags) == len(rows)
+    # The first 72 hours have no score: an empty field with its reason, never "nan".
+    unscored = flags["score"] == ""
+    assert unscored.any() and (flags.loc[unscored, "score_reason"] != "").all()
+    assert (flags.loc[~unscored, "score_reason"] == "").all() and "nan" not in set(flags["score"])
 
 
 def test_eval_trends_names_a_bad_line(tmp_path):

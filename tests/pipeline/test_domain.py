@@ -134,3 +134,16 @@ def test_place_daily_metrics_leave_spam_out_and_add_up(linker, places):
     assert daily["posts"].sum() == len(ham)
     assert (daily["positive"] + daily["neutral"] + daily["negative"] == daily["posts"]).all()
     assert daily["likes"].sum() == ham["like_count"].fillna(0).sum()
+
+
+def test_demo_posts_are_never_in_the_future():
+    from datetime import UTC, datetime
+
+    day = date(2026, 11, 20)
+    noon_in_kedah = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Kedah
+    partial = DemoSource(clock=lambda: noon_in_kedah).fetch_posts("twitter", [day])
+    whole = DemoSource(clock=lambda: datetime(2026, 11, 21, 0, tzinfo=UTC)).fetch_posts("twitter", [day])
+    assert partial.posts and all(p.created_at <= noon_in_kedah for p in partial.posts)
+    assert len(partial.posts) < len(whole.posts)
+    # The posts already made are the same ones later: a day fills up, it is not re-invented.
+    assert {p.post_id for p in partial.posts} <= {p.post_id for p in whole.posts}

@@ -22,13 +22,16 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
         "places", "raw_posts", "classified_posts", "place_daily_metrics",
         "keyword_daily_counts", "keyword_hourly_counts", "trend_model", "trend_predictions",
         "account_daily_metrics", "search_interest",
+        "city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts",
     }  # fmt: skip
     assert len(list(defs.asset_checks)) >= 7
     assert {s.name for s in defs.schedules} == {
         "hourly_collection", "train_trend_model_schedule", "hourly_predictions", "daily_account_metrics",
         "daily_search_interest",
     }  # fmt: skip
-    assert {s.name for s in defs.sensors} == {"metrics_automation", "report_failed_runs"}
+    assert {s.name for s in defs.sensors} == {
+        "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts",
+    }  # fmt: skip
 
 
 def test_daily_metrics_map_to_every_platform_of_their_day():

@@ -366,7 +366,8 @@ def test_account_metrics_fail_only_when_every_account_fails_and_say_why_platform
     assert MISSING in message and GOOD in message and "KEDAH_META_ACCESS_TOKEN" in message
     assert table(url, "account_daily_metrics")["value"].tolist() == [7.0]
 
-    # The daily schedule's runs for the other platforms: no rows, and each says why.
+    # The daily schedule's runs for the other platforms: X has none; the unconfigured ones get the
+    # demo account's rows, and each says why it is not real.
     scheduled = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # 02:00 on 21 November in Kedah
     statuses = {}
     for request in account_metrics_requests(scheduled, platforms=("twitter", "facebook", "youtube")):
@@ -376,11 +377,16 @@ def test_account_metrics_fail_only_when_every_account_fails_and_say_why_platform
         statuses[request.tags["kedah/platform"]] = metadata(result, "account_daily_metrics")["status"]
     assert "X has no account metrics" in statuses["twitter"]
     assert (
-        statuses["facebook"].startswith("facebook: not configured")
+        statuses["facebook"].startswith("facebook: demo (not configured")
         and "facebook.page_ids" in statuses["facebook"]
     )
     assert "not configured" in statuses["youtube"] and "KEDAH_YOUTUBE_OAUTH_TOKEN_FILE" in statuses["youtube"]
-    assert len(table(url, "account_daily_metrics")) == 1
+    stored = table(url, "account_daily_metrics")
+    assert stored[stored["provider"] != "demo"]["value"].tolist() == [7.0]
+    demo = stored[stored["provider"] == "demo"]
+    assert (
+        set(demo["platform"]) == {"facebook", "youtube"} and demo["account_id"].str.startswith("demo-").all()
+    )
 
 
 def test_account_metrics_schedule_refetches_the_last_three_days_for_every_platform():
@@ -403,12 +409,14 @@ def test_account_metrics_schedule_refetches_the_last_three_days_for_every_platfo
 # --- search interest ----------------------------------------------------------------------------
 
 
-def test_search_interest_is_off_unless_enabled(url, instance):
+def test_search_interest_is_demo_unless_enabled(url, instance):
     result = run(url, instance, "collect_search_interest", "2026-11-19")
     meta = metadata(result, "search_interest")
-    assert meta["status"].startswith("disabled") and "KEDAH_GOOGLE_TRENDS=1" in meta["status"]
-    assert meta["rows_written"] == 0 and len(table(url, "search_interest")) == 0
-    assert NETWORK.adapter.seen == []
+    assert meta["status"].startswith("demo (disabled") and "KEDAH_GOOGLE_TRENDS=1" in meta["status"]
+    stored = table(url, "search_interest")
+    assert meta["rows_written"] == len(stored) > 0 and set(stored["provider"]) == {"demo"}
+    assert stored["interest"].between(0, 100).all()
+    assert NETWORK.adapter.seen == []  # Google is never called unless switched on
 
 
 def test_search_interest_from_google_trends_with_its_cache_in_postgres(url, instance, monkeypatch):
@@ -533,3 +541,24 @@ def test_cursors_only_move_forward(url):
         save_cursors(conn, "x_api_v2", {"q1": "200", "q2": "50"})
         save_cursors(conn, "x_api_v2", {"q1": "150", "q2": "60"})  # a slower run finishing late
     assert load_cursors(url, "x_api_v2") == {"q1": "200", "q2": "60"}
+
+
+def test_demo_account_metrics_never_overwrite_real_ones_and_real_ones_replace_demo(
+    url, instance, monkeypatch
+):
+    monkeypatch.delenv("KEDAH_META_ACCESS_TOKEN", raising=False)
+    run(url, instance, "collect_account_metrics", "2026-11-19|instagram")
+    assert set(table(url, "account_daily_metrics")["provider"]) == {"demo"}
+
+    # Configured, the real account's answer replaces the demo account's rows of that day.
+    monkeypatch.setenv("KEDAH_META_ACCESS_TOKEN", META_TOKEN)
+    insights(NETWORK.adapter, GOOD, Reply.json("instagram/insights_day_account1.json"))
+    insights(NETWORK.adapter, MISSING, Reply.json("instagram/insights_day_account1.json"))
+    run(url, instance, "collect_account_metrics", "2026-11-19|instagram")
+    assert "demo" not in set(table(url, "account_daily_metrics")["provider"])
+
+    # Unconfigured again, the demo source refuses to write into the day that holds real rows.
+    monkeypatch.delenv("KEDAH_META_ACCESS_TOKEN")
+    failed = run(url, instance, "collect_account_metrics", "2026-11-19|instagram", success=False)
+    assert "demo rows are never mixed with real ones" in failure_text(failed)
+    assert "demo" not in set(table(url, "account_daily_metrics")["provider"])

@@ -3,10 +3,13 @@
 from datetime import date, timedelta
 
 import dagster as dg
+import numpy as np
 import psycopg
 import pytest
 
 from kedah_analytics.definitions import defs
+from kedah_analytics.places import load_places
+from kedah_analytics.trends.counts import aliases_of
 from kedah_analytics.warehouse import read_table
 from resources import (
     AccountMetricSources,
@@ -105,4 +108,11 @@ def test_weekly_training_then_hourly_predictions_end_to_end(bound, warehouse_url
     assert set(predictions["model_version"]) == {model["serving_version"].iloc[0]}
     assert predictions["confidence"].between(0, 1).all()
     assert "future spike" not in " ".join(predictions["keyword"])
+    # One entity, one row: no keyword that names a place beside the place itself.
+    assert not set(predictions["keyword"]) & set(aliases_of(load_places()))
+    assert predictions["keyword"].is_unique
+    # A missing burst score is NULL with its reason, never NaN.
+    scored = predictions["burst_score"].notna()
+    assert (scored == predictions["burst_score_reason"].isna()).all()
+    assert not np.isnan(predictions.loc[scored, "burst_score"].astype(float)).any()
     assert predictions["date"].iloc[0] == date(2026, 11, 16) - timedelta(days=0)

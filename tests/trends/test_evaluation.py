@@ -11,11 +11,11 @@ REQUIRED = ("mase_model", "mase_seasonal_naive", "mae_model", "mae_seasonal_naiv
 
 def _write_counts(path, frame: pd.DataFrame) -> None:
     out = frame.assign(timestamp=frame["timestamp"].map(lambda t: t.isoformat()))
-    out[["keyword", "timestamp", "count"]].to_csv(path, index=False)
+    out.rename(columns={"term": "keyword"})[["keyword", "timestamp", "count"]].to_csv(path, index=False)
 
 
 def test_eval_trends_end_to_end_on_a_small_file_with_gaps(tmp_path):
-    series = hourly_series(seed=21, n_keywords=12, n_days=42, n_bursts=4, rare_keywords=2)
+    series = hourly_series(seed=21, n_terms=12, n_days=42, n_bursts=4, rare_terms=2)
     # Zero hours are already absent (gaps); shuffle so that "same order" means something.
     counts = series.counts.sample(frac=1.0, random_state=3).reset_index(drop=True)
     counts_csv, flags_csv = tmp_path / "counts.csv", tmp_path / "flags.csv"
@@ -24,20 +24,20 @@ def test_eval_trends_end_to_end_on_a_small_file_with_gaps(tmp_path):
     figures = run_eval_trends(counts_csv, flags_csv)
     for name in REQUIRED:
         assert math.isfinite(figures[name]), (name, figures)
-    assert figures["n_rows"] == len(counts) and figures["n_keywords"] == 12 and figures["n_days"] == 42
+    assert figures["n_rows"] == len(counts) and figures["n_terms"] == 12 and figures["n_days"] == 42
     assert figures["n_origins"] >= 14
-    assert figures["n_trending_keywords"] >= 3
+    assert figures["n_trending_terms"] >= 3
     assert isinstance(figures["promote"], bool) and figures["promote_reason"]
 
     flags = pd.read_csv(flags_csv, keep_default_na=False)
-    assert list(flags.columns) == ["keyword", "timestamp", "score", "is_trending"]
+    assert list(flags.columns) == ["keyword", "timestamp", "score", "is_trending", "score_reason"]
     assert len(flags) == len(counts)
-    assert (flags["keyword"] == counts["keyword"]).all()
+    assert (flags["keyword"] == counts["term"]).all()
     assert (flags["timestamp"] == counts["timestamp"].map(lambda t: t.isoformat())).all()
     assert flags["is_trending"].dtype == bool and flags["is_trending"].sum() == figures["n_trending_rows"]
     # The injected bursts are among the flags.
     flagged = set(flags.loc[flags["is_trending"], "keyword"])
-    assert {b.keyword for b in series.bursts} <= flagged
+    assert {b.term for b in series.bursts} <= flagged
 
     report = format_report(figures)
     lines = report.splitlines()

@@ -8,10 +8,12 @@ import pytest
 from trends_synth import daily_panel
 
 from kedah_analytics.trends.forecast import (
+    MODEL_FORMAT,
     PREDICTION_COLUMNS,
     BacktestResult,
     ForecastConfig,
     MethodMetrics,
+    StaleModelError,
     backtest,
     build_panel,
     dump_model,
@@ -28,12 +30,12 @@ CONFIG = ForecastConfig(max_iter=120)  # fewer boosting rounds keep the tests qu
 
 @pytest.fixture(scope="module")
 def signal() -> pd.DataFrame:
-    return daily_panel("signal", n_keywords=60, n_days=112, seed=11)
+    return daily_panel("signal", n_terms=60, n_days=112, seed=11)
 
 
 @pytest.fixture(scope="module")
 def noise() -> pd.DataFrame:
-    return daily_panel("noise", n_keywords=60, n_days=112, seed=12)
+    return daily_panel("noise", n_terms=60, n_days=112, seed=12)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def signal_model(signal, signal_backtest):
 
 def test_model_beats_both_baselines_where_there_is_signal(signal_backtest):
     r = signal_backtest
-    assert r.n_origins == 28 and r.n_keywords == 60 and r.n_keywords_unscaled == 0
+    assert r.n_origins == 28 and r.n_terms == 60 and r.n_terms_unscaled == 0
     assert r.model.mase < 0.8 * r.seasonal_naive.mase, r.as_dict()
     assert r.model.mase < 0.8 * r.count_model.mase, r.as_dict()
     assert r.model.mae < r.seasonal_naive.mae
@@ -85,8 +87,8 @@ def _result(model: float, naive: float, count: float, last: date = date(2026, 11
         model=m(model),
         seasonal_naive=m(naive),
         count_model=m(count),
-        n_keywords=100,
-        n_keywords_unscaled=0,
+        n_terms=100,
+        n_terms_unscaled=0,
         n_origins=28,
         first_origin=last - timedelta(days=27),
         last_origin=last,
@@ -136,7 +138,7 @@ def test_weekly_training_keeps_the_serving_model_when_the_new_week_is_noise(sign
 def test_model_round_trips_with_a_versioned_window(signal, signal_model):
     model = signal_model
     panel = build_panel(signal)
-    assert model.version.startswith(f"hgb-poisson-{panel.first_day}_{panel.last_day}-")
+    assert model.version.startswith(f"hgb-absolute-error-{panel.first_day}_{panel.last_day}-")
     assert len(model.version.rsplit("-", 1)[1]) == 12
     blob = dump_model(model)
     assert isinstance(blob, bytes) and len(blob) > 1000
@@ -151,7 +153,7 @@ def test_model_round_trips_with_a_versioned_window(signal, signal_model):
         load_model(dump_model({"not": "a model"}))  # type: ignore[arg-type]
 
 
-def test_predictions_rank_keywords_by_predicted_rise(signal, signal_model):
+def test_predictions_rank_terms_by_predicted_rise(signal, signal_model):
     model = signal_model
     top = predict_trends(model, signal, top_n=10)
     assert tuple(top.columns) == PREDICTION_COLUMNS
@@ -163,7 +165,7 @@ def test_predictions_rank_keywords_by_predicted_rise(signal, signal_model):
     assert (top["target_date"] == last + timedelta(days=1)).all()
     everyone = predict_trends(model, signal, top_n=None)
     assert len(everyone) == 60
-    # Rising keywords are more likely to exceed their recent level than falling ones.
+    # Rising terms are more likely to exceed their recent level than falling ones.
     rising = everyone["score"] > 1
     assert everyone.loc[rising, "confidence"].mean() > everyone.loc[~rising, "confidence"].mean()
 
@@ -181,25 +183,57 @@ def test_prediction_ignores_data_after_as_of(signal, signal_model):
 def test_seasonal_naive_serving_model_predicts_last_week(signal):
     panel = build_panel(signal)
     baseline = seasonal_naive_model(panel.first_day, panel.last_day)
-    out = predict_trends(baseline, signal, top_n=None).set_index("keyword")
-    expected = pd.Series(panel.total[:, -7], index=panel.keywords)
+    out = predict_trends(baseline, signal, top_n=None).set_index("term")
+    expected = pd.Series(panel.total[:, -7], index=panel.terms)
     np.testing.assert_allclose(out.loc[expected.index, "predicted_volume"], expected)
     assert out["model_version"].iloc[0].startswith("seasonal-naive-")
 
 
 def test_backtest_needs_enough_days_and_shrinks_its_origins():
-    short = daily_panel("noise", n_keywords=5, n_days=30, seed=3)
+    short = daily_panel("noise", n_terms=5, n_days=30, seed=3)
     r = backtest(short, replace(CONFIG, n_origins=28))
     assert r.n_origins == 30 - 1 - 1 - (CONFIG.min_history_days + 1 + 7) + 1
     with pytest.raises(ValueError, match="too little data"):
-        backtest(daily_panel("noise", n_keywords=5, n_days=20, seed=3), CONFIG)
+        backtest(daily_panel("noise", n_terms=5, n_days=20, seed=3), CONFIG)
 
 
 def test_holidays_become_a_feature():
-    small = daily_panel("signal", n_keywords=15, n_days=60, seed=5)
+    small = daily_panel("signal", n_terms=15, n_days=60, seed=5)
     days = sorted(pd.to_datetime(small["date"]).dt.date.unique())
     config = replace(CONFIG, max_iter=30, holidays=(days[20], days[45]))
     model = fit_trend_model(small, config)
     assert "target_is_holiday" in model.feature_names
     assert "target_is_holiday" not in fit_trend_model(small, replace(config, holidays=())).feature_names
     assert len(predict_trends(model, small, top_n=5)) == 5
+
+
+def test_search_interest_joins_the_features_where_it_exists():
+    small = daily_panel("signal", n_terms=15, n_days=60, seed=6)
+    days = sorted(pd.to_datetime(small["date"]).dt.date.unique())
+    # Google Trends tracks two of the terms, and not on every day.
+    interest = pd.DataFrame(
+        [(term, day, 40 + (i % 7)) for term in ("kw000", "kw001") for i, day in enumerate(days) if i % 5]
+        , columns=["term", "date", "interest"],
+    )  # fmt: skip
+    panel = build_panel(small, search_interest=interest)
+    assert panel.search_interest is not None
+    tracked = np.isin(panel.terms, ["kw000", "kw001"])
+    assert np.isnan(panel.search_interest[~tracked]).all()  # untracked: unknown, not 0
+    assert np.isfinite(panel.search_interest[tracked]).mean() == pytest.approx(0.8, abs=0.05)
+    config = replace(CONFIG, max_iter=30)
+    model = fit_trend_model(panel, config)
+    assert model.uses_search_interest and "search_interest_today_vs_28" in model.feature_names
+    assert not fit_trend_model(small, config).uses_search_interest
+    # Where Google Trends is off at prediction time, the model still predicts (interest unknown).
+    with_interest = predict_trends(model, small, top_n=None, search_interest=interest)
+    without = predict_trends(model, small, top_n=None)
+    assert len(with_interest) == len(without) == 15
+    assert np.isfinite(without["predicted_volume"]).all()
+
+
+def test_a_model_of_an_older_format_is_refused_as_stale():
+    small = daily_panel("noise", n_terms=5, n_days=40, seed=7)
+    model = fit_trend_model(small, replace(CONFIG, max_iter=10))
+    model.format = MODEL_FORMAT - 1
+    with pytest.raises(StaleModelError, match="retrain"):
+        load_model(dump_model(model))

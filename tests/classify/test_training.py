@@ -1,0 +1,77 @@
+"""The training helpers: folds over the Malay posts, and per-fold features equal to a refit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kedah_analytics.classify import training as T
+from kedah_analytics.classify.features import SentimentFeaturizer
+
+FEATURES = {
+    "char_ngram_range": (2, 4),
+    "word_ngram_range": (1, 2),
+    "char_min_df": 2,
+    "word_min_df": 2,
+    "max_char_features": 60,
+    "max_word_features": 15,
+    "vader_mode": "words",
+    "use_lexicon": True,
+}
+ENGLISH = ["good food", "bad service", "the view", "not good at all", "great beach", "so bad"] * 5
+MALAY = ["sedap gila", "tak sedap", "mahal sangat", "best tempat ni", "x best", "biasa je"] * 5
+
+
+def _write(path: Path, texts: list[str], labels: list[str]) -> None:
+    path.write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in zip(texts, labels, strict=True)))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> T.Corpus:
+    folder = tmp_path_factory.mktemp("sentiment")
+    cycle = ["positive", "negative", "neutral"]
+    _write(folder / T.FILES["english"], ENGLISH, [cycle[i % 3] for i in range(len(ENGLISH))])
+    _write(folder / T.FILES["malay_twitter"], MALAY, [cycle[i % 3] for i in range(len(MALAY))])
+    _write(folder / T.FILES["malay_politics"], MALAY[::-1], [cycle[(i + 1) % 3] for i in range(len(MALAY))])
+    return T.load_corpus(folder)
+
+
+def test_malay_folds_cover_each_malay_post_once_per_repeat(corpus):
+    folds = T.malay_folds(corpus, repeats=2, folds=3)
+    assert len(folds) == 6
+    malay = set(corpus.rows(*T.MALAY_SOURCES).tolist())
+    for repeat in (folds[:3], folds[3:]):
+        tested = np.concatenate([test for _, test in repeat])
+        assert sorted(tested.tolist()) == sorted(malay)
+    for train, test in folds:
+        assert not set(train) & set(test)
+        assert set(train.tolist()) | set(test.tolist()) == malay
+    assert folds[0][1].tolist() != folds[3][1].tolist()  # repeats shuffle differently
+
+
+def test_fold_features_equal_a_featurizer_fitted_on_the_fold(corpus):
+    features = T.FoldFeatures(corpus, FEATURES)
+    train, test = T.malay_folds(corpus, repeats=1, folds=3)[0]
+    fit_rows = np.concatenate([corpus.rows("english"), train])
+    ours = features.fold(fit_rows).matrix(test).toarray()
+    featurizer = SentimentFeaturizer(**FEATURES).fit_posts([corpus.posts[i] for i in fit_rows])
+    theirs = featurizer.transform_posts([corpus.posts[i] for i in test]).toarray()
+    # The featurizer's vocabularies keep an empty column 0 each; otherwise the columns are in order.
+    theirs = np.delete(theirs, [0, featurizer.chars.n_features], axis=1)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_baseline_learns_from_malay_posts(corpus):
+    malay = corpus.rows("malay_twitter")
+    model = T.LinearBaseline().fit([corpus.texts[i] for i in malay], corpus.labels[malay])
+    predicted = model.predict_labels([corpus.texts[i] for i in malay])
+    assert T.macro_f1(corpus.labels[malay], predicted) > 0.9
+
+
+def test_spread_reports_mean_and_sample_std():
+    figures = T.spread([0.5, 0.7])
+    assert figures["mean"] == 0.6
+    assert figures["std"] == pytest.approx(0.1414, abs=1e-4)

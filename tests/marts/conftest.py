@@ -1,0 +1,73 @@
+"""A warehouse of its own, filled with two weeks of demo data through the real Dagster jobs, for
+the marts, report and notebook tests (other tests empty the session database between tests)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import dagster as dg
+import psycopg
+import pytest
+
+from kedah_analytics.definitions import defs
+from kedah_analytics.warehouse import apply_migrations
+from resources import (
+    AccountMetricSources,
+    PostgresIOManager,
+    PostgresWarehouse,
+    PostSources,
+    SearchInterestSource,
+    SentimentResource,
+)
+from sensors.schedules import range_tags
+
+FIRST, LAST = "2026-11-13", "2026-11-22"  # the end of ISO week 2026-W46 and all of 2026-W47
+PLATFORMS = ("twitter", "instagram")
+
+
+def bound_defs(url: str) -> dg.Definitions:
+    return dg.Definitions(
+        assets=list(defs.assets or []),
+        asset_checks=list(defs.asset_checks or []),
+        jobs=list(defs.jobs or []),
+        resources={
+            "io_manager": PostgresIOManager(url=url),
+            "warehouse": PostgresWarehouse(url=url),
+            "post_sources": PostSources(mode="demo"),
+            "sentiment": SentimentResource(),
+            "account_metric_sources": AccountMetricSources(mode="demo"),
+            "search_interest_source": SearchInterestSource(mode="demo"),
+        },
+    )
+
+
+def run_job(
+    bound: dg.Definitions, name: str, instance: dg.DagsterInstance, **kwargs
+) -> dg.ExecuteInProcessResult:
+    result = bound.resolve_job_def(name).execute_in_process(instance=instance, **kwargs)
+    assert result.success
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(pg_server_url: str, pg_url: str) -> Iterator[str]:
+    """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
+    name = f"kedah_marts_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
+    apply_migrations(url)
+    bound = bound_defs(url)
+    with dg.instance_for_test() as instance:
+        run_job(bound, "refresh_places", instance)
+        for platform in PLATFORMS:
+            run_job(
+                bound, "collect_posts", instance, tags=range_tags(f"{FIRST}|{platform}", f"{LAST}|{platform}")
+            )
+        run_job(bound, "daily_metrics", instance, tags=range_tags(FIRST, LAST))
+        run_job(bound, "build_marts", instance, tags=range_tags(FIRST, LAST))
+    yield url
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

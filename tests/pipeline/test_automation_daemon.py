@@ -1,0 +1,114 @@
+"""Backfilled days flow downstream on their own: the real dagster-daemon evaluates the automation
+sensor on the Postgres instance and launches the daily aggregates of past days."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from kedah_analytics.definitions import defs
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
+from sensors.schedules import range_tags
+
+ROOT = Path(__file__).resolve().parents[2]
+SENSOR = "metrics_automation"
+
+
+def _sensor_ticks(instance: dg.DagsterInstance) -> int:
+    for state in instance.all_instigator_state():
+        if state.instigator_name == SENSOR:
+            return len(instance.get_ticks(state.instigator_origin_id, state.selector_id))
+    return 0
+
+
+def _wait(predicate, timeout: float, what: str, daemon: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            pytest.fail(f"dagster-daemon exited while waiting for {what}")
+        if predicate():
+            return
+        time.sleep(2)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _rows(url: str, table: str, days: list[date]) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM kedah.{table} WHERE date = ANY(%s)", (days,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def daemon_home(pg_url, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("KEDAH_SOURCE_MODE", "demo")
+    return home
+
+
+def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_launch(pg_url, daemon_home):
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(daemon_home),
+        "KEDAH_PG_URL": pg_url,
+        "KEDAH_SOURCE_MODE": "demo",
+    }
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+        cwd=daemon_home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        with dg.DagsterInstance.get() as instance:
+            # The sensor's first evaluation only records where it starts; a backfill after it is new.
+            _wait(lambda: _sensor_ticks(instance) >= 1, 180, "the automation sensor's first tick", daemon)
+            today = datetime.now(KEDAH_TZ).date()
+            days = [today - timedelta(days=d) for d in (9, 8, 7)]
+            defs.resolve_job_def("refresh_places").execute_in_process(instance=instance)
+            for platform in PLATFORMS:
+                result = defs.resolve_job_def("collect_posts").execute_in_process(
+                    instance=instance, tags=range_tags(f"{days[0]}|{platform}", f"{days[-1]}|{platform}")
+                )
+                assert result.success
+            assert _rows(pg_url, "place_daily_metrics", days) == 0
+            _wait(
+                lambda: all(
+                    _rows(pg_url, t, days) > 0 for t in ("place_daily_metrics", "keyword_daily_counts")
+                ),
+                300,
+                "daily metrics and term counts of the backfilled days",
+                daemon,
+            )
+            with psycopg.connect(pg_url) as conn:
+                stored_days = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT DISTINCT date FROM kedah.place_daily_metrics WHERE date = ANY(%s)", (days,)
+                    ).fetchall()
+                }
+            assert stored_days == set(days)
+            launched = [
+                r
+                for r in instance.get_runs()
+                if r.tags.get("dagster/from_automation_condition_evaluation")
+                or r.tags.get("dagster/backfill")
+            ]
+            # Three days of three daily assets, launched together rather than one run per partition.
+            assert 1 <= len(launched) <= 3, [r.tags for r in launched]
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
