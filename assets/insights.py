@@ -147,6 +147,11 @@ def search_interest(
             f"Google Trends gave no data for {day_span(outcome.days_without_data)}; "
             "the rows stored for those days are kept"
         )
+    quarantined = warehouse.quarantine("search_interest", f"{days[0]}..{days[-1]}", outcome.quarantined)
+    if quarantined:
+        context.log.warning(
+            f"quarantined {quarantined} unreadable Google Trends point(s) in kedah.quarantine"
+        )
     # Days Google gave nothing for keep their rows: replace only the days that came back.
     with_data = [d for d in days if d not in set(outcome.days_without_data)]
     return dg.Output(
@@ -156,6 +161,7 @@ def search_interest(
             "keywords": int(outcome.frame["keyword"].nunique()) if len(outcome.frame) else 0,
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
+            "quarantined": quarantined,
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )

@@ -54,6 +54,14 @@ class PostRecord:
     provider: str
     payload: Mapping[str, Any]
     author_followers: int | None = None
+    # Withheld by the platform (X's `withheld`): the text is not the author's, so the post is kept
+    # out of sentiment and text-based metrics; its counts still stand.
+    is_withheld: bool = False
+    # Ids of earlier versions of an edited post (X edit chains): one row per chain, keyed by the
+    # first version's id, holding the latest version's text and counts.
+    earlier_post_ids: tuple[str, ...] = ()
+    # The post this one quotes (X quote posts keep their own text and counts).
+    quoted_post_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,13 @@ X_BEARER_TOKEN = Setting(
     SOURCES,
     secret=True,
 )
+X_DAILY_POST_READS = Setting(
+    "KEDAH_X_DAILY_POST_READS",
+    "posts X may bill per UTC day (default 2000, about $10 at $0.005 a post read), counted in PostgreSQL "
+    "across runs: a poll that reaches it stops reading, stores what it has and says so in the metadata",
+    SOURCES,
+    default="2000",
+)
 META_ACCESS_TOKEN = Setting(
     "KEDAH_META_ACCESS_TOKEN",
     "long-lived Meta token: Instagram hashtag posts (with `KEDAH_IG_USER_ID`), Facebook Page posts and "

@@ -34,6 +34,7 @@ from kedah_analytics.sources.registry import (
 from kedah_analytics.sources.tracking import load_tracking
 from kedah_analytics.warehouse.state import (
     PgHashtagLedger,
+    PgPostReadBudget,
     PgSearchCallBudget,
     PgTrendsCache,
     load_cursors,
@@ -102,6 +103,7 @@ class PostSources(_SourceResource):
             state = {
                 "hashtag_ledger": PgHashtagLedger(self.url),
                 "youtube_search_budget": PgSearchCallBudget(self.url),
+                "x_read_budget": PgPostReadBudget(self.url),
             }
         return configured_sources(self.environment(), **{**state, **self.hooks_for(configured_sources)})
 

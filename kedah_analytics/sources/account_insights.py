@@ -9,9 +9,9 @@ result lists which accounts succeeded and why the others failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from kedah_analytics.settings import (
     YOUTUBE_OAUTH_REFRESH_TOKEN,
     YOUTUBE_OAUTH_TOKEN_FILE,
 )
-from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, SourceError
+from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, InvalidMetric, SourceError
 from kedah_analytics.sources.facebook import PageTokens
 from kedah_analytics.sources.graph import GraphApiClient
 from kedah_analytics.sources.parsing import mapping_or_empty, parse_time
@@ -61,6 +61,12 @@ class AccountMetricsResult:
     succeeded: list[str]
     telemetry: FetchTelemetry = field(default_factory=FetchTelemetry)
     provider: str = ""
+    # Metrics the platform refused (removed or invalid), with Meta's reason: the others were kept.
+    unavailable_metrics: dict[str, str] = field(default_factory=dict)
+    # What a person needs to read the values: the Graph API version, the token's expiry.
+    details: dict[str, Any] = field(default_factory=dict)
+    # A sentence for the metadata and any failure alert (e.g. the Meta token expires soon).
+    warning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +90,55 @@ def _number(value: Any) -> float | int | None:
 
 def _failure(platform: str, account_id: str, exc: SourceError) -> AccountFailure:
     return AccountFailure(platform, account_id, str(exc), type(exc).__name__, exc.retryable)
+
+
+def query_keeping_valid_metrics(
+    metrics: Sequence[str],
+    call: Callable[[tuple[str, ...]], dict[str, Any]],
+    unavailable: dict[str, str],
+) -> list[dict[str, Any]]:
+    """``call(metrics)``; when Meta refuses a metric (code 100, removed or invalid), the metrics are
+    split and retried until the refused ones are found, recorded in ``unavailable`` and left out.
+
+    Meta's message does not reliably name the metric (it may list every valid one instead), so the
+    search halves the list: k refused metrics among n cost about 2k·log2(n) extra calls, once per
+    source (``unavailable`` is remembered). When every metric is refused, the error is raised.
+    """
+    wanted = tuple(m for m in metrics if m not in unavailable)
+    if not wanted:
+        return []
+    refused: list[InvalidMetric] = []
+
+    def search(subset: tuple[str, ...]) -> list[dict[str, Any]]:
+        try:
+            return [call(subset)]
+        except InvalidMetric as exc:
+            refused.append(exc)
+            if len(subset) == 1:
+                unavailable[subset[0]] = exc.provider_message or str(exc)
+                return []
+            middle = len(subset) // 2
+            return search(subset[:middle]) + search(subset[middle:])
+
+    answers = search(wanted)
+    if all(m in unavailable for m in wanted):
+        raise refused[-1]
+    return answers
+
+
+def _entries(response: Mapping[str, Any]) -> list[Any]:
+    data = response.get("data")
+    return data if isinstance(data, list) else []
+
+
+def meta_token_check(client: GraphApiClient, result: AccountMetricsResult, now: datetime) -> None:
+    """Put the Graph API version and what ``debug_token`` says about the token into ``result``."""
+    result.details["graph_api_version"] = client.version
+    status = client.token_status(result.telemetry)
+    if status is None:
+        return
+    result.details.update(status.as_metadata())
+    result.warning = status.warning(now)
 
 
 class InstagramInsightsSource:
@@ -112,12 +167,15 @@ class InstagramInsightsSource:
         self.client = client or GraphApiClient.pinned(
             access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
+        self.clock = clock
+        self.unavailable: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"InstagramInsightsSource(accounts={list(self.account_ids)})"
 
     def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult:
         result = AccountMetricsResult([], [], [], FetchTelemetry(), self.provider)
+        meta_token_check(self.client, result, self.clock())
         for account_id in self.account_ids:
             try:
                 records = [
@@ -128,24 +186,34 @@ class InstagramInsightsSource:
                 continue
             result.records.extend(records)
             result.succeeded.append(account_id)
+        result.unavailable_metrics.update(self.unavailable)
         return result
 
     def _day(self, account_id: str, day: date, telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
         since, until = kedah_date_bounds(day)
-        response = self.client.get(
-            f"{account_id}/insights",
-            {
-                "metric": ",".join(self.metrics),
-                "period": "day",
-                "metric_type": "total_value",
-                "since": int(since.timestamp()),
-                "until": int(until.timestamp()),
-            },
-            telemetry=telemetry,
-        )
-        telemetry.pages += 1
+
+        def call(metrics: tuple[str, ...]) -> dict[str, Any]:
+            response = self.client.get(
+                f"{account_id}/insights",
+                {
+                    "metric": ",".join(metrics),
+                    "period": "day",
+                    "metric_type": "total_value",
+                    "since": int(since.timestamp()),
+                    "until": int(until.timestamp()),
+                },
+                telemetry=telemetry,
+            )
+            telemetry.pages += 1
+            return response
+
+        entries = [
+            entry
+            for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
+            for entry in _entries(response)
+        ]
         records = []
-        for entry in response.get("data") or []:
+        for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 telemetry.notes.append(
                     f"{account_id} {day}: unreadable insights entry skipped: {entry!r:.200}"
@@ -204,12 +272,16 @@ class FacebookPageInsightsSource:
             access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
         )
         self.pages = PageTokens(self.client, exchange=tracking.facebook.exchange_page_tokens)
+        self.clock = clock
+        self.unavailable: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"FacebookPageInsightsSource(pages={list(self.page_ids)})"
 
     def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult:
         result = AccountMetricsResult([], [], [], FetchTelemetry(), self.provider)
+        if self.page_ids:
+            meta_token_check(self.client, result, self.clock())
         wanted = sorted(set(days))
         for page_id in self.page_ids:
             try:
@@ -219,6 +291,7 @@ class FacebookPageInsightsSource:
                 continue
             result.records.extend(records)
             result.succeeded.append(page_id)
+        result.unavailable_metrics.update(self.unavailable)
         return result
 
     def _page(self, page_id: str, wanted: list[date], telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
@@ -231,22 +304,29 @@ class FacebookPageInsightsSource:
         while chunk_start <= wanted[-1]:
             # A day's value is stamped with the Pacific midnight that ends it: ask a day either side.
             chunk_end = min(wanted[-1], chunk_start + timedelta(days=FACEBOOK_INSIGHTS_MAX_DAYS - 4))
-            response = self.client.get(
-                f"{page_id}/insights",
-                {
-                    "metric": ",".join(self.metrics),
-                    "period": "day",
-                    "since": (chunk_start - timedelta(days=1)).isoformat(),
-                    "until": (chunk_end + timedelta(days=2)).isoformat(),
-                },
-                telemetry=telemetry,
-                access_token=token,
-            )
-            telemetry.pages += 1
-            for entry in response.get("data") or []:
+            since = (chunk_start - timedelta(days=1)).isoformat()
+            until = (chunk_end + timedelta(days=2)).isoformat()
+
+            def call(metrics: tuple[str, ...], since: str = since, until: str = until) -> dict[str, Any]:
+                response = self.client.get(
+                    f"{page_id}/insights",
+                    {"metric": ",".join(metrics), "period": "day", "since": since, "until": until},
+                    telemetry=telemetry,
+                    access_token=token,
+                )
+                telemetry.pages += 1
+                return response
+
+            entries = [
+                entry
+                for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
+                for entry in _entries(response)
+            ]
+            for entry in entries:
                 if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                     continue
-                for point in entry.get("values") or []:
+                values = entry.get("values")
+                for point in values if isinstance(values, list) else []:
                     end_time = parse_time(point.get("end_time")) if isinstance(point, dict) else None
                     if end_time is None:
                         telemetry.notes.append(f"page {page_id}: insights value without end_time skipped")
@@ -389,7 +469,14 @@ class YouTubeAnalyticsSource:
             telemetry=telemetry,
         )
         telemetry.pages += 1
-        headers = [h.get("name") for h in response.get("columnHeaders") or [] if isinstance(h, dict)]
+        if not isinstance(response, dict):
+            raise SourceError(f"YouTube Analytics answered a {type(response).__name__}, not a JSON object")
+        raw_headers = response.get("columnHeaders")
+        headers = [
+            h.get("name")
+            for h in (raw_headers if isinstance(raw_headers, list) else [])
+            if isinstance(h, dict)
+        ]
         if "day" not in headers:
             raise SourceError(f"YouTube Analytics answered without a day column: {headers}")
         day_index = headers.index("day")
@@ -397,7 +484,8 @@ class YouTubeAnalyticsSource:
         account = channel
         fetched_at = self.clock().astimezone(UTC).isoformat()
         records = []
-        for row in response.get("rows") or []:
+        rows = response.get("rows")
+        for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, list) or len(row) != len(headers):
                 telemetry.notes.append(f"channel {channel}: malformed analytics row skipped: {row!r:.200}")
                 continue

@@ -4,7 +4,7 @@ call, the ones that failed listed beside the ones that answered."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +34,9 @@ class AccountMetricsOutcome:
     failures: list[AccountFailure]
     telemetry: FetchTelemetry
     outside_days: int = 0
+    unavailable_metrics: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
 
     def failed_accounts(self) -> dict[str, str]:
         return {f.account_id: f"{f.error_type}: {f.error}" for f in self.failures}
@@ -77,8 +80,10 @@ def collect_account_metrics(
     result = source.fetch_account_metrics(days)
     if result.failures and not result.succeeded:
         reasons = "; ".join(f"{f.account_id}: {f.error_type}: {f.error}" for f in result.failures)
+        # The failed-run alert carries this text: a token about to expire is the likely fix.
+        warning = f" Warning: {result.warning}." if result.warning else ""
         raise AllAccountsFailed(
-            f"every configured {source.platform} account failed ({len(result.failures)}): {reasons}",
+            f"every configured {source.platform} account failed ({len(result.failures)}): {reasons}.{warning}",
             retryable=all(f.retryable for f in result.failures),
         )
     frame, outside = account_metrics_frame(result.records, days, fetched_at)
@@ -91,6 +96,9 @@ def collect_account_metrics(
         failures=list(result.failures),
         telemetry=result.telemetry,
         outside_days=outside,
+        unavailable_metrics=dict(result.unavailable_metrics),
+        details=dict(result.details),
+        warning=result.warning,
     )
 
 
@@ -112,6 +120,9 @@ def account_metrics_metadata(
             "rows": len(o.frame),
             "accounts_succeeded": o.succeeded,
             "accounts_failed": o.failed_accounts(),
+            **({"metrics_unavailable": o.unavailable_metrics} if o.unavailable_metrics else {}),
+            **({"warning": o.warning} if o.warning else {}),
+            **o.details,
             **telemetry_metadata(o.telemetry, o.provider),
         }
     return {
@@ -122,5 +133,11 @@ def account_metrics_metadata(
             f"{o.platform}/{a}: {e}" for o in outcomes for a, e in o.failed_accounts().items()
         ],
         "providers": ", ".join(f"{o.platform}: {o.provider}" for o in outcomes) or "none",
+        "warnings": [f"{o.platform}: {o.warning}" for o in outcomes if o.warning],
+        "metrics_unavailable": [
+            f"{o.platform}/{metric}: {reason}"
+            for o in outcomes
+            for metric, reason in o.unavailable_metrics.items()
+        ],
         **{key: sum(p.get(key, 0) for p in platforms.values()) for key in TELEMETRY_TOTALS},
     }

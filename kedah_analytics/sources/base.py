@@ -25,6 +25,9 @@ class FetchTelemetry:
     rate_limit_wait_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     cache_hits: int = 0
+    # Provider-specific figures a person reads in the metadata (X post reads and their estimated
+    # cost, what became of every item read): numbers add up when telemetries merge.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,16 @@ class FetchTelemetry:
         self.rate_limit_wait_seconds += other.rate_limit_wait_seconds
         self.cache_hits += other.cache_hits
         self.notes.extend(other.notes)
+        for key, value in other.details.items():
+            mine = self.details.get(key)
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and isinstance(mine, int | float)
+            ):
+                self.details[key] = mine + value
+            else:
+                self.details[key] = value
 
 
 MAX_NOTES = 20
@@ -50,7 +63,12 @@ MAX_NOTES = 20
 
 def telemetry_metadata(telemetry: FetchTelemetry, provider: str) -> dict[str, Any]:
     """A fetch's cost as materialization metadata, with the first notes."""
-    return {"provider": provider, **telemetry.as_metadata(), "notes": telemetry.notes[:MAX_NOTES]}
+    return {
+        "provider": provider,
+        **telemetry.as_metadata(),
+        **telemetry.details,
+        "notes": telemetry.notes[:MAX_NOTES],
+    }
 
 
 @dataclass
@@ -85,6 +103,16 @@ class PermissionDenied(SourceError):
 
 class BadRequest(SourceError):
     """The provider rejected the request itself (bad parameter, removed metric, invalid query)."""
+
+
+class InvalidMetric(BadRequest):
+    """The Graph API refused an insights metric (code 100: removed, or never valid for this object).
+
+    ``message`` is Meta's own text, which often names the metric."""
+
+    def __init__(self, message: str, *, provider_message: str = ""):
+        super().__init__(message)
+        self.provider_message = provider_message
 
 
 class RateLimited(SourceError):

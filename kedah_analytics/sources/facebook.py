@@ -13,10 +13,20 @@ from typing import Any
 
 import requests
 
-from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 from kedah_analytics.sources.graph import GraphApiClient
-from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.pages import PageReader
+from kedah_analytics.sources.parsing import (
+    BadValue,
+    count,
+    hashtags_in,
+    int_or_none,
+    item_id,
+    optional_str,
+    optional_text,
+    post_time,
+)
 from kedah_analytics.sources.retry import Clock, Sleep, utcnow
 from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -29,53 +39,38 @@ POST_FIELDS = (
 )
 
 
-def _summary_total(edge: Any) -> int | None:
-    if isinstance(edge, dict) and isinstance(edge.get("summary"), dict):
-        return int_or_none(edge["summary"].get("total_count"))
+def _summary_total(edge: Any, name: str) -> int | None:
+    if isinstance(edge, Mapping) and isinstance(edge.get("summary"), Mapping):
+        return count(edge["summary"].get("total_count"), f"{name}.summary.total_count")
     return None
 
 
-def page_post_to_post(item: Any, page: dict[str, Any]) -> PostRecord | QuarantinedRecord:
-    """One ``/{page-id}/posts`` item. ``like_count`` is the total of all reactions."""
-
-    def quarantine(reason: str) -> QuarantinedRecord:
-        return QuarantinedRecord(
-            PLATFORM,
-            PROVIDER,
-            f"page {page.get('id')}: {reason}",
-            item if isinstance(item, dict) else {"item": item},
-        )
-
-    if not isinstance(item, dict):
-        return quarantine("post is not a JSON object")
-    post_id = item.get("id")
-    if not isinstance(post_id, str) or not post_id:
-        return quarantine("post has no id")
-    created_at = parse_time(item.get("created_time"))
-    if created_at is None:
-        return quarantine(
-            f"post {post_id} has a missing or unparseable created_time: {item.get('created_time')!r}"
-        )
-    message = item.get("message")
-    if message is not None and not isinstance(message, str):
-        return quarantine(f"post {post_id} has a message that is not text")
-    reactions = _summary_total(item.get("reactions"))
-    comments = _summary_total(item.get("comments"))
-    if isinstance(item.get("shares"), dict):
-        shares = int_or_none(item["shares"].get("count"))
+def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
+    """One ``/{page-id}/posts`` item. ``like_count`` is the total of all reactions. Raises
+    :class:`BadValue` for what cannot be a row."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"post is a {type(item).__name__}, not a JSON object")
+    post_id = item_id(item.get("id"), "post id")
+    created_at = post_time(item.get("created_time"), "created_time")
+    message = optional_text(item.get("message"), "message") or ""
+    reactions = _summary_total(item.get("reactions"), "reactions")
+    comments = _summary_total(item.get("comments"), "comments")
+    if isinstance(item.get("shares"), Mapping):
+        shares = count(item["shares"].get("count"), "shares.count")
     else:
         # The Graph API omits `shares` (which we asked for) on a post nobody shared; when the
         # summaries are missing too, the post was not readable in full and we do not guess.
         shares = 0 if reactions is not None else None
+    page_id = page.get("id")
     return PostRecord(
         platform=PLATFORM,
         post_id=post_id,
         created_at=created_at,
-        text=message or "",
-        author_id=str(page["id"]) if page.get("id") else None,
-        author_name=page.get("name") if isinstance(page.get("name"), str) else None,
-        url=item.get("permalink_url") if isinstance(item.get("permalink_url"), str) else None,
-        hashtags=hashtags_in(message or ""),
+        text=message,
+        author_id=str(page_id) if isinstance(page_id, str | int) and page_id else None,
+        author_name=optional_str(page.get("name")),
+        url=optional_str(item.get("permalink_url")),
+        hashtags=hashtags_in(message),
         like_count=reactions,
         comment_count=comments,
         share_count=shares,
@@ -85,6 +80,19 @@ def page_post_to_post(item: Any, page: dict[str, Any]) -> PostRecord | Quarantin
         payload=item,
         author_followers=int_or_none(page.get("followers_count")),
     )
+
+
+def read_page_posts(response: Any, page: Mapping[str, Any], reader: PageReader) -> None:
+    """One ``/{page-id}/posts`` page into ``reader``."""
+    where = f"page {page.get('id')} posts"
+    body = reader.page(response, where)
+    if body is None:
+        return
+    reader.mapping_field(body, "paging", where)
+    for item in reader.list_field(body, "data", where):
+        record = reader.read(item, lambda i: page_post_to_post(i, page), where=f"page {page.get('id')}: ")
+        if record is not None:
+            reader.keep(record)
 
 
 class PageTokens:
@@ -142,9 +150,8 @@ class FacebookPagesSource:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
-        posts: dict[str, PostRecord] = {}
-        quarantined: list[QuarantinedRecord] = []
         wanted = sorted(set(days))
+        reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
         if not self.settings.page_ids:
@@ -152,7 +159,6 @@ class FacebookPagesSource:
             return FetchResult([], [], telemetry, PROVIDER)
         since, _ = kedah_date_bounds(wanted[0])
         _, until = kedah_date_bounds(wanted[-1])
-        wanted_set = set(wanted)
         for page_id in self.settings.page_ids:
             page, page_token = self.pages.page(page_id, telemetry)
             page.setdefault("id", page_id)
@@ -169,13 +175,10 @@ class FacebookPagesSource:
                 telemetry=telemetry,
                 access_token=page_token,
             ):
-                for item in response.get("data") or []:
-                    record = page_post_to_post(item, page)
-                    if isinstance(record, QuarantinedRecord):
-                        quarantined.append(record)
-                    elif kedah_date(record.created_at) in wanted_set:
-                        posts.setdefault(record.post_id, record)
-        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER)
+                read_page_posts(response, page, reader)
+        telemetry.details.update(reader.metadata())
+        telemetry.details["graph_api_version"] = self.client.version
+        return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
 
 
 def _unix(moment: datetime) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ from kedah_analytics.domain import PostRecord, kedah_date
 RAW_COLUMNS = [
     "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
     "url", "hashtags", "like_count", "comment_count", "share_count", "view_count", "lang", "provider",
-    "first_seen_at", "fetched_at", "payload",
+    "first_seen_at", "fetched_at", "payload", "is_withheld", "earlier_post_ids", "quoted_post_id",
 ]  # fmt: skip
 
 
@@ -49,9 +50,15 @@ def posts_frame(
                 "first_seen_at": fetched_at,
                 "fetched_at": fetched_at,
                 "payload": dict(p.payload),
+                "is_withheld": p.is_withheld,
+                "earlier_post_ids": list(p.earlier_post_ids),
+                "quoted_post_id": p.quoted_post_id,
             }
         )
     frame = pd.DataFrame(rows, columns=RAW_COLUMNS)
     for column in ("like_count", "comment_count", "share_count", "view_count", "author_followers"):
-        frame[column] = frame[column].astype("Int64")
+        # Straight from the Python ints: a column inferred as float64 first would round counts
+        # above 2**53 and then refuse to become Int64.
+        values: list[Any] = [row[column] for row in rows]
+        frame[column] = pd.array(values, dtype=pd.Int64Dtype())
     return frame, outside

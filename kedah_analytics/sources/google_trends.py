@@ -10,19 +10,28 @@ comparable inside a group and timeframe only, which is why each row carries both
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Protocol
 
+import numpy as np
+import pandas as pd
 import requests
 from pytrends import exceptions as pytrends_errors
 from pytrends.request import TrendReq
 
-from kedah_analytics.domain import GOOGLE_TRENDS_PROVIDER, SearchInterestRecord, TrendsKey
+from kedah_analytics.domain import (
+    GOOGLE_TRENDS_PROVIDER,
+    QuarantinedRecord,
+    SearchInterestRecord,
+    TrendsKey,
+)
 from kedah_analytics.sources.base import BadRequest, FetchTelemetry, SourceError
+from kedah_analytics.sources.parsing import EARLIEST_YEAR, LATEST_YEAR
 from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
@@ -35,6 +44,7 @@ from kedah_analytics.sources.retry import (
 from kedah_analytics.sources.tracking import GoogleTrendsTracking, TrackingConfig
 
 PROVIDER = GOOGLE_TRENDS_PROVIDER
+PLATFORM = "google_trends"  # the quarantine's platform column for Trends points
 MAX_KEYWORDS = 5
 MAX_DAILY_RANGE_DAYS = 269  # longer ranges come back weekly
 
@@ -44,6 +54,7 @@ class SearchInterestResult:
     rows: list[SearchInterestRecord]
     telemetry: FetchTelemetry
     provider: str = PROVIDER
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
 
 
 class TrendsCache(Protocol):
@@ -155,12 +166,18 @@ class GoogleTrendsSource:
         timeframe = daily_timeframe(start, end)
         telemetry = FetchTelemetry()
         rows: list[SearchInterestRecord] = []
+        quarantined: list[QuarantinedRecord] = []
         for group in keyword_groups if keyword_groups is not None else self.settings.keyword_groups:
-            rows.extend(self.fetch_group(group, timeframe, telemetry=telemetry))
-        return SearchInterestResult(rows, telemetry)
+            rows.extend(self.fetch_group(group, timeframe, telemetry=telemetry, quarantined=quarantined))
+        return SearchInterestResult(rows, telemetry, quarantined=quarantined)
 
     def fetch_group(
-        self, keywords: Sequence[str], timeframe: str, *, telemetry: FetchTelemetry | None = None
+        self,
+        keywords: Sequence[str],
+        timeframe: str,
+        *,
+        telemetry: FetchTelemetry | None = None,
+        quarantined: list[QuarantinedRecord] | None = None,
     ) -> list[SearchInterestRecord]:
         """One request: ``interest_over_time`` for up to five keywords, from the cache when fresh."""
         keywords = tuple(k.strip() for k in keywords if k.strip())
@@ -192,6 +209,11 @@ class GoogleTrendsSource:
                     status = getattr(exc.response, "status_code", 0)
                     if status >= 500:
                         raise Retryable(f"HTTP {status} from Google Trends") from None
+                    if status == 200:
+                        # pytrends refuses a 200 that is not JSON: an HTML error or consent page.
+                        raise Retryable(
+                            "Google Trends answered HTTP 200 with a body that is not JSON"
+                        ) from None
                     if status == 400:
                         raise BadRequest(
                             f"Google Trends rejected {list(keywords)} / {timeframe!r} (HTTP 400)"
@@ -199,10 +221,12 @@ class GoogleTrendsSource:
                     raise SourceError(f"Google Trends answered HTTP {status} for {list(keywords)}") from None
                 except (requests.Timeout, requests.ConnectionError) as exc:
                     raise Retryable(f"{type(exc).__name__} talking to Google Trends") from None
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise SourceError(
+                except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                    # An HTML page, an empty body or a reshaped JSON with HTTP 200: the whole answer
+                    # is unusable, and a later request may well be fine.
+                    raise Retryable(
                         f"Google Trends answered something pytrends could not read for {list(keywords)}: "
-                        f"{type(exc).__name__}: {exc}"
+                        f"{type(exc).__name__}: {str(exc)[:200]}"
                     ) from None
             telemetry.pages += 1
             return frame
@@ -214,7 +238,7 @@ class GoogleTrendsSource:
             sleep=self.sleep,
             telemetry=telemetry,
         )
-        rows = self._rows(frame, keywords, timeframe, geo)
+        rows = self._rows(frame, keywords, timeframe, geo, quarantined)
         if not rows:
             telemetry.notes.append(
                 f"Google Trends has no data for {list(keywords)} in {geo} over {timeframe}"
@@ -229,40 +253,138 @@ class GoogleTrendsSource:
         return self._trendreq
 
     def _rows(
-        self, frame: Any, keywords: tuple[str, ...], timeframe: str, geo: str
+        self,
+        frame: Any,
+        keywords: tuple[str, ...],
+        timeframe: str,
+        geo: str,
+        quarantined: list[QuarantinedRecord] | None = None,
     ) -> list[SearchInterestRecord]:
-        if frame is None or len(frame) == 0:
-            return []
-        # pytrends indexes by UTC-naive timestamps; Google puts a daily point at the day's start in
-        # UTC or in the requested tz depending on the endpoint, and the day is right either way in
-        # the tz asked for.
-        offset = timezone(timedelta(minutes=-self.settings.tz))
-        stamps = [ts.to_pydatetime().replace(tzinfo=UTC) for ts in frame.index]
-        if len(stamps) > 1 and min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) < timedelta(
-            days=1
-        ):
-            raise BadRequest(
-                f"Google Trends returned sub-daily points for {timeframe!r}; ask for a date range of at most "
-                f"{MAX_DAILY_RANGE_DAYS} days"
+        return interest_rows(
+            frame, keywords, timeframe, geo, self.settings.tz, quarantined if quarantined is not None else []
+        )
+
+
+def point_day(stamp: datetime, tz_minutes: int) -> date:
+    """The day a daily Trends point stands for.
+
+    pytrends gives each point's ``time`` as a UTC-naive timestamp. Google stamps a daily point at
+    midnight UTC of the day it reports (the day in the requested tz); some answers stamp it at the
+    tz's own midnight instead. A UTC midnight is therefore read as that UTC date, anything else in
+    the requested tz: right east and west of UTC (reading a UTC midnight in a west-of-UTC tz would
+    file every value a day early).
+    """
+    if stamp.hour == stamp.minute == stamp.second == stamp.microsecond == 0:
+        return stamp.date()
+    return stamp.replace(tzinfo=UTC).astimezone(timezone(timedelta(minutes=-tz_minutes))).date()
+
+
+def _interest(value: Any) -> int:
+    """An interest value 0..100; raises ValueError otherwise (NaN, strings, out of range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"interest is not a number: {value!r:.40}")
+    if not math.isfinite(float(value)) or float(value) != int(value):
+        raise ValueError(f"interest is not a whole number: {value!r:.40}")
+    if not 0 <= int(value) <= 100:
+        raise ValueError(f"interest is outside 0..100: {int(value)}")
+    return int(value)
+
+
+def interest_rows(
+    frame: Any,
+    keywords: tuple[str, ...],
+    timeframe: str,
+    geo: str,
+    tz_minutes: int,
+    quarantined: list[QuarantinedRecord],
+) -> list[SearchInterestRecord]:
+    """``interest_over_time()``'s frame as daily rows. A point without a time, or a value that is not
+    an interest of 0..100, is quarantined and its neighbours kept. Sub-daily or weekly answers are
+    refused with the reason (they would otherwise be stored as if they were days)."""
+    if frame is None or len(frame) == 0:
+        return []
+    missing = [k for k in keywords if k not in frame.columns]
+    if missing:
+        raise SourceError(f"Google Trends response lacks columns for {missing}")
+
+    # Plain lists once: reading a frame cell by cell (.iloc) costs ten times more.
+    columns = {k: frame[k].tolist() for k in keywords}
+    partial = frame["isPartial"].tolist() if "isPartial" in frame.columns else None
+    index = list(frame.index)
+
+    def bad_point(reason: str, position: int) -> None:
+        raw = {k: _plain(columns[k][position]) for k in keywords}
+        quarantined.append(
+            QuarantinedRecord(
+                PLATFORM,
+                PROVIDER,
+                f"Google Trends {list(keywords)} {timeframe}: {reason}",
+                {"index": _plain(index[position]), "values": raw, "timeframe": timeframe, "geo": geo},
             )
-        missing = [k for k in keywords if k not in frame.columns]
-        if missing:
-            raise SourceError(f"Google Trends response lacks columns for {missing}")
-        partial = frame["isPartial"] if "isPartial" in frame.columns else None
-        rows = []
-        for position, stamp in enumerate(stamps):
-            day = stamp.astimezone(offset).date()
-            is_partial = bool(partial.iloc[position]) if partial is not None else False
-            for keyword in keywords:
-                rows.append(
-                    SearchInterestRecord(
-                        date=day,
-                        keyword=keyword,
-                        interest=int(frame[keyword].iloc[position]),
-                        is_partial=is_partial,
-                        geo=geo,
-                        timeframe=timeframe,
-                        keyword_group=keywords,
-                    )
+        )
+
+    stamps: list[tuple[int, datetime]] = []
+    for position, ts in enumerate(index):
+        if ts is None or pd.isna(ts) or not hasattr(ts, "to_pydatetime"):
+            bad_point("point without a time", position)
+            continue
+        stamp = ts.to_pydatetime()
+        if not EARLIEST_YEAR <= stamp.year <= LATEST_YEAR:
+            bad_point(f"point time outside {EARLIEST_YEAR}..{LATEST_YEAR}: {stamp.isoformat()}", position)
+            continue
+        stamps.append((position, stamp))
+    ordered = sorted(stamp for _, stamp in stamps)
+    gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    if gaps and min(gaps) < timedelta(days=1):
+        raise BadRequest(
+            f"Google Trends returned sub-daily points for {timeframe!r}; ask for a date range of at most "
+            f"{MAX_DAILY_RANGE_DAYS} days"
+        )
+    if gaps and min(gaps) >= timedelta(days=7):
+        raise BadRequest(
+            f"Google Trends answered weekly points for {timeframe!r} (one every {min(gaps).days} days); "
+            "they are not stored as days. Daily points need a range of at most "
+            f"{MAX_DAILY_RANGE_DAYS} days"
+        )
+    rows = []
+    for position, stamp in stamps:
+        day = point_day(stamp, tz_minutes)
+        is_partial = partial is not None and _truthy(partial[position])
+        for keyword in keywords:
+            try:
+                interest = _interest(columns[keyword][position])
+            except ValueError as exc:
+                bad_point(f"{keyword} on {day}: {exc}", position)
+                continue
+            rows.append(
+                SearchInterestRecord(
+                    date=day,
+                    keyword=keyword,
+                    interest=interest,
+                    is_partial=is_partial,
+                    geo=geo,
+                    timeframe=timeframe,
+                    keyword_group=keywords,
                 )
-        return rows
+            )
+    return rows
+
+
+def _truthy(value: Any) -> bool:
+    try:
+        return bool(value) and not pd.isna(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """A frame value as JSON can hold it (for the quarantine payload)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int | float | str | bool):
+        return value
+    return str(value)

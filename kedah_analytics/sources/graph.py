@@ -8,7 +8,8 @@ import hmac
 import json
 import time
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -18,9 +19,11 @@ from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
     FetchTelemetry,
+    InvalidMetric,
     PermissionDenied,
     SourceError,
 )
+from kedah_analytics.sources.parsing import mapping_or_empty
 from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
@@ -66,6 +69,50 @@ def graph_throttle_wait(headers: Mapping[str, str]) -> float | None:
                 if isinstance(minutes, int | float) and minutes > 0:
                     waits.append(float(minutes) * 60.0)
     return max(waits) if waits else None
+
+
+TOKEN_EXPIRY_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What ``debug_token`` says about the configured token (never the token itself)."""
+
+    is_valid: bool | None
+    expires_at: datetime | None  # None: never expires (Meta says 0)
+    data_access_expires_at: datetime | None
+
+    def warning(self, now: datetime, within: timedelta = TOKEN_EXPIRY_WARNING) -> str | None:
+        """A sentence for the metadata and the failure alert when the token is invalid or expires
+        (or loses data access) within ``within``; None when all is well."""
+        if self.is_valid is False:
+            return "Meta reports the access token as invalid"
+        soon = [
+            (what, when)
+            for what, when in (
+                ("expires", self.expires_at),
+                ("loses data access", self.data_access_expires_at),
+            )
+            if when is not None and when - now <= within
+        ]
+        if not soon:
+            return None
+        return "; ".join(f"the Meta access token {what} at {when.isoformat()}" for what, when in soon)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "token_valid": self.is_valid,
+            "token_expires_at": self.expires_at.isoformat() if self.expires_at else "never",
+            "token_data_access_expires_at": self.data_access_expires_at.isoformat()
+            if self.data_access_expires_at
+            else None,
+        }
+
+
+def _unix_time(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 2**40:
+        return None
+    return datetime.fromtimestamp(value, UTC)
 
 
 class GraphApiClient:
@@ -167,6 +214,24 @@ class GraphApiClient:
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         return self._get(url, params, telemetry=telemetry, token=access_token or self._token)
 
+    def token_status(self, telemetry: FetchTelemetry | None = None) -> TokenStatus | None:
+        """``GET /debug_token`` for the configured token: validity and expiry, or None (with a note)
+        when Meta would not say. The token is sent as a parameter and scrubbed from any error."""
+        try:
+            body = self.get("debug_token", {"input_token": self._token.reveal()}, telemetry=telemetry)
+        except SourceError as exc:
+            if telemetry is not None:
+                telemetry.notes.append(f"debug_token unavailable: {exc}")
+            return None
+        data = mapping_or_empty(body.get("data"))
+        valid = data.get("is_valid")
+        raw_expiry = data.get("expires_at")
+        return TokenStatus(
+            is_valid=valid if isinstance(valid, bool) else None,
+            expires_at=None if raw_expiry == 0 else _unix_time(raw_expiry),
+            data_access_expires_at=_unix_time(data.get("data_access_expires_at")),
+        )
+
     def iter_pages(
         self,
         path: str,
@@ -187,9 +252,11 @@ class GraphApiClient:
             if telemetry is not None:
                 telemetry.pages += 1
             yield page
-            paging = page.get("paging") or {}
+            # A paging or data field of the wrong type ends the walk here; the source's page reader
+            # quarantines the page part with its reason.
+            paging = mapping_or_empty(page.get("paging"))
             next_url = paging.get("next")
-            if not page.get("data") or not next_url:
+            if not isinstance(page.get("data"), list) or not page["data"] or not isinstance(next_url, str):
                 return
             if number == max_pages:
                 if telemetry is not None:
@@ -197,7 +264,7 @@ class GraphApiClient:
                 return
             if urlsplit(next_url).netloc == urlsplit(self.base_url).netloc:
                 page = self.get_next(next_url, telemetry=telemetry, access_token=access_token)
-            elif after := (paging.get("cursors") or {}).get("after"):
+            elif isinstance(after := mapping_or_empty(paging.get("cursors")).get("after"), str) and after:
                 page = self.get(
                     path, {**params, "after": after}, telemetry=telemetry, access_token=access_token
                 )
@@ -272,6 +339,10 @@ class GraphApiClient:
         if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
             raise PermissionDenied(
                 f"{what}: permission missing ({detail}); grant it to the token in {token.env_var}"
+            )
+        if code == 100 and "metric" in message.lower():
+            raise InvalidMetric(
+                f"{what}: removed or invalid insights metric ({detail})", provider_message=message
             )
         if code == 100:
             raise BadRequest(f"{what}: bad parameter or removed metric ({detail})")

@@ -15,10 +15,19 @@ from typing import Any, Protocol
 
 import requests
 
-from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.sources.base import BadRequest, FetchResult, FetchTelemetry
 from kedah_analytics.sources.graph import GraphApiClient
-from kedah_analytics.sources.parsing import hashtags_in, int_or_none, parse_time
+from kedah_analytics.sources.pages import PageReader
+from kedah_analytics.sources.parsing import (
+    BadValue,
+    count,
+    hashtags_in,
+    item_id,
+    optional_str,
+    optional_text,
+    post_time,
+)
 from kedah_analytics.sources.retry import Clock, Sleep, utcnow
 from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -66,44 +75,44 @@ class InMemoryHashtagLedger:
             self._ids[hashtag] = hashtag_id
 
 
-def media_to_post(item: Any, hashtag: str) -> PostRecord | QuarantinedRecord:
-    """One ``recent_media`` item. Hashtag search gives no username, and hidden likes give no count."""
-
-    def quarantine(reason: str) -> QuarantinedRecord:
-        return QuarantinedRecord(
-            PLATFORM, PROVIDER, f"#{hashtag}: {reason}", item if isinstance(item, dict) else {"item": item}
-        )
-
-    if not isinstance(item, dict):
-        return quarantine("media item is not a JSON object")
-    media_id = item.get("id")
-    if not isinstance(media_id, str) or not media_id:
-        return quarantine("media item has no id")
-    created_at = parse_time(item.get("timestamp"))
-    if created_at is None:
-        return quarantine(
-            f"media {media_id} has a missing or unparseable timestamp: {item.get('timestamp')!r}"
-        )
-    caption = item.get("caption")
-    if caption is not None and not isinstance(caption, str):
-        return quarantine(f"media {media_id} has a caption that is not text")
+def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
+    """One ``recent_media`` item. Hashtag search gives no username, and hidden likes give no count.
+    Raises :class:`BadValue` for what cannot be a row."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"media item is a {type(item).__name__}, not a JSON object")
+    media_id = item_id(item.get("id"), "media id")
+    created_at = post_time(item.get("timestamp"), "timestamp")
+    caption = optional_text(item.get("caption"), "caption") or ""
     return PostRecord(
         platform=PLATFORM,
         post_id=media_id,
         created_at=created_at,
-        text=caption or "",
+        text=caption,
         author_id=None,
         author_name=None,
-        url=item.get("permalink") if isinstance(item.get("permalink"), str) else None,
-        hashtags=hashtags_in(caption or ""),
-        like_count=int_or_none(item.get("like_count")),  # absent when the owner hides likes
-        comment_count=int_or_none(item.get("comments_count")),
+        url=optional_str(item.get("permalink")),
+        hashtags=hashtags_in(caption),
+        like_count=count(item.get("like_count"), "like_count"),  # absent when the owner hides likes
+        comment_count=count(item.get("comments_count"), "comments_count"),
         share_count=None,
         view_count=None,
         lang=None,
         provider=PROVIDER,
         payload=item,
     )
+
+
+def read_media_page(page: Any, hashtag: str, reader: PageReader) -> None:
+    """One ``recent_media`` page into ``reader``."""
+    where = f"#{hashtag} recent_media"
+    body = reader.page(page, where)
+    if body is None:
+        return
+    reader.mapping_field(body, "paging", where)
+    for item in reader.list_field(body, "data", where):
+        record = reader.read(item, lambda i: media_to_post(i, hashtag), where=f"#{hashtag}: ")
+        if record is not None:
+            reader.keep(record)
 
 
 class InstagramHashtagSource:
@@ -158,8 +167,7 @@ class InstagramHashtagSource:
                 telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
             else:
                 wanted.add(day)
-        posts: dict[str, PostRecord] = {}
-        quarantined: list[QuarantinedRecord] = []
+        reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
 
@@ -174,13 +182,10 @@ class InstagramHashtagSource:
                 telemetry=telemetry,
             )
             for page in pages:
-                for item in page.get("data") or []:
-                    record = media_to_post(item, hashtag)
-                    if isinstance(record, QuarantinedRecord):
-                        quarantined.append(record)
-                    elif kedah_date(record.created_at) in wanted:
-                        posts.setdefault(record.post_id, record)
-        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER)
+                read_media_page(page, hashtag, reader)
+        telemetry.details.update(reader.metadata())
+        telemetry.details["graph_api_version"] = self.client.version
+        return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
 
     def hashtag_budget_left(self) -> int:
         used = self.ledger.queried_since(self.ig_user_id, self.clock() - HASHTAG_BUDGET_WINDOW)
@@ -203,8 +208,11 @@ class InstagramHashtagSource:
             except BadRequest as exc:
                 telemetry.notes.append(f"#{hashtag} skipped: {exc}")
                 return None
-            data = found.get("data") or []
-            if not data or not isinstance(data[0], Mapping) or not data[0].get("id"):
+            data = found.get("data")
+            if not isinstance(data, list) or not data or not isinstance(data[0], Mapping):
+                telemetry.notes.append(f"#{hashtag} skipped: Instagram knows no such hashtag")
+                return None
+            if not isinstance(data[0].get("id"), str | int) or isinstance(data[0].get("id"), bool):
                 telemetry.notes.append(f"#{hashtag} skipped: Instagram knows no such hashtag")
                 return None
             hashtag_id = str(data[0]["id"])

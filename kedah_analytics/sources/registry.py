@@ -22,6 +22,7 @@ from kedah_analytics.settings import (
     META_ACCESS_TOKEN,
     META_APP_SECRET,
     X_BEARER_TOKEN,
+    X_DAILY_POST_READS,
     YOUTUBE_API_KEY,
     YOUTUBE_OAUTH_CLIENT_ID,
     YOUTUBE_OAUTH_CLIENT_SECRET,
@@ -42,7 +43,7 @@ from kedah_analytics.sources.instagram import HashtagLedger, InstagramHashtagSou
 from kedah_analytics.sources.retry import Clock, Sleep, utcnow
 from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig, load_tracking
-from kedah_analytics.sources.twitter import TwitterSource
+from kedah_analytics.sources.twitter import PostReadBudget, TwitterSource
 from kedah_analytics.sources.youtube import SearchCallBudget, YouTubeSource
 
 # Every variable the sources read, and what it unlocks (kedah_analytics.settings).
@@ -89,6 +90,14 @@ class ProviderChain:
         )
 
 
+def x_daily_post_reads(env: Mapping[str, str]) -> int:
+    """The X read budget (posts per UTC day) from ``KEDAH_X_DAILY_POST_READS``."""
+    raw = X_DAILY_POST_READS.read(env) or "0"
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValueError(f"{X_DAILY_POST_READS.name} must be a whole number of posts, not {raw!r}")
+    return int(raw)
+
+
 def _present(secret: Secret | None) -> Secret:
     """A secret a factory is only built with once it is known to be set."""
     if secret is None:
@@ -111,6 +120,7 @@ def _provider_factories(
     youtube_http: Any,
     clock: Clock,
     sleep: Sleep,
+    x_read_budget: PostReadBudget | None = None,
 ) -> dict[str, tuple[Callable[[], PostSource] | None, str]]:
     """Per provider: a factory when its configuration is complete, else None; and a status line."""
     meta = _secret(env, META_ACCESS_TOKEN.name)
@@ -119,7 +129,17 @@ def _provider_factories(
 
     x_token = _secret(env, X_BEARER_TOKEN.name)
     out["x_api_v2"] = (
-        (lambda: TwitterSource(x_token, tracking, session=session_factory(), clock=clock, sleep=sleep))
+        (
+            lambda: TwitterSource(
+                _present(x_token),
+                tracking,
+                session=session_factory(),
+                clock=clock,
+                sleep=sleep,
+                read_budget=x_read_budget,
+                daily_post_reads=x_daily_post_reads(env),
+            )
+        )
         if x_token
         else None,
         "configured" if x_token else f"{X_BEARER_TOKEN.name} unset",
@@ -198,14 +218,15 @@ def configured_sources(
     youtube_http: Any = None,
     clock: Clock = utcnow,
     sleep: Sleep = time.sleep,
+    x_read_budget: PostReadBudget | None = None,
 ) -> dict[str, PostSource]:
     """The platforms whose credentials ``env`` holds, each with its source.
 
     A platform with one configured provider maps to that provider's source itself (so
     ``TwitterSource.fetch_posts(..., cursors=...)`` is reachable); several map to a
     :class:`ProviderChain`. Platforms absent from the result have no provider configured: demo.
-    Pass a persistent ``hashtag_ledger`` and ``youtube_search_budget`` in a deployment; the
-    in-memory defaults forget between processes.
+    Pass a persistent ``hashtag_ledger``, ``youtube_search_budget`` and ``x_read_budget`` in a
+    deployment; the in-memory defaults forget between processes.
     """
     tracking = tracking or load_tracking(env)
     factories = _provider_factories(
@@ -217,6 +238,7 @@ def configured_sources(
         youtube_http=youtube_http,
         clock=clock,
         sleep=sleep,
+        x_read_budget=x_read_budget,
     )
     sources: dict[str, PostSource] = {}
     for platform in ("twitter", "instagram", "facebook", "youtube"):

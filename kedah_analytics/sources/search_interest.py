@@ -10,7 +10,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from kedah_analytics.domain import SearchInterestRecord
+from kedah_analytics.domain import QuarantinedRecord, SearchInterestRecord
 from kedah_analytics.sources.base import FetchTelemetry
 from kedah_analytics.sources.google_trends import MAX_DAILY_RANGE_DAYS, SearchInterestResult
 from kedah_analytics.sources.tracking import GoogleTrendsTracking
@@ -36,6 +36,8 @@ class SearchInterestOutcome:
     telemetry: FetchTelemetry
     timeframes: list[str] = field(default_factory=list)
     days_without_data: list[date] = field(default_factory=list)
+    # Points Google sent that cannot be a row (no time, an interest outside 0..100), with the reason.
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
 
 
 def trends_windows(days: Sequence[date], timeframe_days: int) -> list[tuple[date, date, list[date]]]:
@@ -95,12 +97,14 @@ def collect_search_interest(
     telemetry = FetchTelemetry()
     frames: list[pd.DataFrame] = []
     timeframes: list[str] = []
+    quarantined: list[QuarantinedRecord] = []
     for start, end, kept in trends_windows(days, source.settings.timeframe_days):
         result = source.fetch_interest(start, end)
         telemetry.merge(result.telemetry)
+        quarantined.extend(result.quarantined)
         timeframes.append(f"{start:%Y-%m-%d} {end:%Y-%m-%d}")
         frames.append(search_interest_frame(result.rows, kept, fetched_at))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SEARCH_INTEREST_COLUMNS)
     with_data = set(frame["date"]) if len(frame) else set()
     missing = [d for d in sorted(set(days)) if d not in with_data]
-    return SearchInterestOutcome(frame, telemetry, timeframes, missing)
+    return SearchInterestOutcome(frame, telemetry, timeframes, missing, quarantined)

@@ -7,16 +7,18 @@ new (``since_id`` per query) and the raw table keeps what older polls collected.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import tweepy
 
-from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
-from kedah_analytics.settings import X_BEARER_TOKEN
+from kedah_analytics.domain import PostRecord, kedah_date_bounds
+from kedah_analytics.settings import X_BEARER_TOKEN, X_DAILY_POST_READS
 from kedah_analytics.sources.base import (
     BadRequest,
     CredentialsError,
@@ -25,7 +27,18 @@ from kedah_analytics.sources.base import (
     PermissionDenied,
     SourceError,
 )
-from kedah_analytics.sources.parsing import int_or_none, mapping_or_empty, parse_time
+from kedah_analytics.sources.pages import PageReader
+from kedah_analytics.sources.parsing import (
+    BadValue,
+    count,
+    decode_entities,
+    is_hashtag,
+    item_id,
+    mapping_or_empty,
+    optional_str,
+    optional_text,
+    post_time,
+)
 from kedah_analytics.sources.retry import (
     DEFAULT_TIMEOUT,
     Clock,
@@ -42,9 +55,18 @@ from kedah_analytics.sources.tracking import TrackingConfig
 PROVIDER = "x_api_v2"
 PLATFORM = "twitter"
 
-TWEET_FIELDS = ["created_at", "lang", "public_metrics", "author_id", "geo", "conversation_id", "entities"]
-EXPANSIONS = ["author_id", "geo.place_id"]
-USER_FIELDS = ["username", "name", "public_metrics", "verified", "location"]
+TWEET_FIELDS = [
+    "created_at", "lang", "public_metrics", "author_id", "geo", "conversation_id", "entities",
+    "note_tweet", "edit_history_tweet_ids", "referenced_tweets", "withheld",
+]  # fmt: skip
+# referenced_tweets.id brings retweeted and quoted originals whole into includes.tweets, and
+# referenced_tweets.id.author_id their authors into includes.users.
+EXPANSIONS = ["author_id", "geo.place_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+USER_FIELDS = ["username", "name", "public_metrics", "verified", "location", "withheld"]
+MIN_RESULTS_PER_PAGE = 10  # X refuses max_results below 10
+# Pay-per-use prices (February 2026): an estimate for the metadata, not an invoice.
+POST_READ_USD = 0.005
+USER_READ_USD = 0.010
 PLACE_FIELDS = ["full_name", "country_code", "geo", "place_type"]
 RECENT_SEARCH_WINDOW = timedelta(days=7)
 # X rejects an end_time less than 10 seconds before the request.
@@ -119,73 +141,217 @@ def tweet_id_time(tweet_id: str | int) -> datetime:
     return datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
 
 
-def tweet_to_post(
-    item: Any, users: Mapping[str, Mapping[str, Any]], places: Mapping[str, Mapping[str, Any]]
-) -> PostRecord | QuarantinedRecord:
-    """One tweet from a search page, joined to its author (and place) from ``includes``."""
+@dataclass
+class SearchIncludes:
+    """A search page's ``includes``, by id: authors, places, and the referenced posts (the
+    originals of retweets and quotes, whole, with their own counts)."""
 
-    def quarantine(reason: str) -> QuarantinedRecord:
-        return QuarantinedRecord(PLATFORM, PROVIDER, reason, {"data": item})
+    users: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    places: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    tweets: dict[str, Any] = field(default_factory=dict)
 
-    if not isinstance(item, dict):
-        return quarantine("tweet is not a JSON object")
-    tweet_id = item.get("id")
-    if not isinstance(tweet_id, str) or not tweet_id.isdigit():
-        return quarantine("tweet has no numeric id")
-    created_at = parse_time(item.get("created_at"))
-    if created_at is None:
-        return quarantine(
-            f"tweet {tweet_id} has a missing or unparseable created_at: {item.get('created_at')!r}"
+
+def _by_id(items: list[Any]) -> dict[str, Any]:
+    return {i["id"]: i for i in items if isinstance(i, Mapping) and isinstance(i.get("id"), str)}
+
+
+def _edit_chain(item: Mapping[str, Any], tweet_id: str) -> list[str]:
+    """The ids of every version of the post, oldest first (X lists them in edit order)."""
+    raw = item.get("edit_history_tweet_ids")
+    if raw is None:
+        return [tweet_id]
+    if not isinstance(raw, list) or not raw:
+        raise BadValue(f"edit_history_tweet_ids is not a list of ids: {raw!r:.80}")
+    chain = [item_id(v, "edit_history_tweet_ids entry", digits=True) for v in raw]
+    if tweet_id not in chain:
+        raise BadValue("tweet is missing from its own edit_history_tweet_ids")
+    return sorted(set(chain), key=int)
+
+
+def referenced(item: Any, kind: str) -> str | None:
+    """The id of the post ``item`` references as ``kind`` (retweeted, quoted, replied_to)."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("referenced_tweets"), list):
+        return None
+    for ref in item["referenced_tweets"]:
+        if isinstance(ref, Mapping) and ref.get("type") == kind and isinstance(ref.get("id"), str):
+            return ref["id"]
+    return None
+
+
+def is_withheld(item: Mapping[str, Any], user: Mapping[str, Any] | None) -> bool:
+    """X marks a withheld post, or a post of a withheld author, with a ``withheld`` object."""
+    return isinstance(item.get("withheld"), Mapping) or bool(
+        user and isinstance(user.get("withheld"), Mapping)
+    )
+
+
+def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostRecord:
+    """One post from a search page (or from ``includes.tweets``), joined to its author and place.
+
+    Text is what a person reads: the note_tweet's full text when present, HTML entities decoded.
+    An edited post is keyed by the first id of its edit chain and lists the earlier versions; a
+    withheld one keeps its counts but not X's placeholder text. Raises :class:`BadValue` for
+    what cannot be a row.
+    """
+    includes = includes or SearchIncludes()
+    if not isinstance(item, Mapping):
+        raise BadValue(f"tweet is a {type(item).__name__}, not a JSON object")
+    version_id = item_id(item.get("id"), "tweet id", digits=True)
+    chain = _edit_chain(item, version_id)
+    key = chain[0]
+    created_at = post_time(item.get("created_at"), "created_at")
+    if key != version_id:
+        # An edit: file the row under the first version's time, so the chain stays on one row and day.
+        created_at = post_time(tweet_id_time(key).isoformat(), "first version's time")
+    note = mapping_or_empty(item.get("note_tweet"))
+    text = optional_text(note.get("text"), "note_tweet.text") or optional_text(item.get("text"), "text")
+    if text is None:
+        raise BadValue("tweet has no text")
+    entities = mapping_or_empty(note.get("entities")) if note.get("text") else {}
+    entities = entities or mapping_or_empty(item.get("entities"))
+    raw_tags = entities.get("hashtags")
+    hashtags = tuple(
+        dict.fromkeys(
+            h["tag"]
+            for h in (raw_tags if isinstance(raw_tags, list) else [])
+            if isinstance(h, Mapping) and isinstance(h.get("tag"), str) and is_hashtag(h["tag"])
         )
-    text = item.get("text")
-    if not isinstance(text, str):
-        return quarantine(f"tweet {tweet_id} has no text")
+    )
 
-    metrics = mapping_or_empty(item.get("public_metrics"))
-    retweets = int_or_none(metrics.get("retweet_count"))
-    quotes = int_or_none(metrics.get("quote_count"))
+    metrics = item.get("public_metrics")
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise BadValue(f"public_metrics is a {type(metrics).__name__}, not an object")
+    metrics = metrics or {}
+    retweets = count(metrics.get("retweet_count"), "retweet_count")
+    quotes = count(metrics.get("quote_count"), "quote_count")
     shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
 
-    author_id = item.get("author_id") if isinstance(item.get("author_id"), str) else None
-    user = users.get(author_id) if author_id else None
-    username = user.get("username") if user else None
+    author_id = optional_str(item.get("author_id"))
+    user = includes.users.get(author_id) if author_id else None
+    username = optional_str(user.get("username")) if user else None
     followers = None
-    if user and isinstance(user.get("public_metrics"), dict):
-        followers = int_or_none(user["public_metrics"].get("followers_count"))
+    if user and isinstance(user.get("public_metrics"), Mapping):
+        followers = count(user["public_metrics"].get("followers_count"), "author followers_count")
     place_id = mapping_or_empty(item.get("geo")).get("place_id")
-    place = places.get(place_id) if place_id else None
+    place = includes.places.get(place_id) if isinstance(place_id, str) else None
 
-    entities = mapping_or_empty(item.get("entities"))
-    hashtags = tuple(
-        h["tag"]
-        for h in entities.get("hashtags") or []
-        if isinstance(h, dict) and isinstance(h.get("tag"), str)
-    )
-    includes: dict[str, Any] = {}
+    withheld = is_withheld(item, user)
+    if withheld:
+        # X's placeholder sentence is not the author's text: keep it out of every text metric.
+        text, hashtags = "", ()
+    payload_includes: dict[str, Any] = {}
     if user:
-        includes["users"] = [dict(user)]
+        payload_includes["users"] = [dict(user)]
     if place:
-        includes["places"] = [dict(place)]
+        payload_includes["places"] = [dict(place)]
     return PostRecord(
         platform=PLATFORM,
-        post_id=tweet_id,
+        post_id=key,
         created_at=created_at,
-        text=text,
+        text=decode_entities(text),
         author_id=author_id,
         author_name=username,
-        url=f"https://x.com/{username}/status/{tweet_id}"
+        url=f"https://x.com/{username}/status/{version_id}"
         if username
-        else f"https://x.com/i/web/status/{tweet_id}",
+        else f"https://x.com/i/web/status/{version_id}",
         hashtags=hashtags,
-        like_count=int_or_none(metrics.get("like_count")),
-        comment_count=int_or_none(metrics.get("reply_count")),
+        like_count=count(metrics.get("like_count"), "like_count"),
+        comment_count=count(metrics.get("reply_count"), "reply_count"),
         share_count=shares,
-        view_count=int_or_none(metrics.get("impression_count")),
-        lang=item.get("lang") if isinstance(item.get("lang"), str) else None,
+        view_count=count(metrics.get("impression_count"), "impression_count"),
+        lang=optional_str(item.get("lang")),
         provider=PROVIDER,
-        payload={"data": item, "includes": includes},
+        payload={"data": item, "includes": payload_includes},
         author_followers=followers,
+        is_withheld=withheld,
+        earlier_post_ids=tuple(v for v in chain if v != version_id and int(v) < int(version_id)),
+        quoted_post_id=referenced(item, "quoted"),
     )
+
+
+def _version(record: PostRecord) -> int:
+    data = record.payload.get("data")
+    raw = data.get("id") if isinstance(data, Mapping) else None
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else 0
+
+
+def newer_version(new: PostRecord, old: PostRecord) -> bool:
+    """Of two answers for one edit chain, the later version (then the later answer) is kept."""
+    return _version(new) >= _version(old)
+
+
+def read_search_page(page: Any, reader: PageReader) -> tuple[str | None, int | None, int]:
+    """One recent-search page into ``reader``: ``(next_token, newest id read, posts billed)``.
+
+    A retweet is not stored as a post: X gives it the original's retweet_count and a cut text.
+    Its original (whole, from ``includes.tweets``) is stored instead with its own counts, and the
+    retweet is folded into it; a retweet whose original X did not include is folded with a note.
+    Quote posts are stored with their own text and counts and the quoted post's id.
+    """
+    body = reader.page(page, "X search page")
+    if body is None:
+        return None, None, 0
+    data = reader.list_field(body, "data", "X search page")
+    raw_includes = reader.mapping_field(body, "includes", "X search page")
+    meta = reader.mapping_field(body, "meta", "X search page")
+    includes = SearchIncludes(
+        users=_by_id(reader.list_field(raw_includes, "users", "X search includes")),
+        places=_by_id(reader.list_field(raw_includes, "places", "X search includes")),
+        tweets=_by_id(reader.list_field(raw_includes, "tweets", "X search includes")),
+    )
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        reader.telemetry.notes.append(f"X returned {len(errors)} partial errors (e.g. withheld authors)")
+
+    def normalize(item: Any) -> PostRecord:
+        return tweet_to_post(item, includes)
+
+    newest: int | None = None
+    for item in data:
+        original_id = referenced(item, "retweeted")
+        if original_id is None:
+            record = reader.read(item, normalize, where="X: ")
+            if record is None:
+                continue
+            reader.keep(record, prefer=newer_version)
+            newest = max(newest or 0, _version(record))
+            continue
+        # A retweet: its id moves the cursor, its metrics are the original's and are not stored.
+        reader.tally.read += 1
+        retweet_id = item.get("id") if isinstance(item, Mapping) else None
+        try:
+            retweet_id = item_id(retweet_id, "retweet id", digits=True)
+            count(int(retweet_id), "retweet id")
+        except BadValue as exc:
+            reader.quarantine_item(f"X: retweet of {original_id:.40}: {exc}", item)
+            continue
+        newest = max(newest or 0, int(retweet_id))
+        original = includes.tweets.get(original_id)
+        if original is None:
+            reader.fold(f"retweet {retweet_id} of {original_id:.40} left out: X did not include the original")
+            continue
+        reader.fold()
+        record = reader.read(original, normalize, where=f"X: original of retweet {retweet_id}: ")
+        if record is not None:
+            reader.keep(record, prefer=newer_version)
+    next_token = reader.text_field(meta, "next_token", "X search meta")
+    billed = len(data) + len(includes.tweets)
+    return next_token, newest, billed
+
+
+@dataclass
+class ReadCount:
+    """What one fetch had X bill: posts and users read, and whether the budget stopped it."""
+
+    posts: int = 0
+    users: int = 0
+    stopped: bool = False
+
+
+def _count_users(page: Any) -> int:
+    includes = page.get("includes") if isinstance(page, Mapping) else None
+    users = includes.get("users") if isinstance(includes, Mapping) else None
+    return len(users) if isinstance(users, list) else 0
 
 
 def _contiguous_runs(days: list[date]) -> list[tuple[date, date]]:
@@ -198,6 +364,29 @@ def _contiguous_runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
+class PostReadBudget(Protocol):
+    """X post reads billed per UTC day (X charges per post read and resets its day at UTC midnight)."""
+
+    def spent(self, utc_day: date) -> int: ...
+
+    def spend(self, utc_day: date, posts: int, calls: int = 1) -> None: ...
+
+
+class InMemoryPostReadBudget:
+    """A process-local counter (tests, one-off runs). A deployment uses a persistent one."""
+
+    def __init__(self) -> None:
+        self._spent: dict[date, int] = {}
+        self._lock = threading.Lock()
+
+    def spent(self, utc_day: date) -> int:
+        return self._spent.get(utc_day, 0)
+
+    def spend(self, utc_day: date, posts: int, calls: int = 1) -> None:
+        with self._lock:
+            self._spent[utc_day] = self._spent.get(utc_day, 0) + posts
+
+
 class TwitterSource:
     """Posts from X recent search for the tracked place terms and hashtags.
 
@@ -206,6 +395,10 @@ class TwitterSource:
     window contains that id, so backfilling earlier days is unaffected. The result's ``cursors``
     hold, per query, the largest of the ids seen and the one passed in: store them for the next
     poll. Days older than the 7-day window give a note and no rows; so do days not yet begun.
+
+    X bills every post read, so reads are counted against ``daily_post_reads`` per UTC day in
+    ``read_budget``: a poll that reaches it stops, keeps what it read, and says so in its
+    telemetry; a query cut short keeps its previous cursor, so the next day resumes without a gap.
     """
 
     provider = PROVIDER
@@ -222,6 +415,8 @@ class TwitterSource:
         clock: Clock = utcnow,
         sleep: Sleep = time.sleep,
         policy: RetryPolicy | None = None,
+        read_budget: PostReadBudget | None = None,
+        daily_post_reads: int = int(X_DAILY_POST_READS.default or 2000),
     ):
         self._token = bearer_token
         self.settings = tracking.twitter
@@ -239,6 +434,10 @@ class TwitterSource:
         self.clock = clock
         self.sleep = sleep
         self.policy = policy or RetryPolicy(max_attempts=max(3, self.settings.max_rate_limit_waits) + 1)
+        self.read_budget: PostReadBudget = (
+            read_budget if read_budget is not None else InMemoryPostReadBudget()
+        )
+        self.daily_post_reads = daily_post_reads
 
     def __repr__(self) -> str:
         return f"TwitterSource(queries={len(self.queries)}, token={self._token!r})"
@@ -249,8 +448,6 @@ class TwitterSource:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
-        posts: dict[str, PostRecord] = {}
-        quarantined: list[QuarantinedRecord] = []
         newest_ids: dict[str, str] = {}
         now = self.clock()
         earliest = now - RECENT_SEARCH_WINDOW + timedelta(minutes=self.settings.window_margin_minutes)
@@ -268,20 +465,37 @@ class TwitterSource:
                 telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
             else:
                 wanted.append(day)
-        wanted_set = set(wanted)
+        reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
+        reads = ReadCount()
 
         for first, last in _contiguous_runs(wanted):
             start_time = max(kedah_date_bounds(first)[0], earliest)
             end_time = min(kedah_date_bounds(last)[1], latest)
             for query in self.queries:
                 since_id = (cursors or {}).get(query)
-                newest = self._search(
-                    query, start_time, end_time, since_id, wanted_set, posts, quarantined, telemetry
-                )
-                best = max((int(x) for x in (newest, newest_ids.get(query), since_id) if x), default=None)
+                newest, complete = self._search(query, start_time, end_time, since_id, reader, reads)
+                # A query cut short by the budget keeps its old cursor: the unread posts between it
+                # and the newest one read would otherwise be skipped for good.
+                candidates = (newest if complete else None, newest_ids.get(query), since_id)
+                best = max((int(x) for x in candidates if x and x.isdigit()), default=None)
                 if best is not None:
                     newest_ids[query] = str(best)
-        return FetchResult(list(posts.values()), quarantined, telemetry, PROVIDER, cursors=newest_ids)
+        telemetry.details.update(self._budget_details(reads))
+        telemetry.details.update(reader.metadata())
+        return FetchResult(
+            list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER, cursors=newest_ids
+        )
+
+    def _budget_details(self, reads: ReadCount) -> dict[str, Any]:
+        left = max(0, self.daily_post_reads - self.read_budget.spent(self.clock().astimezone(UTC).date()))
+        return {
+            "x_posts_read": reads.posts,
+            "x_users_read": reads.users,
+            "x_estimated_cost_usd": round(reads.posts * POST_READ_USD + reads.users * USER_READ_USD, 3),
+            "x_daily_post_reads": self.daily_post_reads,
+            "x_post_reads_left_today": left,
+            "x_budget_stopped": reads.stopped,
+        }
 
     def _search(
         self,
@@ -289,11 +503,11 @@ class TwitterSource:
         start_time: datetime,
         end_time: datetime,
         since_id: str | None,
-        wanted: set[date],
-        posts: dict[str, PostRecord],
-        quarantined: list[QuarantinedRecord],
-        telemetry: FetchTelemetry,
-    ) -> str | None:
+        reader: PageReader,
+        reads: ReadCount,
+    ) -> tuple[str | None, bool]:
+        """Pages of one query into ``reader``: ``(newest id read, whether every page was read)``."""
+        telemetry = reader.telemetry
         window: dict[str, Any] = {"end_time": end_time}
         # since_id is used only when it was minted inside this window: then it is tighter than
         # start_time (and inside the 7 days X accepts). An older one, or one newer than the window
@@ -305,25 +519,27 @@ class TwitterSource:
         newest: int | None = None
         next_token: str | None = None
         for _ in range(self.settings.max_pages_per_query):
-            page = self._call(query, window, next_token, telemetry)
+            utc_day = self.clock().astimezone(UTC).date()
+            left = self.daily_post_reads - self.read_budget.spent(utc_day)
+            if left < MIN_RESULTS_PER_PAGE:
+                if not reads.stopped:
+                    telemetry.notes.append(
+                        f"X read budget reached: {self.daily_post_reads} posts a UTC day "
+                        f"({X_DAILY_POST_READS.name}); stopped reading, the posts read are stored, and "
+                        "the next poll after UTC midnight resumes from the cursors kept"
+                    )
+                reads.stopped = True
+                return (str(newest) if newest else None), False
+            max_results = max(MIN_RESULTS_PER_PAGE, min(self.settings.max_results_per_page, left))
+            page = self._call(query, window, next_token, max_results, telemetry)
             telemetry.pages += 1
-            data = page.get("data") or []
-            includes = page.get("includes") or {}
-            users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
-            places = {p["id"]: p for p in includes.get("places") or [] if isinstance(p, dict) and "id" in p}
-            if page.get("errors"):
-                telemetry.notes.append(
-                    f"X returned {len(page['errors'])} partial errors (e.g. withheld authors)"
-                )
-            for item in data:
-                record = tweet_to_post(item, users, places)
-                if isinstance(record, QuarantinedRecord):
-                    quarantined.append(record)
-                    continue
-                newest = max(newest or 0, int(record.post_id))
-                if kedah_date(record.created_at) in wanted:
-                    posts[record.post_id] = record
-            next_token = (page.get("meta") or {}).get("next_token")
+            next_token, page_newest, billed = read_search_page(page, reader)
+            users = _count_users(page)
+            self.read_budget.spend(utc_day, billed)
+            reads.posts += billed
+            reads.users += users
+            if page_newest is not None:
+                newest = max(newest or 0, page_newest)
             if not next_token:
                 break
         else:
@@ -331,22 +547,27 @@ class TwitterSource:
                 f"stopped after {self.settings.max_pages_per_query} pages for query {query[:60]!r}...; "
                 "more posts remain (raise twitter.max_pages_per_query or poll more often)"
             )
-        return str(newest) if newest else None
+        return (str(newest) if newest else None), True
 
     def _call(
-        self, query: str, window: dict[str, Any], next_token: str | None, telemetry: FetchTelemetry
-    ) -> dict[str, Any]:
+        self,
+        query: str,
+        window: dict[str, Any],
+        next_token: str | None,
+        max_results: int,
+        telemetry: FetchTelemetry,
+    ) -> Any:
         secrets = [self._token]
 
         def said(exc: Exception) -> str:
             return scrub(str(exc), secrets).replace("\n", " ")
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> Any:
             telemetry.api_calls += 1
             try:
                 return self.client.search_recent_tweets(
                     query,
-                    max_results=self.settings.max_results_per_page,
+                    max_results=max_results,
                     next_token=next_token,
                     tweet_fields=TWEET_FIELDS,
                     expansions=EXPANSIONS,
@@ -378,6 +599,10 @@ class TwitterSource:
                 raise SourceError(f"X recent search: {said(exc)}") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+            except ValueError:
+                # tweepy parses the body as JSON: an HTML error page or an empty body with HTTP 200
+                # makes the whole answer unusable, which a retry may fix.
+                raise Retryable("X answered with a body that is not JSON (an HTML or empty page)") from None
 
         return run_with_retries(
             attempt, what="X recent search", policy=self.policy, sleep=self.sleep, telemetry=telemetry

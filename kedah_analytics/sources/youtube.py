@@ -20,7 +20,7 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date, kedah_date_bounds
+from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.settings import YOUTUBE_API_KEY
 from kedah_analytics.sources.base import (
     BadRequest,
@@ -31,7 +31,15 @@ from kedah_analytics.sources.base import (
     QuotaExhausted,
     SourceError,
 )
-from kedah_analytics.sources.parsing import hashtags_in, int_or_none, mapping_or_empty, parse_time
+from kedah_analytics.sources.pages import PageReader
+from kedah_analytics.sources.parsing import (
+    BadValue,
+    count,
+    hashtags_in,
+    item_id,
+    optional_str,
+    post_time,
+)
 from kedah_analytics.sources.retry import Clock, Retryable, RetryPolicy, Sleep, run_with_retries, utcnow
 from kedah_analytics.sources.secrets import Secret, scrub
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -108,14 +116,14 @@ def execute_google_request(
     sleep: Sleep,
     clock: Clock,
     telemetry: FetchTelemetry | None,
-) -> dict[str, Any]:
+) -> Any:
     """``request.execute()`` with our retries (googleapiclient's own are off) and clear errors.
 
     A spent daily quota raises :class:`QuotaExhausted` at once, with the Pacific-midnight reset.
     Error text is rebuilt from status and reason: HttpError's own text holds the URL with ``key=``.
     """
 
-    def attempt() -> dict[str, Any]:
+    def attempt() -> Any:
         if telemetry is not None:
             telemetry.api_calls += 1
         try:
@@ -152,53 +160,103 @@ def execute_google_request(
             raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
         except google.auth.exceptions.TransportError as exc:
             raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+        except ValueError:
+            # googleapiclient parses the body as JSON: an HTML error page or an empty body with
+            # HTTP 200 makes the whole answer unusable, which a retry may fix.
+            raise Retryable(f"{what}: Google answered with a body that is not JSON") from None
 
     return run_with_retries(attempt, what=what, policy=policy, sleep=sleep, telemetry=telemetry)
 
 
-def video_to_post(item: Any) -> PostRecord | QuarantinedRecord:
-    """One ``videos.list`` item. Statistics arrive as strings; missing ones (hidden likes) are None."""
-
-    def quarantine(reason: str) -> QuarantinedRecord:
-        return QuarantinedRecord(
-            PLATFORM, PROVIDER, reason, item if isinstance(item, dict) else {"item": item}
-        )
-
-    if not isinstance(item, dict):
-        return quarantine("video is not a JSON object")
-    video_id = item.get("id")
-    if not isinstance(video_id, str) or not video_id:
-        return quarantine("video has no id")
+def video_to_post(item: Any) -> PostRecord:
+    """One ``videos.list`` item. Statistics arrive as strings; missing ones (hidden likes) are None.
+    Raises :class:`BadValue` for what cannot be a row."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"video is a {type(item).__name__}, not a JSON object")
+    video_id = item_id(item.get("id"), "video id")
     snippet = item.get("snippet")
-    if not isinstance(snippet, dict):
-        return quarantine(f"video {video_id} has no snippet")
-    created_at = parse_time(snippet.get("publishedAt"))
-    if created_at is None:
-        return quarantine(
-            f"video {video_id} has a missing or unparseable publishedAt: {snippet.get('publishedAt')!r}"
-        )
-    title = snippet.get("title") if isinstance(snippet.get("title"), str) else ""
-    description = snippet.get("description") if isinstance(snippet.get("description"), str) else ""
+    if not isinstance(snippet, Mapping):
+        raise BadValue(f"video {video_id:.40} has no snippet")
+    created_at = post_time(snippet.get("publishedAt"), "publishedAt")
+    title = optional_str(snippet.get("title")) or ""
+    description = optional_str(snippet.get("description")) or ""
     text = f"{title}\n\n{description}".strip()
-    stats = mapping_or_empty(item.get("statistics"))
+    stats = item.get("statistics")
+    if stats is not None and not isinstance(stats, Mapping):
+        raise BadValue(f"statistics is a {type(stats).__name__}, not an object")
+    stats = stats or {}
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
     return PostRecord(
         platform=PLATFORM,
         post_id=video_id,
         created_at=created_at,
         text=text,
-        author_id=snippet.get("channelId") if isinstance(snippet.get("channelId"), str) else None,
-        author_name=snippet.get("channelTitle") if isinstance(snippet.get("channelTitle"), str) else None,
+        author_id=optional_str(snippet.get("channelId")),
+        author_name=optional_str(snippet.get("channelTitle")),
         url=f"https://www.youtube.com/watch?v={video_id}",
         hashtags=hashtags_in(text),
-        like_count=int_or_none(stats.get("likeCount")),
-        comment_count=int_or_none(stats.get("commentCount")),
+        like_count=count(stats.get("likeCount"), "likeCount"),
+        comment_count=count(stats.get("commentCount"), "commentCount"),
         share_count=None,
-        view_count=int_or_none(stats.get("viewCount")),
-        lang=lang if isinstance(lang, str) else None,
+        view_count=count(stats.get("viewCount"), "viewCount"),
+        lang=optional_str(lang),
         provider=PROVIDER,
         payload=item,
     )
+
+
+def search_result_video_id(item: Any) -> str | None:
+    """The video id of one ``search.list`` result; None for a channel or playlist result; raises
+    :class:`BadValue` when a video result has no usable id."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"search result is a {type(item).__name__}, not a JSON object")
+    ident = item.get("id")
+    if not isinstance(ident, Mapping):
+        raise BadValue(f"search result id is a {type(ident).__name__}, not an object")
+    kind = ident.get("kind")
+    if isinstance(kind, str) and kind != "youtube#video":
+        return None
+    return item_id(ident.get("videoId"), "search result videoId")
+
+
+def read_search_page(response: Any, reader: PageReader, video_ids: list[str]) -> str | None:
+    """One ``search.list`` page: its video ids appended to ``video_ids``; the next page token.
+    A result without a usable video id is quarantined (it is not a post yet, so not in the tally)."""
+    body = reader.page(response, "YouTube search.list")
+    if body is None:
+        return None
+    for item in reader.list_field(body, "items", "YouTube search.list"):
+        try:
+            video_id = search_result_video_id(item)
+        except BadValue as exc:
+            reader.quarantine_page(f"YouTube search.list: {exc}", item)
+            continue
+        if video_id is not None and video_id not in video_ids:
+            video_ids.append(video_id)
+    return reader.text_field(body, "nextPageToken", "YouTube search.list")
+
+
+def read_videos_page(response: Any, batch: list[str], reader: PageReader) -> None:
+    """One ``videos.list`` answer into ``reader``; ids searched for but not answered are quarantined."""
+    seen: set[str] = set()
+    body = reader.page(response, "YouTube videos.list")
+    items = reader.list_field(body, "items", "YouTube videos.list") if body is not None else []
+    for item in items:
+        record = reader.read(item, video_to_post, where="YouTube: ")
+        if record is None:
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                seen.add(item["id"])
+            continue
+        seen.add(record.post_id)
+        reader.keep(record)
+    for video_id in batch:
+        if video_id not in seen:
+            reader.tally.read += 1
+            reader.quarantine_item(
+                f"video {video_id} found by search.list but not returned by videos.list "
+                "(private, deleted or blocked)",
+                {"id": video_id},
+            )
 
 
 def build_youtube(api_key: Secret, *, http: Any = None, timeout: float = DEFAULT_HTTP_TIMEOUT) -> Any:
@@ -264,29 +322,30 @@ class YouTubeSource:
         if platform != PLATFORM:
             raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
         telemetry = FetchTelemetry()
-        posts: dict[str, PostRecord] = {}
-        quarantined: list[QuarantinedRecord] = []
-        result = FetchResult([], quarantined, telemetry, PROVIDER)
         now = self.clock()
         wanted = sorted(d for d in set(days) if kedah_date_bounds(d)[0] < now)
+        reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
+        result = FetchResult([], reader.quarantined, telemetry, PROVIDER)
         for day in sorted(set(days) - set(wanted)):
             telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
         if not wanted:
             return result
         after = kedah_date_bounds(wanted[0])[0]
         before = min(kedah_date_bounds(wanted[-1])[1], now)
-        wanted_set = set(wanted)
         try:
-            video_ids = self._search(after, before, telemetry)
-            self._videos(video_ids, wanted_set, posts, quarantined, telemetry)
+            video_ids = self._search(after, before, reader)
+            self._videos(video_ids, reader)
         except QuotaExhausted as exc:
-            result.posts = list(posts.values())
+            result.posts = list(reader.posts.values())
+            telemetry.details.update(reader.metadata())
             exc.partial = result
             raise
-        result.posts = list(posts.values())
+        result.posts = list(reader.posts.values())
+        telemetry.details.update(reader.metadata())
         return result
 
-    def _search(self, after: datetime, before: datetime, telemetry: FetchTelemetry) -> list[str]:
+    def _search(self, after: datetime, before: datetime, reader: PageReader) -> list[str]:
+        telemetry = reader.telemetry
         video_ids: list[str] = []
         for query in self.settings.queries:
             page_token: str | None = None
@@ -309,11 +368,7 @@ class YouTubeSource:
                     telemetry,
                 )
                 telemetry.pages += 1
-                for item in response.get("items") or []:
-                    video_id = (item.get("id") or {}).get("videoId") if isinstance(item, dict) else None
-                    if isinstance(video_id, str) and video_id not in video_ids:
-                        video_ids.append(video_id)
-                page_token = response.get("nextPageToken")
+                page_token = read_search_page(response, reader, video_ids)
                 if not page_token:
                     break
             else:
@@ -336,39 +391,13 @@ class YouTubeSource:
         # Counted before the call: a failed call still spends the allowance.
         self.budget.spend(pacific_day)
 
-    def _videos(
-        self,
-        video_ids: list[str],
-        wanted: set[date],
-        posts: dict[str, PostRecord],
-        quarantined: list[QuarantinedRecord],
-        telemetry: FetchTelemetry,
-    ) -> None:
+    def _videos(self, video_ids: list[str], reader: PageReader) -> None:
         for start in range(0, len(video_ids), 50):
             batch = video_ids[start : start + 50]
             response = self._execute(
                 self.service.videos().list(part="snippet,statistics", id=",".join(batch), maxResults=50),
                 "YouTube videos.list",
-                telemetry,
+                reader.telemetry,
             )
-            telemetry.pages += 1
-            seen: set[str] = set()
-            for item in response.get("items") or []:
-                record = video_to_post(item)
-                if isinstance(record, QuarantinedRecord):
-                    quarantined.append(record)
-                    continue
-                seen.add(record.post_id)
-                if kedah_date(record.created_at) in wanted:
-                    posts[record.post_id] = record
-            for video_id in batch:
-                if video_id not in seen and not any(q.payload.get("id") == video_id for q in quarantined):
-                    quarantined.append(
-                        QuarantinedRecord(
-                            PLATFORM,
-                            PROVIDER,
-                            f"video {video_id} found by search.list but not returned by videos.list "
-                            "(private, deleted or blocked)",
-                            {"id": video_id},
-                        )
-                    )
+            reader.telemetry.pages += 1
+            read_videos_page(response, batch, reader)

@@ -84,9 +84,10 @@ def rows_present(
 def raw_posts_required_fields(
     conn: psycopg.Connection, partitions: PartitionFilter | None = None
 ) -> CheckOutcome:
-    """Text present, counts non-negative, and each post filed under the Kedah day it was created."""
+    """Text present (withheld posts have none), counts non-negative, and each post filed under the
+    Kedah day it was created."""
     query, params = _scoped(
-        """SELECT count(*) FILTER (WHERE btrim(text) = ''),
+        """SELECT count(*) FILTER (WHERE btrim(text) = '' AND NOT is_withheld),
                   count(*) FILTER (WHERE least(like_count, comment_count, share_count, view_count) < 0),
                   count(*) FILTER (WHERE date <> (created_at AT TIME ZONE %s)::date),
                   count(*)

@@ -2,7 +2,8 @@
 
 Persistent versions of the in-memory defaults: :class:`PgHashtagLedger` (Instagram's 30 unique
 hashtags per account in any 7 days), :class:`PgSearchCallBudget` (YouTube's search.list calls per
-Pacific day), :class:`PgTrendsCache` (Google Trends answers with a time to live), and the provider
+Pacific day), :class:`PgPostReadBudget` (X post reads per UTC day, migration ``0007``),
+:class:`PgTrendsCache` (Google Trends answers with a time to live), and the provider
 cursors of ``kedah.source_cursors`` (X's newest tweet id per query). Tables come from migration
 ``0003_sources``; every statement is parameterised, and each call uses its own short connection
 (autocommit), so one object is safe to share between threads.
@@ -100,6 +101,36 @@ class PgSearchCallBudget:
                    ON CONFLICT (pacific_day)
                    DO UPDATE SET calls = kedah.youtube_search_calls.calls + EXCLUDED.calls, updated_at = now()""",
                 (pacific_day, calls),
+            )
+
+
+class PgPostReadBudget:
+    """X post reads per UTC day (X bills per post read). Implements
+    :class:`~kedah_analytics.sources.twitter.PostReadBudget`; ``spend`` is one atomic upsert, so
+    concurrent runs add up instead of overwriting each other."""
+
+    def __init__(self, conninfo: str):
+        self.conninfo = conninfo
+
+    def __repr__(self) -> str:
+        return "PgPostReadBudget(kedah.x_post_reads)"
+
+    def spent(self, utc_day: date) -> int:
+        with _connect(self.conninfo) as conn:
+            row = conn.execute(
+                "SELECT posts FROM kedah.x_post_reads WHERE utc_day = %s", (utc_day,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def spend(self, utc_day: date, posts: int, calls: int = 1) -> None:
+        with _connect(self.conninfo) as conn:
+            conn.execute(
+                """INSERT INTO kedah.x_post_reads (utc_day, posts, api_calls) VALUES (%s, %s, %s)
+                   ON CONFLICT (utc_day) DO UPDATE SET
+                       posts = kedah.x_post_reads.posts + EXCLUDED.posts,
+                       api_calls = kedah.x_post_reads.api_calls + EXCLUDED.api_calls,
+                       updated_at = now()""",
+                (utc_day, posts, calls),
             )
 
 

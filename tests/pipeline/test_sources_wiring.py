@@ -192,6 +192,8 @@ def serve_tweets(adapter: FixtureAdapter) -> None:
 
 
 def insights(adapter: FixtureAdapter, account: str, reply: Reply) -> None:
+    # Each Meta insights fetch first asks debug_token when the token expires (one extra call).
+    adapter.add("/v25.0/debug_token", Reply.json("instagram/debug_token_long_lived.json"))
     adapter.add(f"/v25.0/{account}/insights", reply)
 
 
@@ -345,7 +347,8 @@ def test_account_metrics_replace_per_account_and_one_failing_account_does_not_st
         11,
         12,
     )
-    assert meta["api_calls"] == 2 and meta["platforms"]["instagram"]["provider"] == "instagram_graph_insights"
+    # Two insights calls and the debug_token check.
+    assert meta["api_calls"] == 3 and meta["platforms"]["instagram"]["provider"] == "instagram_graph_insights"
     assert metadata(first, "account_daily_metrics")["run_replaced_rows_deleted"] == 0
 
 

@@ -34,6 +34,7 @@ def meta() -> Secret:
 def test_instagram_insights_per_day_and_one_failing_account_does_not_stop_the_other(
     adapter, reply, session, clock, sleep
 ) -> None:
+    adapter.add(f"{V}/debug_token", reply.json("instagram/debug_token_long_lived.json"))
     adapter.add(f"{V}/{MISSING}/insights", reply.json("instagram/error_100_no_object.json", status=400))
     adapter.add(f"{V}/{GOOD}/insights", reply.json("instagram/insights_day_account1.json"))
     source = InstagramInsightsSource(
@@ -83,6 +84,7 @@ def test_facebook_page_insights_by_pacific_day(adapter, reply, session, clock, s
             }
         }
     )
+    adapter.add(f"{V}/debug_token", reply.json("instagram/debug_token_long_lived.json"))
     adapter.add(f"{V}/{PAGE}", reply.json("facebook/page_info.json"))
     adapter.add(f"{V}/{PAGE}/insights", reply.json("facebook/page_insights.json"))
     source = FacebookPageInsightsSource(meta(), config, session=session, clock=clock, sleep=sleep)
@@ -111,6 +113,7 @@ def test_facebook_insights_expired_token_is_a_failure_for_that_page(
     adapter, reply, session, clock, sleep
 ) -> None:
     config = TrackingConfig.model_validate({"facebook": {"page_ids": [PAGE]}})
+    adapter.add(f"{V}/debug_token", reply.json("instagram/error_190_expired.json", status=400))
     adapter.add(f"{V}/{PAGE}", reply.json("instagram/error_190_expired.json", status=400))
     result = FacebookPageInsightsSource(
         meta(), config, session=session, clock=clock, sleep=sleep

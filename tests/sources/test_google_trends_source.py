@@ -15,7 +15,7 @@ import pytest
 import pytrends.request
 import requests
 
-from kedah_analytics.sources.base import BadRequest, RateLimited
+from kedah_analytics.sources.base import BadRequest, RateLimited, SourceError
 from kedah_analytics.sources.google_trends import GoogleTrendsSource, InMemoryTrendsCache, Pacer
 from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
 from kedah_analytics.sources.tracking import TrackingConfig
@@ -160,3 +160,89 @@ def test_hourly_answers_are_refused(trends_http, reply, clock, sleep, load_text)
     trends_http.add(MULTILINE, reply(200, (")]}',\n" + json.dumps(body)).encode(), {"Content-Type": JSON}))
     with pytest.raises(BadRequest, match="sub-daily"):
         make_source(clock, sleep).fetch_group(GROUP, "now 7-d")
+
+
+def _multiline_with(load_text, change) -> bytes:
+    import json
+
+    body = json.loads(load_text("google_trends/multiline_kedah_group1.txt")[6:])
+    change(body["default"]["timelineData"])
+    return (")]}',\n" + json.dumps(body)).encode()
+
+
+def make_source_tz(clock, sleep, tz: int) -> GoogleTrendsSource:
+    tracking = TrackingConfig.model_validate(
+        {"google_trends": {"keyword_groups": [GROUP], "min_interval_seconds": 60, "tz": tz}}
+    )
+    return GoogleTrendsSource(
+        tracking, pacer=Pacer(60, monotonic=clock.monotonic, sleep=sleep), clock=clock, sleep=sleep
+    )
+
+
+@pytest.mark.parametrize("tz", [300, 480, 0, -480, -330, -840, 720])
+def test_trends_days_are_right_for_a_tz_west_or_east_of_utc(trends_http, reply, clock, sleep, tz) -> None:
+    """Google stamps daily points at UTC midnight of the day they report ("Nov 14, 2026" is
+    1794614400): a west-of-UTC tz (300 is UTC-5) must not file them a day early."""
+    add_cookie(trends_http, reply)
+    add_group(trends_http, reply)
+    result = make_source_tz(clock, sleep, tz).fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    days = sorted({r.date for r in result.rows})
+    assert days[0] == date(2026, 11, 14) and days[-1] == date(2026, 11, 20) and len(days) == 7
+    by_key = {(r.date, r.keyword): r.interest for r in result.rows}
+    assert by_key[(date(2026, 11, 16), "Langkawi")] == 100
+
+
+@pytest.mark.parametrize("tz", [-480, 300])
+def test_trends_points_stamped_at_the_tz_midnight_keep_their_day(
+    trends_http, reply, clock, sleep, load_text, tz
+) -> None:
+    def to_local_midnight(points):
+        for point in points:
+            point["time"] = str(int(point["time"]) + tz * 60)  # the tz's own midnight, in UTC seconds
+
+    add_cookie(trends_http, reply)
+    trends_http.add(EXPLORE, reply.text("google_trends/explore_kedah_group1.txt", JSON))
+    trends_http.add(
+        MULTILINE, reply(200, _multiline_with(load_text, to_local_midnight), {"Content-Type": JSON})
+    )
+    result = make_source_tz(clock, sleep, tz).fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    assert sorted({r.date for r in result.rows})[0] == date(2026, 11, 14)
+    assert {(r.date, r.keyword): r.interest for r in result.rows}[(date(2026, 11, 16), "Langkawi")] == 100
+
+
+def test_weekly_trends_answer_is_refused_not_stored_as_days(trends_http, reply, clock, sleep) -> None:
+    add_cookie(trends_http, reply)
+    add_group(trends_http, reply, multiline="google_trends/multiline_weekly.txt")
+    with pytest.raises(BadRequest, match="weekly points") as err:
+        make_source(clock, sleep).fetch_interest(date(2026, 3, 1), date(2026, 4, 11))
+    assert "not stored as days" in str(err.value) and not err.value.retryable
+
+
+def test_malformed_trends_point_without_a_time_is_quarantined_and_the_rest_kept(
+    trends_http, reply, clock, sleep, load_text
+) -> None:
+    def break_points(points):
+        del points[2]["time"]  # Nov 16
+        points[4]["value"] = [83, 39, 24, 12, 180]  # Nov 18: Jitra out of 0..100
+
+    add_cookie(trends_http, reply)
+    trends_http.add(EXPLORE, reply.text("google_trends/explore_kedah_group1.txt", JSON))
+    trends_http.add(MULTILINE, reply(200, _multiline_with(load_text, break_points), {"Content-Type": JSON}))
+    result = make_source(clock, sleep).fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    reasons = [q.reason for q in result.quarantined]
+    assert any("point without a time" in r for r in reasons)
+    assert any("Jitra on 2026-11-18: interest is outside 0..100: 180" in r for r in reasons)
+    assert date(2026, 11, 16) not in {r.date for r in result.rows}
+    assert len(result.rows) == 35 - 5 - 1  # the day without a time, and one value
+
+
+def test_malformed_trends_html_answer_is_a_retryable_source_error(trends_http, reply, clock, sleep) -> None:
+    add_cookie(trends_http, reply)
+    for _ in range(3):
+        trends_http.add(EXPLORE, reply.text("google_trends/explore_kedah_group1.txt", JSON))
+        trends_http.add(
+            MULTILINE, reply(200, b"<html><body>Oops</body></html>", {"Content-Type": "text/html"})
+        )
+    with pytest.raises(SourceError) as err:
+        make_source(clock, sleep).fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    assert err.value.retryable

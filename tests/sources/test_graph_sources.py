@@ -332,7 +332,7 @@ def test_facebook_page_posts_with_page_token_and_paging(adapter, reply, session,
     photo = posts[f"{PAGE}_1023456789099999"]
     assert photo.text == "" and photo.share_count == 0  # Graph omits `shares` when nobody shared
     (bad,) = result.quarantined
-    assert "no id" in bad.reason
+    assert "id is missing" in bad.reason
 
     info, page1, page2 = adapter.seen
     assert info.params["fields"] == "id,name,followers_count,access_token"

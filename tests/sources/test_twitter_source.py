@@ -12,6 +12,7 @@ from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
 from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig, default_tracking
 from kedah_analytics.sources.twitter import (
+    EXPANSIONS,
     TWEET_FIELDS,
     TwitterSource,
     build_search_queries,
@@ -126,7 +127,7 @@ def test_pages_are_walked_and_authors_joined_from_includes(adapter, reply, sessi
     assert posts["2123252962292785728"].like_count == 33
 
     (bad,) = result.quarantined
-    assert "created_at" in bad.reason and bad.payload["data"]["id"] == "2123453747819569999"
+    assert "created_at" in bad.reason and bad.payload["id"] == "2123453747819569999"
     assert result.cursors == {source.queries[0]: "2123627832407089728"}
     assert result.telemetry.api_calls == 2 and result.telemetry.pages == 2
     assert any("partial errors" in note for note in result.telemetry.notes)
@@ -134,7 +135,10 @@ def test_pages_are_walked_and_authors_joined_from_includes(adapter, reply, sessi
     first, second = adapter.calls(SEARCH)
     assert first.params["query"] == '(Langkawi OR "Alor Setar" OR #VisitKedah) -is:retweet'
     assert first.params["tweet.fields"] == ",".join(TWEET_FIELDS)
-    assert first.params["expansions"] == "author_id,geo.place_id"
+    assert first.params["expansions"] == ",".join(EXPANSIONS)
+    assert "referenced_tweets.id" in first.params["expansions"]
+    for field in ("note_tweet", "edit_history_tweet_ids", "referenced_tweets", "withheld"):
+        assert field in first.params["tweet.fields"]
     assert "public_metrics" in first.params["user.fields"]
     assert first.params["max_results"] == "100"
     assert first.params["start_time"] == "2026-11-18T16:00:00Z"  # Nov 19 00:00 in Kedah
