@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
+from kedah_analytics.classify.base import FallbackClassifier, Sentiment, SentimentClassifier
 from kedah_analytics.classify.normalize import post_text
 from kedah_analytics.classify.text import (
     detect_language,
@@ -35,6 +35,10 @@ def engagement_rate(
     if followers:
         return engagement / followers, "followers"
     return None, None
+
+
+# No sentiment is read from a withheld post: neutral, with no confidence in it.
+WITHHELD_SENTIMENT = Sentiment("neutral", 0.0, 0.0)
 
 
 def _count(value) -> int:
@@ -77,13 +81,18 @@ def classify_posts(
     rows = []
     for i, post in enumerate(raw.itertuples(index=False)):
         text = texts[i]
-        given = list(post.hashtags) if post.hashtags is not None else []
-        hashtags = hashtags_of(text, given)
-        matches = linker.matches(text + " " + " ".join(h.lstrip("#") for h in hashtags))
+        # A withheld post (X's withheld object) has no words of its author to read: it is kept for its
+        # counts, but takes no part in sentiment, language, keywords, topics, place or spam.
+        withheld = bool(getattr(post, "is_withheld", False) is True)
+        given = list(post.hashtags) if post.hashtags is not None and not withheld else []
+        hashtags = hashtags_of(text, given) if not withheld else []
+        matches = (
+            linker.matches(text + " " + " ".join(h.lstrip("#") for h in hashtags)) if not withheld else []
+        )
         place = matches[0] if matches else None
         place_words = sorted({linker.canonical_name(m.place_id) for m in matches})
-        topics = topics_of(text)
-        spam = spam_signals(text, hashtags, duplicates[i])
+        topics = topics_of(text) if not withheld else []
+        spam = spam_signals(text, hashtags, duplicates[i] and not withheld)
         likes, comments, shares = (
             _count(post.like_count),
             _count(post.comment_count),
@@ -94,7 +103,7 @@ def classify_posts(
         followers = getattr(post, "author_followers", None)
         followers = None if followers is None or pd.isna(followers) else int(followers)
         rate, denominator = engagement_rate(str(post.platform), engagement, views, followers)
-        sentiment = sentiments[i]
+        sentiment = sentiments[i] if not withheld else WITHHELD_SENTIMENT
         rows.append(
             {
                 "platform": post.platform,
@@ -102,7 +111,7 @@ def classify_posts(
                 "date": post.date,
                 "created_at": post.created_at,
                 "provider": post.provider,
-                "language": detect_language(text),
+                "language": detect_language(text) if not withheld else "other",
                 "sentiment_label": sentiment.label,
                 "sentiment_score": min(1.0, max(-1.0, float(sentiment.score))),
                 "sentiment_confidence": min(1.0, max(0.0, float(sentiment.confidence))),
@@ -119,8 +128,8 @@ def classify_posts(
                 "engagement": engagement,
                 "engagement_rate": rate,
                 "engagement_denominator": denominator,
-                "classifier": names[i],
-                "classifier_version": versions[i],
+                "classifier": names[i] if not withheld else "withheld",
+                "classifier_version": versions[i] if not withheld else "-",
             }
         )
     return pd.DataFrame(rows, columns=CLASSIFIED_COLUMNS)

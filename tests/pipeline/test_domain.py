@@ -147,3 +147,25 @@ def test_demo_posts_are_never_in_the_future():
     assert len(partial.posts) < len(whole.posts)
     # The posts already made are the same ones later: a day fills up, it is not re-invented.
     assert {p.post_id for p in partial.posts} <= {p.post_id for p in whole.posts}
+
+
+def test_a_withheld_post_is_kept_for_its_counts_but_out_of_sentiment_and_text_metrics():
+    raw = pd.DataFrame(
+        {
+            "platform": "twitter", "post_id": ["1", "2"], "date": pd.Timestamp("2026-11-20").date(),
+            "created_at": pd.Timestamp("2026-11-20T03:00Z"), "text": ["Pantai Cenang cantik!", ""],
+            "author_id": ["a", "b"], "hashtags": [["Langkawi"], ["Langkawi"]], "like_count": [1, 9],
+            "comment_count": [0, 2], "share_count": [0, 1], "view_count": [10, 50], "provider": "x_api_v2",
+            "author_followers": [None, None], "is_withheld": [False, True],
+        }
+    )  # fmt: skip
+    out = classify_posts(raw, PlaceLinker(load_places()), LexiconSentiment()).set_index("post_id")
+    assert out.loc["1", "place_id"] is not None and out.loc["1", "classifier"] != "withheld"
+    withheld = out.loc["2"]
+    assert withheld["classifier"] == "withheld" and withheld["sentiment_confidence"] == 0
+    assert (
+        pd.isna(withheld["place_id"]) and list(withheld["keywords"]) == [] and list(withheld["topics"]) == []
+    )
+    assert withheld["engagement"] == 12  # its counts stand
+    daily = place_daily_metrics(out.reset_index(), load_places())
+    assert daily["posts"].sum() == 1  # only the readable post reaches the place metrics
