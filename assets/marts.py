@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
+from assets.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
 from kedah_analytics.marts import build, columns
 from kedah_analytics.marts.alerts import AlertConfig, build_alerts
 from kedah_analytics.marts.checks import mart_checks
@@ -17,7 +17,12 @@ from resources import PostgresWarehouse
 # are quiet history, not a reason to wait, so automation does not require every parent to exist.
 # Like the daily aggregates, a mart follows any day whose parents changed (not only the latest);
 # it does not wait for missing parents: a ranking needs its day, not every day of its history.
-MART_AUTOMATION = FOLLOW_ANY_CHANGED_DAY.without(~dg.AutomationCondition.any_deps_missing())
+MART_AUTOMATION = (
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .ignore(dg.AssetSelection.assets("places"))
+)
 RANKING_HISTORY = dg.TimeWindowPartitionMapping(
     start_offset=-28, end_offset=0, allow_nonexistent_upstream_partitions=True
 )

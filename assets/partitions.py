@@ -29,9 +29,12 @@ date_platform_partitions = dg.MultiPartitionsDefinition(
 
 # Daily aggregates follow their parents on any day that changed, not only the latest one:
 # eager() alone looks at the newest time partition, so a backfilled week would stay stale. A day
-# waits until each of its parent partitions exists and none is still being written.
-FOLLOW_ANY_CHANGED_DAY = dg.AutomationCondition.eager().without(
-    dg.AutomationCondition.in_latest_time_window()
+# waits until each of its parent partitions exists and none is still being written. A refresh of
+# the unpartitioned places table is not a change of every day: it would rebuild all history.
+FOLLOW_ANY_CHANGED_DAY = (
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .ignore(dg.AssetSelection.assets("places"))
 )
 
 # A daily asset reads every platform's partition of the same day. Left to the default mapping it
