@@ -5,7 +5,6 @@ from typing import Any
 
 import dagster as dg
 
-from kedah_analytics.warehouse.checks import CheckOutcome
 from resources import PostgresWarehouse
 from resources.warehouse import partition_filter
 
@@ -38,6 +37,3 @@ def table_check(
         return warehouse.run_check(check, *args, partitions=scope, severity=severity, **kwargs)
 
     return _check
-
-
-__all__ = ["CheckOutcome", "table_check"]

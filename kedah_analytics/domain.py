@@ -30,6 +30,11 @@ def kedah_date_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def is_kedah_weekend(day: date) -> bool:
+    """Kedah's weekend is Friday and Saturday."""
+    return day.weekday() in (4, 5)
+
+
 @dataclass(frozen=True)
 class PostRecord:
     """One public post as collected, normalized across platforms.

@@ -34,14 +34,13 @@ from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
 from kedah_analytics.marts.build import REAL, provider_kind
 from kedah_analytics.trends.burst import BurstConfig, detect_bursts
-from kedah_analytics.trends.counts import trend_series_hourly
+from kedah_analytics.trends.counts import TERM_TYPES, trend_series_hourly
 
 ALERT_COLUMNS = [
     "date", "alert_id", "kind", "subject", "subject_type", "subject_name", "city", "provider", "observed",
     "baseline", "change_pct", "score", "posts", "platforms", "sentiment_now", "sentiment_baseline",
     "top_posts", "message",
 ]  # fmt: skip
-TERM_TYPES = ("keyword", "hashtag", "topic", "place")
 MIN_POST_SPREAD = 0.05  # floor on the per-post variance, so a unanimous baseline is not infinitely sure
 
 

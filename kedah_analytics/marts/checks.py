@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import psycopg
 
 from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS
-from kedah_analytics.warehouse.checks import CheckOutcome, duplicate_keys
+from kedah_analytics.warehouse.checks import CheckOutcome, aggregate_row, duplicate_keys
 
 
 def _count(conn: psycopg.Connection, query: str, params: tuple = ()) -> int:
-    return int(conn.execute(query, params).fetchone()[0])  # type: ignore[index]
+    return int(aggregate_row(conn, query, params)[0])
 
 
 def overview_adds_up(conn: psycopg.Connection) -> CheckOutcome:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kedah_analytics.domain import DEMO_PROVIDER, KEDAH_TZ, PostRecord, QuarantinedRecord
+from kedah_analytics.domain import DEMO_PROVIDER, KEDAH_TZ, PostRecord, QuarantinedRecord, is_kedah_weekend
 from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 
 DAILY_VOLUME = {"twitter": 60, "instagram": 40, "facebook": 25, "youtube": 8}
@@ -94,7 +94,7 @@ def _rng(day: date, platform: str) -> np.random.Generator:
 def demo_items(day: date, platform: str) -> list[dict[str, Any]]:
     """The demo payloads of one Kedah day and platform (always the same)."""
     rng = _rng(day, platform)
-    weekend = day.weekday() >= 4  # Kedah's weekend is Friday and Saturday
+    weekend = is_kedah_weekend(day)
     volume = DAILY_VOLUME[platform] * (1.35 if weekend else 1.0)
     n = int(rng.poisson(volume))
     start = datetime.combine(day, time(0), tzinfo=KEDAH_TZ)

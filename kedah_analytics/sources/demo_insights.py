@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord, SearchInterestRecord
+from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord, SearchInterestRecord, is_kedah_weekend
 from kedah_analytics.sources.account_insights import AccountMetricsResult
 from kedah_analytics.sources.base import FetchTelemetry
 from kedah_analytics.sources.google_trends import SearchInterestResult, daily_timeframe
@@ -38,7 +38,7 @@ def demo_account_id(platform: str) -> str:
 
 
 def _weekly_lift(day: date) -> float:
-    return 1.3 if day.weekday() >= 4 else 1.0  # Kedah's weekend is Friday and Saturday
+    return 1.3 if is_kedah_weekend(day) else 1.0
 
 
 class DemoAccountMetricsSource:

@@ -19,7 +19,7 @@ class CheckOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _row(conn: psycopg.Connection, query: Any, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+def aggregate_row(conn: psycopg.Connection, query: Any, params: Sequence[Any] = ()) -> tuple[Any, ...]:
     """The one row an aggregate query returns."""
     row = conn.execute(query, params).fetchone()
     if row is None:
@@ -53,7 +53,7 @@ def duplicate_keys(
         "SELECT count(*), coalesce(sum(n), 0) FROM "
         "(SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1) d"
     ).format(_table(table), condition, sql.SQL(", ").join(sql.Identifier(k) for k in key))
-    keys, rows = _row(conn, query, params)
+    keys, rows = aggregate_row(conn, query, params)
     return CheckOutcome(keys == 0, {"duplicated_keys": keys, "rows_with_duplicated_keys": int(rows)})
 
 
@@ -62,7 +62,7 @@ def rows_present(
 ) -> CheckOutcome:
     """Every checked partition holds at least one row; the empty ones are named."""
     if partitions is None:
-        (total,) = _row(conn, sql.SQL("SELECT count(*) FROM {}").format(_table(table)))
+        (total,) = aggregate_row(conn, sql.SQL("SELECT count(*) FROM {}").format(_table(table)))
         return CheckOutcome(total > 0, {"rows": total})
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in partitions.columns)
     condition, params = partitions.where()
@@ -95,7 +95,7 @@ def raw_posts_required_fields(
         "raw_posts",
         partitions,
     )
-    empty, negative, misfiled, total = _row(conn, query, [TIMEZONE_NAME, *params])
+    empty, negative, misfiled, total = aggregate_row(conn, query, [TIMEZONE_NAME, *params])
     return CheckOutcome(
         empty == 0 and negative == 0 and misfiled == 0,
         {"empty_text": empty, "negative_counts": negative, "filed_under_wrong_day": misfiled, "rows": total},
@@ -118,7 +118,7 @@ def classified_scores_in_range(
         "classified_posts",
         partitions,
     )
-    score, confidence, spam, label, rate, total = _row(conn, query, params)
+    score, confidence, spam, label, rate, total = aggregate_row(conn, query, params)
     return CheckOutcome(
         score + confidence + spam + label + rate == 0,
         {"sentiment_score_out_of_range": score, "confidence_out_of_range": confidence,
@@ -138,9 +138,9 @@ def place_link_share(
             "classified_posts",
             partitions,
         )
-        linked, total = _row(conn, query, params)
+        linked, total = aggregate_row(conn, query, params)
     else:
-        linked, total = _row(
+        linked, total = aggregate_row(
             conn,
             """SELECT count(*) FILTER (WHERE place_id IS NOT NULL), count(*)
                FROM kedah.classified_posts
@@ -166,7 +166,7 @@ def place_metrics_consistent(
         "place_daily_metrics",
         partitions,
     )
-    bad_sum, bad_mean, negative = _row(conn, query, params)
+    bad_sum, bad_mean, negative = aggregate_row(conn, query, params)
     return CheckOutcome(
         bad_sum + bad_mean + negative == 0,
         {
@@ -196,6 +196,6 @@ def values_in_range(
     query = sql.SQL("SELECT {}, count(*) FROM {} WHERE {}").format(
         sql.SQL(", ").join(parts), _table(table), condition
     )
-    *bad, total = _row(conn, query, params)
+    *bad, total = aggregate_row(conn, query, params)
     details: dict[str, Any] = {f"{c}_out_of_range": int(n) for c, n in zip(bounds, bad, strict=True)}
     return CheckOutcome(sum(bad) == 0, {**details, "rows": total})

@@ -10,17 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 import psycopg
 import pytest
+from demo_resources import demo_resources
 
 from kedah_analytics.definitions import defs
 from kedah_analytics.warehouse import apply_migrations
-from resources import (
-    AccountMetricSources,
-    PostgresIOManager,
-    PostgresWarehouse,
-    PostSources,
-    SearchInterestSource,
-    SentimentResource,
-)
 from sensors.schedules import range_tags
 
 FIRST, LAST = "2026-11-13", "2026-11-22"  # the end of ISO week 2026-W46 and all of 2026-W47
@@ -32,14 +25,7 @@ def bound_defs(url: str) -> dg.Definitions:
         assets=list(defs.assets or []),
         asset_checks=list(defs.asset_checks or []),
         jobs=list(defs.jobs or []),
-        resources={
-            "io_manager": PostgresIOManager(url=url),
-            "warehouse": PostgresWarehouse(url=url),
-            "post_sources": PostSources(mode="demo"),
-            "sentiment": SentimentResource(),
-            "account_metric_sources": AccountMetricSources(mode="demo"),
-            "search_interest_source": SearchInterestSource(mode="demo"),
-        },
+        resources=demo_resources(url),
     )
 
 

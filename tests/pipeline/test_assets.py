@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
+from demo_resources import demo_resources
 
 from assets.partitions import date_platform_partitions
 from kedah_analytics.definitions import defs
@@ -13,12 +14,7 @@ from kedah_analytics.domain import PostRecord
 from kedah_analytics.sources.base import FetchResult, FetchTelemetry
 from kedah_analytics.warehouse import checks, read_table
 from resources import (
-    AccountMetricSources,
-    PostgresIOManager,
-    PostgresWarehouse,
     PostSources,
-    SearchInterestSource,
-    SentimentResource,
 )
 from sensors.schedules import range_tags
 
@@ -33,14 +29,7 @@ def instance():
 
 
 def resources_for(url, sources=None):
-    return {
-        "io_manager": PostgresIOManager(url=url),
-        "warehouse": PostgresWarehouse(url=url),
-        "post_sources": sources or PostSources(mode="demo"),
-        "sentiment": SentimentResource(),
-        "account_metric_sources": AccountMetricSources(mode="demo"),
-        "search_interest_source": SearchInterestSource(mode="demo"),
-    }
+    return demo_resources(url, **({"post_sources": sources} if sources else {}))
 
 
 def job(name, url, sources=None):

@@ -10,15 +10,12 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
+from demo_resources import demo_resources
 
 from kedah_analytics import preflight
 from kedah_analytics.definitions import defs
 from resources import (
-    AccountMetricSources,
-    PostgresIOManager,
-    PostgresWarehouse,
     PostSources,
-    SearchInterestSource,
     SentimentResource,
 )
 
@@ -100,14 +97,7 @@ def test_a_run_with_a_broken_tracking_file_fails_once_before_writing(warehouse_u
             list(defs.assets),
             selection=["raw_posts"],
             partition_key="2026-11-20|twitter",
-            resources={
-                "io_manager": PostgresIOManager(url=warehouse_url),
-                "warehouse": PostgresWarehouse(url=warehouse_url),
-                "post_sources": PostSources(mode="auto"),
-                "sentiment": SentimentResource(),
-                "account_metric_sources": AccountMetricSources(mode="demo"),
-                "search_interest_source": SearchInterestSource(mode="demo"),
-            },
+            resources=demo_resources(warehouse_url, post_sources=PostSources(mode="auto")),
             instance=instance,
             raise_on_error=False,
         )
@@ -127,14 +117,7 @@ def test_an_unknown_classifier_fails_the_run_when_its_resource_is_set_up(warehou
             list(defs.assets),
             selection=["classified_posts"],
             partition_key="2026-11-20|twitter",
-            resources={
-                "io_manager": PostgresIOManager(url=warehouse_url),
-                "warehouse": PostgresWarehouse(url=warehouse_url),
-                "post_sources": PostSources(mode="demo"),
-                "sentiment": SentimentResource(classifier="gemni"),
-                "account_metric_sources": AccountMetricSources(mode="demo"),
-                "search_interest_source": SearchInterestSource(mode="demo"),
-            },
+            resources=demo_resources(warehouse_url, sentiment=SentimentResource(classifier="gemni")),
             instance=instance,
             raise_on_error=False,
         )

@@ -14,15 +14,11 @@ import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
+from demo_resources import demo_resources
 
 from kedah_analytics.definitions import defs
 from kedah_analytics.warehouse import read_table
 from resources import (
-    AccountMetricSources,
-    PostgresIOManager,
-    PostgresWarehouse,
-    PostSources,
-    SearchInterestSource,
     SentimentResource,
 )
 from sensors.schedules import range_tags
@@ -48,14 +44,7 @@ def instance():
 
 
 def resources(url: str) -> dict:
-    return {
-        "io_manager": PostgresIOManager(url=url),
-        "warehouse": PostgresWarehouse(url=url),
-        "sentiment": SentimentResource(classifier="lexicon"),
-        "post_sources": PostSources(mode="demo"),
-        "account_metric_sources": AccountMetricSources(mode="demo"),
-        "search_interest_source": SearchInterestSource(mode="demo"),
-    }
+    return demo_resources(url, sentiment=SentimentResource(classifier="lexicon"))
 
 
 def materialize(

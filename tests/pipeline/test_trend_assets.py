@@ -6,19 +6,12 @@ import dagster as dg
 import numpy as np
 import psycopg
 import pytest
+from demo_resources import demo_resources
 
 from kedah_analytics.definitions import defs
 from kedah_analytics.places import load_places
 from kedah_analytics.trends.counts import aliases_of
 from kedah_analytics.warehouse import read_table
-from resources import (
-    AccountMetricSources,
-    PostgresIOManager,
-    PostgresWarehouse,
-    PostSources,
-    SearchInterestSource,
-    SentimentResource,
-)
 from sensors.schedules import range_tags
 
 WEEK = "2026-11-09"  # Monday; the week ends on Sunday 2026-11-15
@@ -50,14 +43,7 @@ def test_predictions_read_the_days_before_and_the_hours_up_to_their_day():
 
 @pytest.fixture
 def bound(warehouse_url):
-    resources = {
-        "io_manager": PostgresIOManager(url=warehouse_url),
-        "warehouse": PostgresWarehouse(url=warehouse_url),
-        "post_sources": PostSources(mode="demo"),
-        "sentiment": SentimentResource(),
-        "account_metric_sources": AccountMetricSources(mode="demo"),
-        "search_interest_source": SearchInterestSource(mode="demo"),
-    }
+    resources = demo_resources(warehouse_url)
     return dg.Definitions(
         assets=list(defs.assets),
         asset_checks=list(defs.asset_checks),

@@ -23,7 +23,7 @@ from kedah_analytics.sources.secrets import Secret
 from kedah_analytics.sources.tracking import TrackingConfig, default_tracking
 from kedah_analytics.sources.youtube import InMemorySearchCallBudget, YouTubeSource
 
-TOKEN = "EAAGm0PX4ZCpsBARemovedMetricFixtureToken55555"
+TOKEN = "fake-meta-token-RemovedMetricFixture55555"  # plainly fake: no real token prefix
 IG = "17841400008460056"
 PAGE = "100064604811234"
 V = "/v25.0"
