@@ -23,7 +23,7 @@ backtest (28 origins, refit weekly): MASE of the project's forecaster, of season
 weekday last week) and of the 28-day mean, and what the promotion rule decides.
 
 ``--sweep`` adds the detector's figures with one setting moved at a time (threshold, cooldown,
-rise floor, dispersion window), to show how flat the chosen point is rather than how well it fits.
+rise floor, dispersion window, level window, the cap on past hours), to show how flat the chosen point is rather than how well it fits.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ SWEEP: tuple[tuple[str, object], ...] = (
     ("dispersion_days", 14),
     ("dispersion_days", 56),
     ("min_history_hours", 168),
+    ("level_hours", 12),
+    ("level_hours", 48),
+    ("clip_factor", 2.0),
+    ("clip_factor", 5.0),
+    ("clip_days", 14),
 )
 
 

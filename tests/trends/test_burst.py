@@ -155,7 +155,7 @@ def test_negbin_tail_matches_scipy():
 
 def test_config_is_checked():
     with pytest.raises(ValueError):
-        BurstConfig(weeks=0)
+        BurstConfig(level_hours=0)
     with pytest.raises(ValueError):
         BurstConfig(prior_rate=0.0)
 
@@ -189,7 +189,7 @@ def test_overdispersed_noise_raises_few_alarms_because_dispersion_is_learnt():
     assert per_1000_hours <= 2.0, per_1000_hours
 
 
-def test_past_bursts_do_not_inflate_the_dispersion():
+def test_past_bursts_barely_move_the_dispersion_and_do_not_blind_the_detector():
     counts = _overdispersed(seed=32, n_terms=6, hour_shape=8.0, day_shape=20.0)
     grid = counts["count"].to_numpy(dtype=float).reshape(6, -1)
     bursty = grid.copy()
@@ -199,15 +199,27 @@ def test_past_bursts_do_not_inflate_the_dispersion():
     at = 30 * 24  # a day after the last burst
     calm = robust_dispersion(grid, expected_counts(grid, config)[0], config)[:, at]
     after = robust_dispersion(bursty, expected_counts(bursty, config)[0], config)[:, at]
-    assert (after <= 1.5 * calm + 0.01).all(), (calm, after)
+    # The recent level follows a day-long burst for a while (it cannot tell it from a level shift
+    # until the day is over), so the spread of residuals grows a little, far less than ...
+    assert (after <= 2.0 * calm + 0.01).all(), (calm, after)
 
     def moments(counts: np.ndarray) -> np.ndarray:
         """The plain method-of-moments estimate over the same four weeks, for contrast."""
         mu = expected_counts(counts, config)[0][:, at - 672 : at]
         return (((counts[:, at - 672 : at] - mu) ** 2 - mu) / mu**2).mean(axis=1)
 
-    # The plain estimate at least triples with the same three days.
+    # ... the plain estimate, which at least triples with the same three days.
     assert (moments(bursty) > 3 * moments(grid)).all()
+
+    # And a new six-fold burst of four hours is found on the same terms as without the three.
+    def found(base: np.ndarray) -> np.ndarray:
+        fresh = base.copy()
+        fresh[:, at + 10 : at + 14] *= 6
+        flags = detect_bursts(counts.assign(count=fresh.reshape(-1)))["is_trending"].to_numpy()
+        return flags.reshape(fresh.shape)[:, at + 10 : at + 14].any(axis=1)
+
+    assert found(grid).sum() >= 3
+    assert (found(bursty) == found(grid)).all()
 
 
 def test_one_burst_raises_one_alert_and_small_rises_of_big_terms_none():
