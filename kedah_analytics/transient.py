@@ -18,8 +18,6 @@ import requests
 import tenacity
 import urllib3.exceptions
 
-from kedah_analytics.sources.base import SourceError
-
 # SQLSTATEs of failures that a later attempt may not meet: connection exceptions (class 08),
 # transaction rollbacks (class 40: serialization failure, deadlock), and these single codes.
 TRANSIENT_SQLSTATE_CLASSES = ("08", "40")
@@ -56,8 +54,8 @@ MAX_DESCRIPTION_CHARS = 3000
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is worth retrying as it is (see the module docstring).
 
-    An exception that carries its own verdict (a ``SourceError``, a psycopg error, a transport
-    error) decides; one that does not (a ``RuntimeError`` wrapping another) is judged by what
+    An exception that carries its own verdict (a ``SourceError`` with its ``retryable``, a psycopg
+    error, a transport error) decides; one that does not (a ``RuntimeError`` wrapping another) is judged by what
     caused it: its ``__cause__``, else the exception it was raised while handling. An exception
     with no verdict anywhere in its chain is not transient."""
     seen: set[int] = set()
@@ -86,8 +84,9 @@ def transient_transport_error(exc: BaseException) -> bool:
 
 
 def _own_verdict(exc: BaseException) -> bool | None:
-    if isinstance(exc, SourceError):
-        return exc.retryable
+    retryable = getattr(exc, "retryable", None)  # a SourceError says itself
+    if isinstance(retryable, bool):
+        return retryable
     if isinstance(exc, psycopg.Error):
         return _transient_database_error(exc)
     if isinstance(exc, ConnectionError | TimeoutError):  # WarehouseUnavailable is a ConnectionError
