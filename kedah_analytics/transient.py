@@ -55,9 +55,9 @@ def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is worth retrying as it is (see the module docstring).
 
     An exception that carries its own verdict (a ``SourceError`` with its ``retryable``, a psycopg
-    error, a transport error) decides; one that does not (a ``RuntimeError`` wrapping another) is judged by what
-    caused it: its ``__cause__``, else the exception it was raised while handling. An exception
-    with no verdict anywhere in its chain is not transient."""
+    error, a transport error) decides; one that does not (a ``RuntimeError`` wrapping another) is
+    judged by what caused it: its ``__cause__``, else the exception it was raised while handling.
+    An exception with no verdict anywhere in its chain is not transient."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen and len(seen) < MAX_CHAIN:
