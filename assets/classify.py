@@ -8,8 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import table_check
-from assets.ingest import INGEST_RETRY, RAW_POSTS_FRESHNESS
+from assets.ingest import RAW_POSTS_FRESHNESS
 from assets.partitions import date_platform_partitions
+from assets.retries import TRANSIENT_RETRY, retry_only_transient
 from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
 from kedah_analytics.classify.posts import classify_posts
 from kedah_analytics.places import PlaceLinker
@@ -27,9 +28,10 @@ DUPLICATE_WINDOW_DAYS = 1
     kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=INGEST_RETRY,
+    retry_policy=TRANSIENT_RETRY,
     freshness_policy=RAW_POSTS_FRESHNESS,
 )
+@retry_only_transient
 def classified_posts(
     context: dg.AssetExecutionContext,
     raw_posts: DailyRows,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from assets.checks import table_check
 from assets.partitions import date_platform_partitions, days_by_platform
+from assets.retries import TRANSIENT_RETRY, retry_only_transient
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.places import load_places
 from kedah_analytics.sources.base import SourceError, telemetry_metadata
@@ -18,10 +19,6 @@ from resources import PostgresWarehouse, PostSources
 
 RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
-)
-# Transient failures (a rate limit that outlived the client's own retries, a database restart).
-INGEST_RETRY = dg.RetryPolicy(
-    max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 
@@ -39,11 +36,12 @@ RAW_POSTS_KEY = ("platform", "post_id")
     kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=INGEST_RETRY,
+    retry_policy=TRANSIENT_RETRY,
     freshness_policy=RAW_POSTS_FRESHNESS,
     pool="source_api",
     metadata={"primary_key": list(RAW_POSTS_KEY)},
 )
+@retry_only_transient
 def raw_posts(
     context: dg.AssetExecutionContext, post_sources: PostSources, warehouse: PostgresWarehouse
 ) -> dg.Output[MergeRows]:

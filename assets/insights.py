@@ -6,7 +6,6 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import table_check
-from assets.ingest import INGEST_RETRY
 from assets.partitions import (
     daily_partitions,
     date_platform_partitions,
@@ -15,6 +14,7 @@ from assets.partitions import (
     days_by_platform,
     replaced_account_rows,
 )
+from assets.retries import TRANSIENT_RETRY, retry_only_transient
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.account_metrics import (
     ACCOUNT_METRIC_COLUMNS,
@@ -54,10 +54,11 @@ def refuse_demo_over_real(
     kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=INGEST_RETRY,
+    retry_policy=TRANSIENT_RETRY,
     pool="source_api",
     metadata={"primary_key": ACCOUNT_KEY},
 )
+@retry_only_transient
 def account_daily_metrics(
     context: dg.AssetExecutionContext,
     account_metric_sources: AccountMetricSources,
@@ -115,10 +116,11 @@ def account_daily_metrics(
     kinds={"postgres", "python"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=INGEST_RETRY,
+    retry_policy=TRANSIENT_RETRY,
     pool="source_api",
     metadata={"primary_key": ["date", "keyword", "geo"]},
 )
+@retry_only_transient
 def search_interest(
     context: dg.AssetExecutionContext,
     search_interest_source: SearchInterestSource,

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from kedah_analytics.domain import QuarantinedRecord
 from kedah_analytics.settings import PG_URL
+from kedah_analytics.transient import describe_error, is_transient
 from kedah_analytics.warehouse import (
     MergeRows,
     PartitionFilter,
@@ -37,7 +38,7 @@ from kedah_analytics.warehouse import (
     table_columns,
 )
 from kedah_analytics.warehouse.checks import CheckOutcome
-from kedah_analytics.warehouse.connection import WarehouseUnavailable, connect
+from kedah_analytics.warehouse.connection import connect
 from kedah_analytics.warehouse.load import (
     DailyRows,
     count_rows_by_partition,
@@ -232,12 +233,6 @@ def _bounded_markdown(table: pd.DataFrame) -> str:
     return f"{shown}\n\n({len(table) - MAX_PARTITION_TABLE_ROWS} more partitions not shown)"
 
 
-def _is_transient(err: BaseException) -> bool:
-    """Whether a failed write is worth retrying: a connection problem, a deadlock, a timeout;
-    not bad data, a constraint, or a mistake in the code (those fail the same way every time)."""
-    return isinstance(err, WarehouseUnavailable | psycopg.OperationalError | psycopg.InterfaceError)
-
-
 class PostgresIOManager(dg.ConfigurableIOManager):
     """Stores each asset as table ``kedah.<asset>``, partition by partition.
 
@@ -268,16 +263,8 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         metadata = context.definition_metadata or {}
         partitions = self._filter(context, metadata)
-        try:
-            with connect(self.url) as conn:
-                context.add_output_metadata(self._write(context, conn, table, obj, partitions, metadata))
-        except Exception as err:
-            if _is_transient(err):
-                raise
-            raise dg.Failure(
-                description=f"writing kedah.{table} failed: {type(err).__name__}: {err}",
-                allow_retries=False,
-            ) from err
+        with _final_unless_transient(f"writing kedah.{table}"), connect(self.url) as conn:
+            context.add_output_metadata(self._write(context, conn, table, obj, partitions, metadata))
 
     def _write(
         self,
@@ -328,8 +315,23 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         partitions = self._filter(context, metadata)
         if context.dagster_type.typing_type is DailyRows:
             return DailyRows(self.url, table, partitions, day_column=_day_column(partitions, metadata))
-        with connect(self.url) as conn:
+        with _final_unless_transient(f"reading kedah.{table}"), connect(self.url) as conn:
             return read_table(conn, table, partitions)
+
+
+@contextmanager
+def _final_unless_transient(what: str) -> Iterator[None]:
+    """A failure inside is retried by the asset's policy only when transient (a lost connection, a
+    deadlock); bad data, a constraint or a mistake in the code fail the same way every time, so
+    they fail the step at once (the rule of ``assets.retries``, for the IO manager)."""
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as err:
+        if is_transient(err):
+            raise
+        raise dg.Failure(description=f"{what} failed: {describe_error(err)}", allow_retries=False) from err
 
 
 def _day_column(partitions: PartitionFilter | None, metadata: Mapping[str, Any]) -> str:

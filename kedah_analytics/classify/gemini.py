@@ -32,6 +32,7 @@ from google.genai import types
 
 from kedah_analytics.classify.base import AttributedSentiment, Sentiment, SentimentClassifier
 from kedah_analytics.classify.features import coerce_text, truncate
+from kedah_analytics.transient import transient_transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +170,6 @@ def server_retry_delay(exc: BaseException) -> float | None:
             except ValueError:
                 return None
     return None
-
-
-def _transient_transport_error(exc: BaseException) -> bool:
-    # httpx and httpx2 are separate packages with the same class names.
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    module = type(exc).__module__.split(".")[0]
-    return module in {"httpx", "httpx2"} and bool(names & {"TimeoutException", "TransportError"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +327,7 @@ class GeminiSentimentClassifier:
             return exc.code == 408
         if isinstance(exc, genai_errors.ServerError):
             return True
-        return _transient_transport_error(exc)
+        return transient_transport_error(exc)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
