@@ -31,6 +31,29 @@ def steps_in_progress(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return [step for step in dict.fromkeys(started) if step not in finished]
 
 
+# What Dagster writes when it fails a run from outside the run (the code server saw its worker exit,
+# the queue could not launch it): the cause is the engine event it records just before.
+GENERIC_RUN_FAILURE = "This run has been marked as failed from outside the execution context."
+
+
+def run_failure_cause(instance: dg.DagsterInstance, run_id: str, failure: dg.DagsterEvent) -> str:
+    """Why the run failed: the failure's own message, or, for Dagster's generic one, the last
+    engine event before it (e.g. "Run execution process for ... was terminated by signal 9")."""
+    message = (failure.message or "").strip()
+    if message and message != GENERIC_RUN_FAILURE:
+        return message
+    cause = ""
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            break  # what the daemon logs afterwards (freeing slots) is no cause
+        if event.event_type == dg.DagsterEventType.ENGINE_EVENT and event.message:
+            cause = event.message
+    return cause.strip() or message
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
 def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
     """Reports the failed run, its failed assets (steps) and their errors."""
@@ -43,7 +66,9 @@ def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
         run_id,
         context.dagster_run.job_name,
         failures,
-        run_error=context.failure_event.message,
+        run_error=context.failure_event.message
+        if failures
+        else run_failure_cause(context.instance, run_id, context.failure_event),
         steps_in_progress=[] if failures else steps_in_progress(context.instance, run_id),
     )
     context.log.error(message)

@@ -14,10 +14,28 @@ deployment's own launcher does this check.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
+
+# The code server that launched a worker fails the run itself within half a second of the worker's
+# death. A monitor poll can see the dead pid in that half second too; it waits this long for the
+# run to end before failing it, so a run gets one failure (and one alert), not two.
+DEATH_GRACE_S = 3.0
+
+
+def wait_for_run_end(instance: dg.DagsterInstance, run_id: str, timeout_s: float) -> bool:
+    """Whether the run has finished, or finishes within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
@@ -65,6 +83,8 @@ class LocalRunLauncher(dg.DefaultRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "worker pid not recorded yet")
         if process_alive(pid):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"run worker pid {pid} is alive")
+        # Failed by its code server meanwhile: the daemon sees the run's status changed and leaves it.
+        wait_for_run_end(self._instance, run.run_id, DEATH_GRACE_S)
         return CheckRunHealthResult(
             WorkerStatus.FAILED, f"the run worker process (pid {pid}) died: killed or crashed mid-run"
         )

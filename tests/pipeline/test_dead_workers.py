@@ -1,26 +1,62 @@
-"""A run whose worker is killed with SIGKILL is noticed: failed by run monitoring, alerted with the
-step it was in, and its pool slot freed, so the next run of the pool is not blocked."""
+"""A run whose worker dies is noticed: failed, alerted with the step it was in, its ``source_api``
+pool slot freed; and a re-run of the same partition completes.
+
+The live tests run the deployment's own processes: ``dagster code-server``, ``dagster-webserver``
+and ``dagster-daemon`` started by :func:`kedah_analytics.topology.start_topology` on the project's
+dagster.yaml (run monitoring with ``sensors.run_worker.LocalRunLauncher``, the queued run
+coordinator, pools), only run monitoring's intervals shortened, on a database of their own. Runs
+are launched through GraphQL, dequeued by the daemon and executed by real worker processes.
+
+A worker is held inside ``raw_posts`` the way a real one can be: an operator's ``LOCK TABLE
+kedah.raw_posts IN SHARE MODE`` (what a plain ``CREATE INDEX`` takes) makes its write wait, with
+the step started and the pool's only slot claimed. Alerts go over HTTP to a server in this test,
+through ``KEDAH_ALERT_WEBHOOK``.
+"""
 
 from __future__ import annotations
 
-import logging
+import json
+import os
 import signal
-import subprocess
-import sys
+import socket
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
+import psutil
+import psycopg
+import pytest
 import yaml
-from dagster._core.events import EngineEventData
-from dagster._core.storage.dagster_run import DagsterRunStatus
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
-from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
-from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-from sensors.alerts import report_failed_runs
-from sensors.run_worker import LocalRunLauncher, process_alive
+from kedah_analytics.domain import KEDAH_TZ
+from kedah_analytics.topology import Topology, start_topology
+from sensors.alerts import run_failure_cause
+from sensors.run_worker import LocalRunLauncher, process_alive, worker_pid
+from sensors.schedules import range_tags
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCATION = {"repositoryLocationName": "kedah_analytics", "repositoryName": "__repository__"}
+ALERT_SENSOR = "report_failed_runs"
+POOL = "source_api"
+INSTIGATORS = """query($s: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $s) { ... on Schedules { results { id name } } }
+  sensorsOrError(repositorySelector: $s) { ... on Sensors { results { id name sensorState { status } } } } }"""
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+RELOAD = """mutation { reloadRepositoryLocation(repositoryLocationName: "kedah_analytics") { __typename
+  ... on WorkspaceLocationEntry { locationOrLoadError { __typename } } ... on PythonError { message } } }"""
+REEXECUTE = """mutation($p: ReexecutionParams!) { launchRunReexecution(reexecutionParams: $p) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 
 
 def _project_instance_overrides() -> dict:
@@ -35,65 +71,310 @@ def test_the_project_instance_uses_the_launcher_that_checks_workers():
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
 
 
-def _worker() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-
-
-def test_a_killed_worker_fails_its_run_alerts_and_frees_its_slot(monkeypatch):
-    sent: list[str] = []
-    monkeypatch.setattr("sensors.alerts.post_webhook", lambda url, text: sent.append(text))
-    monkeypatch.setenv("KEDAH_ALERT_WEBHOOK", "http://alerts.invalid/hook")
-    with dg.instance_for_test(overrides=_project_instance_overrides()) as instance:
-        instance.event_log_storage.set_concurrency_slots("source_api", 1)
+def test_a_run_failed_from_outside_is_alerted_with_the_cause_dagster_logged_before_it():
+    with dg.instance_for_test() as instance:
         run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
-        worker = _worker()
-        instance.report_engine_event(
-            f"Started process for run (pid: {worker.pid}).", run, EngineEventData.in_process(worker.pid)
+        instance.report_engine_event("Started process for run (pid: 1).", run)
+        crash = f"Run execution process for {run.run_id} was terminated by signal 9 (SIGKILL)."
+        instance.report_engine_event(crash, run)
+        failure = instance.report_run_failed(run)  # Dagster's generic message, as the code server sends
+        instance.report_engine_event("Freed 1 concurrency slot.", run)  # afterwards: not the cause
+        assert run_failure_cause(instance, run.run_id, failure) == crash
+        own = dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.RUN_FAILURE.value, job_name="collect_posts",
+            message="Detected run worker status FAILED: the run worker process (pid 7) died",
+        )  # fmt: skip
+        assert "(pid 7) died" in run_failure_cause(instance, run.run_id, own)
+
+
+# The live deployment.
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def launch(url: str, job: str, tags: dict[str, str]) -> str:
+    """Launch a run of ``job`` through GraphQL (queued; the daemon dequeues it); its id."""
+    params = {"selector": {**LOCATION, "jobName": job}, "runConfigData": {},
+              "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}  # fmt: skip
+    launched = graphql(url, LAUNCH, {"p": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+class Webhook:
+    """A chat webhook on 127.0.0.1 that records the JSON bodies posted to it."""
+
+    def __init__(self) -> None:
+        posts: list[dict] = []
+        self.posts = posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def texts(self) -> list[str]:
+        return [str(p.get("text", "")) for p in list(self.posts)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def own_database(pg_server_url: str) -> Iterator[str]:
+    """A database for these tests alone (Dagster's storage and the warehouse), migrated; dropped after."""
+    from kedah_analytics.warehouse import apply_migrations
+
+    name = f"kedah_dead_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
+    apply_migrations(url)
+    yield url
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Deployment:
+    topology: Topology
+    instance: dg.DagsterInstance
+    webhook: Webhook
+    url: str  # the webserver
+    database: str
+
+
+@pytest.fixture(scope="module")
+def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Code server, webserver and daemon on free ports, with only the failure sensor running,
+    places loaded and one ``source_api`` slot; every process is stopped afterwards."""
+    tmp = tmp_path_factory.mktemp("dead_workers")
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    # The project's instance; only run monitoring's waits are shortened (what it checks is the same).
+    config["run_monitoring"].update(poll_interval_seconds=1, free_slots_after_run_end_seconds=1)
+    home = tmp / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    webhook = Webhook()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": own_database,
+           "KEDAH_SOURCE_MODE": "demo", "KEDAH_ALERT_WEBHOOK": webhook.url}  # fmt: skip
+    log = tmp / "deployment.log"
+    with open(log, "wb") as out:
+        topology = start_topology(
+            workspace=ROOT / "deploy" / "workspace.grpc.yaml", cwd=ROOT, env=env, port=free_port(),
+            code_port=free_port(), output=out.fileno(),
+        )  # fmt: skip
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("KEDAH_PG_URL", own_database)  # the storage dagster.yaml names
+            instance = dg.DagsterInstance.from_config(str(home))
+        with instance:
+            yield _prepare(Deployment(topology, instance, webhook, topology.webserver_url, own_database))
+    finally:
+        topology.stop()
+        webhook.close()
+        print(log.read_text(errors="replace")[-5000:])  # shown by pytest when a test failed
+
+
+def _prepare(d: Deployment) -> Deployment:
+    # Only the failure sensor runs: no hourly collection or automation competes for the pool.
+    instigators = graphql(d.url, INSTIGATORS, {"s": LOCATION})
+    for schedule in instigators["schedulesOrError"]["results"]:
+        graphql(d.url, "mutation($id: String!) { stopRunningSchedule(id: $id) { __typename } }",
+                {"id": schedule["id"]})  # fmt: skip
+    sensors = {s["name"]: s for s in instigators["sensorsOrError"]["results"]}
+    # The failure sensor is on by default: nobody has to remember to start it.
+    assert sensors[ALERT_SENSOR]["sensorState"]["status"] == "RUNNING"
+    for name, sensor in sensors.items():
+        if name != ALERT_SENSOR:
+            graphql(
+                d.url, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]}
+            )
+    # A schedule that fired before it was stopped (at the turn of an hour) has its runs end first.
+    wait_for(lambda: not d.instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)), 300,
+             "runs launched before the schedules were stopped to end", d.topology)  # fmt: skip
+    # The places the classifier links posts to, as any deployment has them.
+    places_run = launch(d.url, "refresh_places", {})
+    wait_for(lambda: status(d.instance, places_run) == dg.DagsterRunStatus.SUCCESS, 240,
+             "refresh_places to succeed", d.topology)  # fmt: skip
+    # A failure sensor reports the failures after its first tick: the kills come after it.
+    wait_for(lambda: sensor_ticks(d.instance, ALERT_SENSOR) >= 1, 180, "the failure sensor's first tick",
+             d.topology)  # fmt: skip
+    # One slot: a slot the dead run kept would block every later run of the pool.
+    d.instance.event_log_storage.set_concurrency_slots(POOL, 1)
+    return d
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, topology: Topology) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in topology.processes):
+            pytest.fail(f"a process of the deployment exited while waiting for {what}")
+        if predicate():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def sensor_ticks(instance: dg.DagsterInstance, name: str) -> int:
+    for state in instance.all_instigator_state():
+        if state.instigator_name == name:
+            return len(instance.get_ticks(state.instigator_origin_id, state.selector_id))
+    return 0
+
+
+def step_started(instance: dg.DagsterInstance, run_id: str, step: str) -> bool:
+    return any(
+        r.dagster_event is not None and r.dagster_event.step_key == step
+        for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+    )
+
+
+def slot_holders(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
+    """(run id, step) of every claimed slot of the pool."""
+    info = instance.event_log_storage.get_concurrency_info(POOL)
+    return [(s.run_id, s.step_key) for s in info.claimed_slots]
+
+
+def writers_waiting(conn: psycopg.Connection) -> int:
+    """Sessions waiting for a lock on kedah.raw_posts."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE relation = 'kedah.raw_posts'::regclass AND NOT granted"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def status(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRunStatus | None:
+    run = instance.get_run_by_id(run_id)
+    return run.status if run else None
+
+
+@pytest.mark.parametrize(
+    ("code_server_crashed", "days_ago"),
+    [
+        pytest.param(False, 2, id="the-code-server-that-started-it-notices"),
+        pytest.param(True, 3, id="after-a-code-server-crash-run-monitoring-notices"),
+    ],
+)
+def test_a_worker_killed_with_sigkill_is_failed_alerted_and_frees_its_slot_and_a_rerun_completes(
+    deployment: Deployment, code_server_crashed: bool, days_ago: int
+):
+    """Two ways a worker's death is noticed. The code server that started the worker watches its
+    child and fails the run at once. When that code server is gone (it crashed and the location
+    was reloaded; the worker lived on), only run monitoring can tell: the daemon asks
+    LocalRunLauncher, which checks the worker's pid."""
+    d, instance = deployment, deployment.instance
+    day: date = datetime.now(KEDAH_TZ).date() - timedelta(days=days_ago)
+    partition = f"{day}|twitter"
+    with psycopg.connect(d.database) as operator:
+        # Writes to raw_posts wait while the operator holds this lock (its transaction stays open).
+        operator.execute("LOCK TABLE kedah.raw_posts IN SHARE MODE")
+        run_id = launch(d.url, "collect_posts", range_tags(partition, partition))
+
+        def held_in_raw_posts() -> bool:
+            with psycopg.connect(d.database) as watcher:
+                waiting = writers_waiting(watcher)
+            return (
+                status(instance, run_id) == dg.DagsterRunStatus.STARTED
+                and step_started(instance, run_id, "raw_posts")
+                and (run_id, "raw_posts") in slot_holders(instance)
+                and waiting > 0
+            )
+
+        wait_for(
+            held_in_raw_posts, 240, "the worker to wait inside raw_posts with the pool's slot", d.topology
         )
-        instance.report_dagster_event(
-            dg.DagsterEvent(
-                event_type_value=dg.DagsterEventType.STEP_START.value,
-                job_name=run.job_name,
-                step_key="raw_posts",
-                message="Started execution of step raw_posts.",
-            ),
-            run_id=run.run_id,
-        )
-        # The step holds the pool's only slot, as raw_posts does while it calls the APIs.
-        claim = instance.event_log_storage.claim_concurrency_slot("source_api", run.run_id, "raw_posts")
-        assert claim.is_claimed
+        pid = worker_pid(instance, run_id)
+        assert pid is not None and process_alive(pid)
+        code_server = psutil.Process(d.topology.processes[0].pid)
+        assert pid in {p.pid for p in code_server.children(recursive=True)}, "not a worker of this deployment"
+        if code_server_crashed:
+            # The code server process that launched the worker dies; the worker lives on, still
+            # waiting in raw_posts. The location is reloaded (as from the UI): a new code server
+            # process serves it (and evaluates the failure sensor), and knows nothing of the worker.
+            parent = psutil.Process(pid).parent()
+            assert parent is not None and parent.pid != code_server.pid
+            parent.kill()
+            parent.wait(timeout=30)
+            # The first reload starts the new process, then reports that the old one could not be
+            # asked to shut down (it is dead); the next reload finds the new one and loads.
+            for _ in range(3):
+                reloaded = graphql(d.url, RELOAD)["reloadRepositoryLocation"]
+                if (reloaded.get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation":
+                    break
+            else:
+                pytest.fail(f"the code location did not reload: {reloaded}")
+            assert process_alive(pid) and psutil.Process(pid).ppid() != parent.pid
+        # Run monitoring polls every second here: a live, waiting worker is left alone.
+        time.sleep(5)
+        assert status(instance, run_id) == dg.DagsterRunStatus.STARTED
 
-        record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
-        monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
-        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # alive: left alone
+        os.kill(pid, signal.SIGKILL)
 
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-        assert not process_alive(worker.pid)
-        record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
-        monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
-        failed = instance.get_run_by_id(run.run_id)
-        assert failed.status == DagsterRunStatus.FAILURE
+        wait_for(lambda: status(instance, run_id) == dg.DagsterRunStatus.FAILURE, 120,
+                 "the run to be failed", d.topology)  # fmt: skip
+        (failure,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        if code_server_crashed:
+            cause = f"the run worker process (pid {pid}) died"
+            assert cause in failure.message  # the daemon's run monitoring, through LocalRunLauncher
+        else:
+            cause = "was terminated by signal 9 (SIGKILL)"
+            engine = instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+            assert any(cause in r.message for r in engine)  # the code server saw its child die
 
-        failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
-        context = dg.build_run_status_sensor_context(
-            sensor_name="report_failed_runs", dagster_instance=instance, dagster_run=failed,
-            dagster_event=failure,
-        ).for_run_failure()  # fmt: skip
-        report_failed_runs(context)
-        assert len(sent) == 1 and "it was in: raw_posts" in sent[0] and "died" in sent[0]
+        def alert() -> str | None:
+            return next((t for t in d.webhook.texts() if run_id in t), None)
 
-        # The slot is freed once the run has ended (free_slots_after_run_end_seconds).
-        monkeypatch.setitem(instance.run_monitoring_settings, "free_slots_after_run_end_seconds", -1)
-        list(execute_concurrency_slots_iteration(_WorkspaceContext(instance), logging.getLogger("test")))
-        other = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
-        assert instance.event_log_storage.claim_concurrency_slot(
-            "source_api", other.run_id, "raw_posts"
-        ).is_claimed
+        wait_for(alert, 180, "the failure alert on the webhook", d.topology)
+        text = alert() or ""
+        assert "job collect_posts failed" in text
+        assert "it was in: raw_posts" in text
+        assert cause in text
 
+        wait_for(lambda: not slot_holders(instance), 120, "the pool slot to be freed", d.topology)
+        assert instance.event_log_storage.get_concurrency_info(POOL).slot_count == 1
 
-class _WorkspaceContext:
-    """What the slot-freeing iteration reads: the instance."""
-
-    def __init__(self, instance: dg.DagsterInstance):
-        self.instance = instance
+        operator.rollback()  # the index is built: writes go through again
+        rerun = graphql(d.url, REEXECUTE, {"p": {"parentRunId": run_id, "strategy": "FROM_FAILURE"}})
+        assert rerun["launchRunReexecution"]["__typename"] == "LaunchRunSuccess", rerun
+        rerun_id = rerun["launchRunReexecution"]["run"]["runId"]
+        wait_for(
+            lambda: status(instance, rerun_id) in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE),
+            240, "the re-run to end", d.topology,
+        )  # fmt: skip
+        assert status(instance, rerun_id) == dg.DagsterRunStatus.SUCCESS
+        assert step_started(instance, rerun_id, "raw_posts")
+        assert not slot_holders(instance)
+        # One alert for the killed run, none for its re-run.
+        assert len([t for t in d.webhook.texts() if run_id in t]) == 1
+        assert not [t for t in d.webhook.texts() if rerun_id in t]
+        rows = operator.execute(
+            "SELECT count(*) FROM kedah.raw_posts WHERE platform = 'twitter' AND date = %s", (day,)
+        ).fetchone()
+        assert rows and rows[0] > 0
