@@ -22,9 +22,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dagster as dg  # noqa: E402
+import pandas as pd  # noqa: E402
 from _db import scratch_database  # noqa: E402
 
+from assets.ingest import RAW_POSTS_KEY  # noqa: E402
+from assets.partitions import days_by_platform  # noqa: E402
 from kedah_analytics.config import resolve_pg_url  # noqa: E402
+from kedah_analytics.ingest import PostCollection  # noqa: E402
+from kedah_analytics.warehouse import MergeRows  # noqa: E402
+from resources import PostgresWarehouse, PostSources  # noqa: E402
 
 START = date(2026, 1, 1)
 # raw_posts comes from the demo sources, which give nothing for days not yet begun: a year that ended.
@@ -124,14 +131,6 @@ def measure_raw(url: str, days: int, layout: str) -> None:
 def _whole_range_raw_posts(partitions_def):  # noqa: ANN001, ANN202 - a bench-only asset
     """The old layout of raw_posts: each platform's whole range fetched at once, every platform's
     posts in one DataFrame, merged in one transaction (MergeRows)."""
-    import dagster as dg
-    import pandas as pd
-
-    from assets.ingest import RAW_POSTS_KEY
-    from assets.partitions import days_by_platform
-    from kedah_analytics.ingest import PostCollection
-    from kedah_analytics.warehouse import MergeRows
-    from resources import PostgresWarehouse, PostSources
 
     @dg.asset(name="raw_posts", partitions_def=partitions_def, backfill_policy=dg.BackfillPolicy.single_run())
     def whole_range(context, post_sources: PostSources, warehouse: PostgresWarehouse):  # noqa: ANN001, ANN202

@@ -267,8 +267,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     """Stores each asset as table ``kedah.<asset>``, partition by partition.
 
     An asset returns a :class:`ReplaceRows`, a :class:`MergeRows`, a :class:`ReplaceChunks` or a
-    :class:`MergeChunks`; which one is the asset's own statement of how its table is written. Inputs are read back as
-    DataFrames, or as :class:`DailyRows` (read a day at a time) where the asset asks for that."""
+    :class:`MergeChunks`; which one is the asset's own statement of how its table is written.
+    Inputs are read back as DataFrames, or as :class:`DailyRows` (read a day at a time) where the
+    asset asks for that."""
 
     url: str
 
