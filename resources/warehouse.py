@@ -3,8 +3,9 @@
 The IO manager maps an asset to ``kedah.<asset name>`` and its partitions to columns: a
 ``date`` x ``platform`` partition to the ``date`` and ``platform`` columns, a daily or weekly one
 to the column named by the asset's ``partition_expr`` metadata (``date`` by default). Each asset
-returns a typed write (:class:`ReplaceRows` or :class:`MergeRows`) saying how its rows are stored;
-every write is one transaction with COPY. The warehouse resource is for reads, checks and the
+returns a typed write (:class:`ReplaceRows`, :class:`MergeRows`, or chunk by chunk
+:class:`ReplaceChunks` and :class:`MergeChunks`) saying how its rows are stored; every write (every
+chunk) is one transaction with COPY. The warehouse resource is for reads, checks and the
 quarantine; table writes go through the IO manager only.
 """
 
@@ -22,8 +23,11 @@ from pydantic import Field
 
 from kedah_analytics.domain import QuarantinedRecord
 from kedah_analytics.settings import PG_URL
+from kedah_analytics.sources.failures import day_span
 from kedah_analytics.transient import describe_error, is_transient
 from kedah_analytics.warehouse import (
+    MergeChunk,
+    MergeChunks,
     MergeRows,
     PartitionFilter,
     ReplaceChunks,
@@ -200,20 +204,41 @@ class PartitionFigures:
             self.figures[key] = figures
             self.previews[key] = _markdown_preview(part)
 
+    def _partition_metadata(self, key: str) -> dict[str, Any]:
+        figures = self.figures[key]
+        return {
+            "dagster/partition_row_count": figures["rows_stored"],
+            **{k: v for k, v in figures.items() if k != "rows_stored"},
+            "preview": dg.MetadataValue.md(self.previews[key]),
+        }
+
+    @contextmanager
+    def kept_on_failure(self, context: dg.OutputContext, table: str) -> Iterator[None]:
+        """A chunked write that fails still records the partitions its committed chunks stored.
+
+        Each chunk commits on its own, so when a later chunk fails the earlier partitions hold their
+        new rows: they are recorded as materialized (the run still fails), so the UI shows what the
+        warehouse holds."""
+        try:
+            yield
+        except BaseException:
+            for key in sorted(self.figures):
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=context.asset_key,
+                        partition=key,
+                        description=f"stored in kedah.{table} before a later chunk of the run failed",
+                        metadata=self._partition_metadata(key),
+                    )
+                )
+            raise
+
     def publish(self, context: dg.OutputContext) -> dict[str, Any]:
         """Per-partition metadata onto each partition; the run-level metadata to return."""
         step = context.step_context
         asset_key = context.asset_key
-        for key, figures in self.figures.items():
-            step.add_asset_metadata(
-                {
-                    "dagster/partition_row_count": figures["rows_stored"],
-                    **{k: v for k, v in figures.items() if k != "rows_stored"},
-                    "preview": dg.MetadataValue.md(self.previews[key]),
-                },
-                asset_key=asset_key,
-                partition_key=key,
-            )
+        for key in self.figures:
+            step.add_asset_metadata(self._partition_metadata(key), asset_key=asset_key, partition_key=key)
         totals: dict[str, Any] = {}
         for figures in self.figures.values():
             for name, value in figures.items():
@@ -236,9 +261,10 @@ def _bounded_markdown(table: pd.DataFrame) -> str:
 class PostgresIOManager(dg.ConfigurableIOManager):
     """Stores each asset as table ``kedah.<asset>``, partition by partition.
 
-    An asset returns a :class:`ReplaceRows`, a :class:`MergeRows` or a :class:`ReplaceChunks`;
-    which one is the asset's own statement of how its table is written. Inputs are read back as
-    DataFrames, or as :class:`DailyRows` (read a day at a time) where the asset asks for that."""
+    An asset returns a :class:`ReplaceRows`, a :class:`MergeRows`, a :class:`ReplaceChunks` or a
+    :class:`MergeChunks`; which one is the asset's own statement of how its table is written.
+    Inputs are read back as DataFrames, or as :class:`DailyRows` (read a day at a time) where the
+    asset asks for that."""
 
     url: str
 
@@ -255,15 +281,18 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         )
 
     def handle_output(self, context: dg.OutputContext, obj: TableWrite) -> None:
-        if not isinstance(obj, ReplaceRows | MergeRows | ReplaceChunks):
+        if not isinstance(obj, ReplaceRows | MergeRows | ReplaceChunks | MergeChunks):
             raise TypeError(
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; assets stored in "
-                "PostgreSQL return ReplaceRows(...), MergeRows(...) or ReplaceChunks(...) (kedah_analytics.warehouse)"
+                "PostgreSQL return ReplaceRows(...), MergeRows(...), ReplaceChunks(...) or MergeChunks(...) "
+                "(kedah_analytics.warehouse)"
             )
         table = context.asset_key.path[-1]
         metadata = context.definition_metadata or {}
         partitions = self._filter(context, metadata)
-        with _final_unless_transient(f"writing kedah.{table}"), connect(self.url) as conn:
+        # The rows of a chunked write are produced while it is written (a source is called, a
+        # classifier runs): a failure here may be the asset's own, hence "materializing".
+        with final_unless_transient(f"materializing kedah.{table}"), connect(self.url) as conn:
             context.add_output_metadata(self._write(context, conn, table, obj, partitions, metadata))
 
     def _write(
@@ -278,7 +307,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         if partitions is None:
             if isinstance(obj, MergeRows):
                 raise ValueError(f"{table}: merge writes need a partitioned asset")
-            if isinstance(obj, ReplaceChunks):
+            if isinstance(obj, ReplaceChunks | MergeChunks):
                 raise ValueError(f"{table}: chunked writes need a partitioned asset")
             summary = replace_partitions(conn, table, obj.rows, obj.only)
             return table_metadata(conn, table, None, obj.rows, summary)
@@ -290,15 +319,35 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         elif isinstance(obj, ReplaceRows):
             summary = replace_partitions(conn, table, obj.rows, obj.only or partitions)
             figures.record(conn, table, partitions, obj.rows)
-        else:
+        elif isinstance(obj, ReplaceChunks):
             day_column = _day_column(partitions, metadata)
             summary = WriteSummary(table=f"kedah.{table}", mode="replace by day")
-            for day, rows in obj.chunks:
-                subset = narrow(partitions, day_column, day)
-                summary.add(replace_partitions(conn, table, rows, subset))
-                figures.record(conn, table, subset, rows)
+            with figures.kept_on_failure(context, table):
+                for day, rows in obj.chunks:
+                    subset = narrow(partitions, day_column, day)
+                    summary.add(replace_partitions(conn, table, rows, subset))
+                    figures.record(conn, table, subset, rows)
             if obj.finish is not None:
                 extra = {f"run_{k}": v for k, v in obj.finish().items()}
+        else:
+            day_column = _day_column(partitions, metadata)
+            summary = WriteSummary(table=f"kedah.{table}", mode="merge by chunk")
+            with figures.kept_on_failure(context, table):
+                for chunk in obj.chunks:
+                    subset = _chunk_partitions(table, partitions, day_column, chunk)
+                    written = _merge_in_one_transaction(
+                        conn, table, obj.key, [(subset, chunk.rows, chunk.provider)],
+                        {chunk.provider: chunk.cursors} if chunk.cursors else {},
+                    )  # fmt: skip
+                    summary.add(written)
+                    figures.record(conn, table, subset, chunk.rows, written)
+                    context.log.info(
+                        f"kedah.{table}: {chunk.platform} {day_span(chunk.days)} stored ({chunk.provider}): "
+                        f"{written.inserted} new, {written.updated} updated"
+                        + (f", {len(chunk.cursors)} cursor(s) saved" if chunk.cursors else "")
+                    )
+            if obj.run_metadata is not None:
+                extra = dict(obj.run_metadata())
         run = {f"run_{k}": v for k, v in summary.as_metadata().items() if k != "write_mode"}
         return {
             "write_mode": summary.mode,
@@ -315,12 +364,12 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         partitions = self._filter(context, metadata)
         if context.dagster_type.typing_type is DailyRows:
             return DailyRows(self.url, table, partitions, day_column=_day_column(partitions, metadata))
-        with _final_unless_transient(f"reading kedah.{table}"), connect(self.url) as conn:
+        with final_unless_transient(f"reading kedah.{table}"), connect(self.url) as conn:
             return read_table(conn, table, partitions)
 
 
 @contextmanager
-def _final_unless_transient(what: str) -> Iterator[None]:
+def final_unless_transient(what: str) -> Iterator[None]:
     """A failure inside is retried by the asset's policy only when transient (a lost connection, a
     deadlock); bad data, a constraint or a mistake in the code fail the same way every time, so
     they fail the step at once (the rule of ``assets.retries``, for the IO manager)."""
@@ -349,25 +398,52 @@ def _merge(
     """Merge platform by platform, and save the cursors, all in one transaction."""
     if partitions is None:
         raise ValueError(f"{table}: merge writes need a partitioned asset")
+    parts = []
+    for platform, subset in _split_by(partitions, "platform").items():
+        if platform not in write.provider_by_platform:
+            raise ValueError(f"{table}: no provider recorded for platform {platform!r}")
+        rows = write.rows[write.rows["platform"] == platform] if len(write.rows) else write.rows
+        parts.append((subset, rows, write.provider_by_platform[platform]))
+    return _merge_in_one_transaction(conn, table, write.key, parts, write.cursors)
+
+
+def _chunk_partitions(
+    table: str, partitions: PartitionFilter, day_column: str, chunk: MergeChunk
+) -> PartitionFilter:
+    """The run's partitions a chunk writes: its platform on its days (all of them in the run)."""
+    days = set(chunk.days)
+    subset = _split_by(partitions, "platform").get(chunk.platform)
+    index = partitions.columns.index(day_column)
+    values = tuple(v for v in (subset.values if subset else ()) if v[index] in days)
+    missing = days - {v[index] for v in values}
+    if not chunk.days or missing:
+        shown = ", ".join(str(d) for d in sorted(missing)) or "no days"
+        raise ValueError(f"{table}: a chunk of {chunk.platform} names {shown}, outside the run's partitions")
+    return PartitionFilter(partitions.columns, values)
+
+
+def _merge_in_one_transaction(
+    conn: psycopg.Connection,
+    table: str,
+    key: Sequence[str],
+    parts: Sequence[tuple[PartitionFilter, pd.DataFrame, str]],
+    cursors: Mapping[str, Mapping[str, str]],
+) -> WriteSummary:
+    """Merge each ``(partitions, rows, provider)`` and save ``cursors`` (provider -> cursors), all in
+    one transaction: the cursors are stored with the posts they cover, or not at all."""
     total = WriteSummary(table=f"kedah.{table}", mode="merge")
     with conn.transaction():
         with conn.cursor() as cur:
-            # Every partition of the run at once, in one order, before any platform's merge.
-            lock_partitions(cur, table, partitions)
-        for platform, subset in _split_by(partitions, "platform").items():
-            if platform not in write.provider_by_platform:
-                raise ValueError(f"{table}: no provider recorded for platform {platform!r}")
-            rows = write.rows[write.rows["platform"] == platform] if len(write.rows) else write.rows
-            total.add(
-                merge_rows(
-                    conn,
-                    table,
-                    rows,
-                    key=write.key,
-                    partitions=subset,
-                    provider=write.provider_by_platform[platform],
-                )
-            )
-        for provider, cursors in write.cursors.items():
-            save_cursors(conn, provider, cursors)
+            # Every partition written at once, in one order, before any merge.
+            lock_partitions(cur, table, _union(table, [p for p, _, _ in parts]))
+        for subset, rows, provider in parts:
+            total.add(merge_rows(conn, table, rows, key=key, partitions=subset, provider=provider))
+        for provider, saved in cursors.items():
+            save_cursors(conn, provider, saved)
     return total
+
+
+def _union(table: str, filters: Sequence[PartitionFilter]) -> PartitionFilter:
+    if not filters:
+        raise ValueError(f"{table}: a merge names no partitions")
+    return PartitionFilter(filters[0].columns, tuple(v for f in filters for v in f.values))

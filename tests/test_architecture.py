@@ -37,6 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     # Marts sit on the trend detector and the warehouse's checks; charts draw what queries return.
     "kedah_analytics.marts": BASE
     | {"kedah_analytics.config", "kedah_analytics.trends", "kedah_analytics.warehouse"},
+    # Collecting raw posts joins the sources to the storage boundary and the warehouse's writes.
+    "kedah_analytics.ingest": BASE
+    | {"kedah_analytics.config", "kedah_analytics.sources", "kedah_analytics.warehouse"},
     "kedah_analytics.charts": BASE,
     "kedah_analytics.executors": BASE,
     "kedah_analytics.topology": BASE | {"kedah_analytics.config", "kedah_analytics.executors"},

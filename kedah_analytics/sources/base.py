@@ -26,8 +26,11 @@ class FetchTelemetry:
     notes: list[str] = field(default_factory=list)
     cache_hits: int = 0
     # Provider-specific figures a person reads in the metadata (X post reads and their estimated
-    # cost, what became of every item read): numbers add up when telemetries merge.
+    # cost, what became of every item read): numbers add up when telemetries merge, flags are any.
     details: dict[str, Any] = field(default_factory=dict)
+    # The details that state a level rather than count something (a daily allowance, what is left
+    # of it): when telemetries merge, the latest value stands.
+    levels: set[str] = field(default_factory=set)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -45,13 +48,20 @@ class FetchTelemetry:
         self.rate_limit_waits += other.rate_limit_waits
         self.rate_limit_wait_seconds += other.rate_limit_wait_seconds
         self.cache_hits += other.cache_hits
-        self.notes.extend(other.notes)
+        # The same note from every chunk of a run (e.g. "demo data") is said once.
+        self.notes.extend(n for n in dict.fromkeys(other.notes) if n not in self.notes)
+        self.levels |= other.levels
         for key, value in other.details.items():
             mine = self.details.get(key)
-            if (
+            if key in self.levels:
+                self.details[key] = value
+            elif isinstance(value, bool) and isinstance(mine, bool):
+                self.details[key] = mine or value
+            elif (
                 isinstance(value, int | float)
                 and not isinstance(value, bool)
                 and isinstance(mine, int | float)
+                and not isinstance(mine, bool)
             ):
                 self.details[key] = mine + value
             else:

@@ -58,9 +58,12 @@ def day_span(days: Sequence[date]) -> str:
     return f"{ordered[0]}..{ordered[-1]} ({len(ordered)} days)"
 
 
-def source_failure_message(what: str, days: Sequence[date], provider: str, exc: BaseException) -> str:
+def source_failure_message(
+    what: str, days: Sequence[date], provider: str, exc: BaseException, *, stored_before: str = ""
+) -> str:
     """Why a partition failed, what to fix, and that nothing stored was touched. ``exc`` comes from
-    the source library, whose messages never hold a secret."""
+    the source library, whose messages never hold a secret. ``stored_before`` names what a run
+    written chunk by chunk stored before the chunk that failed ("" when nothing)."""
     names = PROVIDER_ENV_VARS.get(provider, ())
     if isinstance(exc, CredentialsError):
         hint = f" Fix the credential in {exc.env_var} (its value is never shown)."
@@ -73,7 +76,12 @@ def source_failure_message(what: str, days: Sequence[date], provider: str, exc: 
         if isinstance(exc, SourceError) and exc.retryable
         else " Retrying will not help until this is fixed."
     )
+    written = (
+        f"This run stored {stored_before} before it; these days and the chunks after them were not written: "
+        if stored_before
+        else "Nothing was written: "
+    )
     return (
         f"{what} for {day_span(days)} from {provider} failed: {type(exc).__name__}: {exc}.{hint}{retry} "
-        "Nothing was written: the rows stored before are untouched, and no demo rows were used instead."
+        f"{written}the rows stored before are untouched, and no demo rows were used instead."
     )

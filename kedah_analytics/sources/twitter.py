@@ -481,6 +481,7 @@ class TwitterSource:
                 if best is not None:
                     newest_ids[query] = str(best)
         telemetry.details.update(self._budget_details(reads))
+        telemetry.levels |= {"x_daily_post_reads", "x_post_reads_left_today"}
         telemetry.details.update(reader.metadata())
         return FetchResult(
             list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER, cursors=newest_ids

@@ -10,9 +10,18 @@ from kedah_analytics.warehouse.load import (
     table_columns,
 )
 from kedah_analytics.warehouse.migrate import apply_migrations
-from kedah_analytics.warehouse.writes import MergeRows, ReplaceChunks, ReplaceRows, TableWrite
+from kedah_analytics.warehouse.writes import (
+    MergeChunk,
+    MergeChunks,
+    MergeRows,
+    ReplaceChunks,
+    ReplaceRows,
+    TableWrite,
+)
 
 __all__ = [
+    "MergeChunk",
+    "MergeChunks",
     "MergeRows",
     "PartitionFilter",
     "ReplaceChunks",

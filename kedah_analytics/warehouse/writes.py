@@ -65,4 +65,35 @@ class ReplaceChunks:
     finish: Callable[[], Mapping[str, Any]] | None = None
 
 
-TableWrite = ReplaceRows | MergeRows | ReplaceChunks
+@dataclass(frozen=True)
+class MergeChunk:
+    """One transaction of a :class:`MergeChunks` write: one platform's rows on some days of the run.
+
+    ``cursors`` are the ``provider``'s cursors as they stand once these rows are stored: saved in
+    the transaction that stores the rows, so a cursor never moves past posts that were not stored."""
+
+    platform: str
+    days: tuple[date, ...]
+    rows: pd.DataFrame
+    provider: str
+    cursors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MergeChunks:
+    """Merge on ``key`` chunk by chunk (a platform and a few days at a time), each chunk in its own
+    transaction, so a year-long run of a raw table holds one chunk of rows in memory, not the year.
+
+    Each chunk is merged as :class:`MergeRows` merges (nothing deleted, demo rows never mixed with
+    real ones, its cursors saved with its rows) into the run's partitions of its platform and days.
+    ``chunks`` is consumed lazily, after the asset returns; a chunk that fails leaves the chunks
+    before it stored and the ones after it unwritten. ``run_metadata`` gives the run's own
+    metadata (providers, API calls...) once every chunk is written, under the names it gives."""
+
+    chunks: Iterable[MergeChunk]
+    key: tuple[str, ...]
+    describe: Describe | None = None
+    run_metadata: Callable[[], Mapping[str, Any]] | None = None
+
+
+TableWrite = ReplaceRows | MergeRows | ReplaceChunks | MergeChunks

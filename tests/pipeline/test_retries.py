@@ -18,6 +18,7 @@ from kedah_analytics.definitions import defs
 from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
 from kedah_analytics.warehouse.connection import connect
 from resources import PostgresWarehouse, PostSources, SentimentResource
+from resources.warehouse import final_unless_transient
 
 NOWHERE = "postgresql://postgres@127.0.0.1:1/postgres"  # nothing listens on port 1: refused at once
 PARTITION = "2026-11-20|twitter"
@@ -198,7 +199,10 @@ def test_a_mistake_in_a_source_fails_raw_posts_once(warehouse_url):
     assert len(source_calls) == 1 and attempts(result, "raw_posts") == 1
     assert not events_of(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)
     data = failure(result)
-    assert data is not None and data.description == "raw_posts failed: KeyError: 'public_metrics'"
+    assert (
+        data is not None
+        and data.description == "materializing kedah.raw_posts failed: KeyError: 'public_metrics'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,16 +210,20 @@ def test_a_mistake_in_a_source_fails_raw_posts_once(warehouse_url):
     [("connection_reset", ConnectionResetError), ("retryable_source_error", dg.Failure)],
 )
 def test_a_transient_source_failure_reaches_raw_posts_retry_policy(warehouse_url, error, raised):
-    # Invoked directly: what the body raises is what Dagster's retry policy gets, and a transient
-    # failure reaches it as itself or as a Failure that allows retries (the retries themselves are
-    # shown above without TRANSIENT_RETRY's 30 s wait).
+    # raw_posts fetches while the IO manager stores its chunks: the body's chunks are consumed here
+    # under the IO manager's own rule, so what reaches Dagster's retry policy is what it would get:
+    # a transient failure as itself or as a Failure that allows retries (the retries themselves
+    # are shown above without TRANSIENT_RETRY's 30 s wait).
     source_calls.clear()
     sources = FailingPostSources(mode="demo", error=error)
     with (
         dg.build_asset_context(partition_key=PARTITION) as context,
         pytest.raises(raised) as err,
     ):
-        raw_posts(context, post_sources=sources, warehouse=PostgresWarehouse(url=warehouse_url))
+        output = raw_posts(context, post_sources=sources, warehouse=PostgresWarehouse(url=warehouse_url))
+        assert not source_calls  # nothing is fetched before the IO manager takes the chunks
+        with final_unless_transient("materializing kedah.raw_posts"):
+            list(output.value.chunks)
     assert len(source_calls) == 1
     assert getattr(err.value, "allow_retries", True)
     if isinstance(err.value, dg.Failure):
@@ -248,4 +256,6 @@ def test_a_classifier_that_crashes_fails_classified_posts_once(warehouse_url):
     assert not events_of(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)
     data = failure(result)
     assert data is not None
-    assert data.description == f"writing kedah.classified_posts failed: ValueError: {classifier_errors[0]}"
+    assert (
+        data.description == f"materializing kedah.classified_posts failed: ValueError: {classifier_errors[0]}"
+    )
