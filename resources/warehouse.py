@@ -245,9 +245,18 @@ class PartitionFigures:
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     totals[f"run_{name}"] = totals.get(f"run_{name}", 0) + value
         table = pd.DataFrame([{"partition": k, **f} for k, f in sorted(self.figures.items())])
-        return {**totals, "run_partitions": dg.MetadataValue.md(_bounded_markdown(table))}
+        if len(table) <= RUN_TABLE_MAX_PARTITIONS:
+            return {**totals, "run_partitions": dg.MetadataValue.md(_bounded_markdown(table))}
+        # Dagster copies a run's output metadata onto every partition's materialization: a year's
+        # table on each of 1,460 partitions would weigh tens of MB in the event log. It goes into
+        # the run's log once instead.
+        context.log.info(f"kedah.{asset_key.path[-1]}: rows per partition\n{_bounded_markdown(table)}")
+        return {**totals, "run_partitions": f"{len(table)} partitions: the table is in the run's log"}
 
 
+# Up to a month of partitions of one platform, or a week of four, carry the run's per-partition
+# table in their metadata; longer runs write it to the run's log.
+RUN_TABLE_MAX_PARTITIONS = 31
 MAX_PARTITION_TABLE_ROWS = 400
 
 

@@ -242,3 +242,24 @@ def test_chunks_of_a_run_add_up_telemetry_without_adding_up_levels():
     run.merge(second)
     assert run.api_calls == 3 and run.notes == ["demo data", "budget reached"]
     assert run.details == {"x_posts_read": 15, "x_daily_post_reads": 2000, "x_budget_stopped": True}
+
+
+def test_a_long_run_writes_its_partition_table_to_the_log_once_not_onto_every_partition(
+    warehouse_url, instance
+):
+    # 32 partitions: over the 31 whose run table rides on each partition's metadata.
+    first = date(2026, 10, 1)
+    result = materialize(warehouse_url, instance, tags=ranged(first, first + timedelta(days=31), "twitter"))
+    materializations = [e.materialization for e in result.get_asset_materialization_events()]
+    assert len(materializations) == 32
+    tables = {m.metadata["run_partitions"].value for m in materializations}
+    assert tables == {"32 partitions: the table is in the run's log"}
+    logged = [
+        r.user_message
+        for r in instance.all_logs(result.run_id)
+        if r.user_message.startswith("kedah.raw_posts: rows per partition")
+    ]
+    assert len(logged) == 1
+    assert all(f"{first + timedelta(days=i)}|twitter" in logged[0] for i in range(32))
+    # Each partition still carries its own figures.
+    assert all(m.metadata["dagster/partition_row_count"].value > 0 for m in materializations)
