@@ -18,10 +18,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ import pytest
 import yaml
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
+from dagster_ui import LAUNCH, LOCATION, free_port, graphql, stop_instigators
 
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.topology import Topology, start_topology
@@ -45,14 +44,8 @@ from sensors.run_worker import LocalRunLauncher, process_alive, worker_pid
 from sensors.schedules import range_tags
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCATION = {"repositoryLocationName": "kedah_analytics", "repositoryName": "__repository__"}
 ALERT_SENSOR = "report_failed_runs"
 POOL = "source_api"
-INSTIGATORS = """query($s: RepositorySelector!) {
-  schedulesOrError(repositorySelector: $s) { ... on Schedules { results { id name } } }
-  sensorsOrError(repositorySelector: $s) { ... on Sensors { results { id name sensorState { status } } } } }"""
-LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 RELOAD = """mutation { reloadRepositoryLocation(repositoryLocationName: "kedah_analytics") { __typename
   ... on WorkspaceLocationEntry { locationOrLoadError { __typename } } ... on PythonError { message } } }"""
 REEXECUTE = """mutation($p: ReexecutionParams!) { launchRunReexecution(reexecutionParams: $p) { __typename
@@ -88,24 +81,6 @@ def test_a_run_failed_from_outside_is_alerted_with_the_cause_dagster_logged_befo
 
 
 # The live deployment.
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{url}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def launch(url: str, job: str, tags: dict[str, str]) -> str:
@@ -204,18 +179,9 @@ def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def _prepare(d: Deployment) -> Deployment:
     # Only the failure sensor runs: no hourly collection or automation competes for the pool.
-    instigators = graphql(d.url, INSTIGATORS, {"s": LOCATION})
-    for schedule in instigators["schedulesOrError"]["results"]:
-        graphql(d.url, "mutation($id: String!) { stopRunningSchedule(id: $id) { __typename } }",
-                {"id": schedule["id"]})  # fmt: skip
-    sensors = {s["name"]: s for s in instigators["sensorsOrError"]["results"]}
+    sensors = stop_instigators(d.url, keep=frozenset({ALERT_SENSOR}))
     # The failure sensor is on by default: nobody has to remember to start it.
     assert sensors[ALERT_SENSOR]["sensorState"]["status"] == "RUNNING"
-    for name, sensor in sensors.items():
-        if name != ALERT_SENSOR:
-            graphql(
-                d.url, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]}
-            )
     # A schedule that fired before it was stopped (at the turn of an hour) has its runs end first.
     wait_for(lambda: not d.instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)), 300,
              "runs launched before the schedules were stopped to end", d.topology)  # fmt: skip

@@ -1,10 +1,8 @@
 """A real dagster-webserver on the project's workspace, asked through its GraphQL API."""
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dagster_ui import free_port, graphql
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """
@@ -19,22 +18,6 @@ QUERY = """
     partitionDefinition { type dimensionTypes { name type } }
     dependencyKeys { path } } }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture
@@ -66,7 +49,9 @@ def webserver(pg_url, tmp_path):
 
 
 def test_graphql_lists_the_assets_with_date_and_platform_partitions(webserver):
-    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(webserver, QUERY)["data"]["assetNodes"]}
+    nodes = {
+        tuple(n["assetKey"]["path"]): n for n in graphql(f"http://127.0.0.1:{webserver}", QUERY)["assetNodes"]
+    }
     assert {("places",), ("raw_posts",), ("classified_posts",), ("place_daily_metrics",)} <= set(nodes)
     raw = nodes[("raw_posts",)]["partitionDefinition"]
     assert raw["type"] == "MULTIPARTITIONED"

@@ -38,12 +38,6 @@ BACKFILL_TABLES = ("places", "raw_posts", "classified_posts", "place_daily_metri
 CLOCK_COLUMNS = {"fetched_at", "first_seen_at", "last_seen_at"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def broker_problem(url: str) -> str | None:
     """Why the broker cannot be used, or None: a TCP connect, then an AMQP login."""
     parts = urlsplit(url)

@@ -4,40 +4,25 @@ queued, dequeued by the daemon, executed from the code server's code, and succee
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import psycopg
 import pytest
-from conftest import ROOT, free_port
-
-LOCATION = {"repositoryLocationName": "kedah_analytics", "repositoryName": "__repository__"}
-INSTIGATORS = """query($s: RepositorySelector!) {
-  schedulesOrError(repositorySelector: $s) { ... on Schedules { results { id name } } }
-  sensorsOrError(repositorySelector: $s) { ... on Sensors { results { id name } } } }"""
-LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+from conftest import ROOT
+from dagster_ui import LAUNCH, LOCATION, free_port, stop_instigators
+from dagster_ui import graphql as graphql_at
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body["errors"]
-    return body["data"]
+    return graphql_at(f"http://127.0.0.1:{port}", query, variables)
 
 
 @pytest.fixture
@@ -91,14 +76,7 @@ def test_a_run_launched_through_the_webserver_succeeds_on_the_three_process_topo
     assert {m["key"] for m in entry["displayMetadata"]} >= {"host", "port"}
     # The project's schedules and sensors are on by default; turned off here (as in the UI) so
     # that only this test's run competes for the machine.
-    instigators = graphql(topology, INSTIGATORS, {"s": LOCATION})
-    for schedule in instigators["schedulesOrError"]["results"]:
-        graphql(topology, "mutation($id: String!) { stopRunningSchedule(id: $id) { __typename } }",
-                {"id": schedule["id"]})  # fmt: skip
-    for sensor in instigators["sensorsOrError"]["results"]:
-        graphql(
-            topology, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]}
-        )
+    stop_instigators(f"http://127.0.0.1:{topology}")
 
     launched = graphql(topology, LAUNCH, {"p": {"selector": {**LOCATION, "jobName": "refresh_places"},
                                                 "runConfigData": {}}})["launchRun"]  # fmt: skip
