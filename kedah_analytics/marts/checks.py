@@ -32,15 +32,7 @@ def overview_adds_up(conn: psycopg.Connection) -> CheckOutcome:
            WHERE parts IS DISTINCT FROM total OR eparts IS DISTINCT FROM etotal""",
         (ALL_PLATFORMS,) * 4,
     )
-    cities = _count(
-        conn,
-        """SELECT count(*) FROM (
-             SELECT date, platform, provider, sum(posts) FILTER (WHERE city <> %s) AS parts,
-                    max(posts) FILTER (WHERE city = %s) AS total
-             FROM kedah.city_daily_overview GROUP BY 1, 2, 3) t
-           WHERE parts IS DISTINCT FROM total""",
-        (ALL_KEDAH, ALL_KEDAH),
-    )
+    cities = _cities_not_adding_up(conn, "city_daily_overview", "platform")
     source = _count(
         conn,
         """SELECT count(*) FROM (
@@ -57,6 +49,20 @@ def overview_adds_up(conn: psycopg.Connection) -> CheckOutcome:
         {"labels_not_adding_up": labels, "platforms_not_adding_up": platforms, "cities_not_adding_up": cities,
          "days_differing_from_place_daily_metrics": source},
     )  # fmt: skip
+
+
+def _cities_not_adding_up(conn: psycopg.Connection, table: str, by: str) -> int:
+    """Days (per ``by`` and provider) of ``kedah.<table>`` whose cities' posts do not add up to
+    their 'All Kedah' row."""
+    return _count(
+        conn,
+        f"""SELECT count(*) FROM (
+             SELECT date, {by}, provider, sum(posts) FILTER (WHERE city <> %s) AS parts,
+                    max(posts) FILTER (WHERE city = %s) AS total
+             FROM kedah.{table} GROUP BY 1, 2, 3) t
+           WHERE parts IS DISTINCT FROM total""",
+        (ALL_KEDAH, ALL_KEDAH),
+    )
 
 
 def rankings_consistent(conn: psycopg.Connection) -> CheckOutcome:
@@ -85,15 +91,7 @@ def category_adds_up(conn: psycopg.Connection) -> CheckOutcome:
     labels = _count(
         conn, "SELECT count(*) FROM kedah.sentiment_by_category WHERE positive + neutral + negative <> posts"
     )
-    cities = _count(
-        conn,
-        """SELECT count(*) FROM (
-             SELECT date, category, provider, sum(posts) FILTER (WHERE city <> %s) AS parts,
-                    max(posts) FILTER (WHERE city = %s) AS total
-             FROM kedah.sentiment_by_category GROUP BY 1, 2, 3) t
-           WHERE parts IS DISTINCT FROM total""",
-        (ALL_KEDAH, ALL_KEDAH),
-    )
+    cities = _cities_not_adding_up(conn, "sentiment_by_category", "category")
     means = _count(
         conn, "SELECT count(*) FROM kedah.sentiment_by_category WHERE sentiment_mean NOT BETWEEN -1 AND 1"
     )

@@ -13,26 +13,22 @@ def serving_model_before(conn: psycopg.Connection, week_start: date) -> TrendMod
     """The model serving when the week starting ``week_start`` is trained: the newest earlier
     week's (None when there is none or it is of an older model format: the candidate is then
     judged against the baselines alone)."""
-    row = conn.execute(
-        "SELECT serving_model FROM kedah.trend_model WHERE week_start < %s ORDER BY week_start DESC LIMIT 1",
-        (week_start,),
-    ).fetchone()
-    if not row:
-        return None
-    try:
-        return load_model(bytes(row[0]))
-    except StaleModelError:
-        return None
+    return _latest_serving_model(conn, "week_start < %s", week_start)
 
 
 def serving_model_on(conn: psycopg.Connection, day: date) -> TrendModel | None:
     """The model serving on ``day``: trained on a week that ended before ``day``. None when there
     is none, or when it was stored in an older model format (seasonal-naive serves until the next
     weekly run trains one)."""
+    return _latest_serving_model(conn, "week_start + 7 <= %s", day)
+
+
+def _latest_serving_model(conn: psycopg.Connection, condition: str, value: date) -> TrendModel | None:
+    """The serving model of the latest week meeting ``condition``; None when there is none or it
+    is in an older model format."""
     row = conn.execute(
-        """SELECT serving_model FROM kedah.trend_model WHERE week_start + 7 <= %s
-           ORDER BY week_start DESC LIMIT 1""",
-        (day,),
+        f"SELECT serving_model FROM kedah.trend_model WHERE {condition} ORDER BY week_start DESC LIMIT 1",
+        (value,),
     ).fetchone()
     if not row:
         return None
