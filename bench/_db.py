@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from kedah_analytics.config import resolve_pg_url
+from kedah_analytics.config.paths import resolve_pg_url
 from kedah_analytics.warehouse import apply_migrations
 
 

@@ -22,7 +22,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import scratch_database  # noqa: E402
 
-from kedah_analytics.config import resolve_pg_url  # noqa: E402
+from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,9 +43,9 @@ def run(job, instance, **kwargs) -> None:
 def backfill(layout: str, days: list[date], server: str) -> tuple[float, int, int]:
     with scratch_database(server=server) as url:
         instance = instance_for(url)
+        from assets.common.runs import range_tags
         from kedah_analytics.definitions import defs
         from kedah_analytics.domain import PLATFORMS
-        from sensors.schedules import range_tags
 
         collect, metrics = defs.resolve_job_def("collect_posts"), defs.resolve_job_def("daily_metrics")
         run(defs.resolve_job_def("refresh_places"), instance)

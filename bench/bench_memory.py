@@ -26,9 +26,9 @@ import dagster as dg  # noqa: E402
 import pandas as pd  # noqa: E402
 from _db import scratch_database  # noqa: E402
 
-from assets.ingest import RAW_POSTS_KEY  # noqa: E402
-from assets.partitions import days_by_platform  # noqa: E402
-from kedah_analytics.config import resolve_pg_url  # noqa: E402
+from assets.common.partitions import days_by_platform  # noqa: E402
+from assets.ingest.assets import RAW_POSTS_KEY  # noqa: E402
+from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
 from kedah_analytics.ingest import PostCollection  # noqa: E402
 from kedah_analytics.warehouse import MergeRows  # noqa: E402
 from resources import PostgresWarehouse, PostSources  # noqa: E402
@@ -69,9 +69,9 @@ def measure(url: str, days: int, layout: str) -> None:
     """In a child process: run one layout and print its peak resident memory (MiB)."""
     import dagster as dg
 
+    from assets.common.runs import range_tags
     from kedah_analytics.definitions import defs
     from resources import PostgresIOManager, PostgresWarehouse, SentimentResource
-    from sensors.schedules import range_tags
 
     end = START + timedelta(days=days - 1)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -104,11 +104,11 @@ def measure_raw(url: str, days: int, layout: str) -> None:
 
     import dagster as dg
 
-    from assets.ingest import raw_posts
-    from assets.partitions import date_platform_partitions
+    from assets.common.partitions import date_platform_partitions
+    from assets.common.runs import range_tags
+    from assets.ingest.assets import raw_posts
     from kedah_analytics.domain import PLATFORMS
     from resources import PostgresIOManager, PostgresWarehouse, PostSources
-    from sensors.schedules import range_tags
 
     end = RAW_START + timedelta(days=days - 1)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -214,7 +214,7 @@ def main() -> None:
 
 
 def _child(asset: str, url: str, days: int, layout: str) -> dict:
-    from kedah_analytics.settings import START_DATE
+    from kedah_analytics.config.settings import START_DATE
 
     # The partitions begin on the first day either bench asks for.
     env = {**os.environ, START_DATE.name: min(START, RAW_START).isoformat()}

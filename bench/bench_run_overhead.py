@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from kedah_analytics.config import resolve_pg_url
+    from kedah_analytics.config.paths import resolve_pg_url
 
     server = resolve_pg_url()
     name = f"kedah_bench_{uuid.uuid4().hex[:8]}"

@@ -29,8 +29,8 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import scratch_database  # noqa: E402
 
-from kedah_analytics.config import resolve_pg_url  # noqa: E402
-from kedah_analytics.executors import executor_settings  # noqa: E402
+from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
+from kedah_analytics.executors import executor_options  # noqa: E402
 from kedah_analytics.topology import start_worker, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def variant(executor: str, workers: int, first: date, last: date, server: str) -
         try:
             for index in range(workers):
                 log = open(home / f"worker{index}.log", "wb")  # noqa: SIM115  # closed with the directory
-                started.append(start_worker(executor_settings(env), dagster_home=home / ".dagster", cwd=ROOT,
+                started.append(start_worker(executor_options(env), dagster_home=home / ".dagster", cwd=ROOT,
                                             env=env, name=f"bench{index}", output=log.fileno()))  # fmt: skip
             deadline = time.monotonic() + 180
             while any(

@@ -12,8 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kedah_analytics import config, embedded_pg, preflight
-from kedah_analytics.settings import (
+from kedah_analytics import embedded_pg
+from kedah_analytics.config import paths as config
+from kedah_analytics.config import validate as preflight
+from kedah_analytics.config.settings import (
     CELERY_BROKER,
     CELERY_QUEUE,
     CLASSIFIER,
@@ -177,12 +179,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from datetime import date
 
     from kedah_analytics.definitions import backfill_range
-    from kedah_analytics.executors import executor_settings
+    from kedah_analytics.executors import executor_options
 
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     started = time.monotonic()
     runs = backfill_range(date.fromisoformat(args.start), date.fromisoformat(args.end), platforms)
-    summary = {"executor": executor_settings().kind, "seconds": round(time.monotonic() - started, 2),
+    summary = {"executor": executor_options().kind, "seconds": round(time.monotonic() - started, 2),
                "runs": len(runs), "steps": sum(steps for _, steps in runs), "run_ids": [r for r, _ in runs]}  # fmt: skip
     if args.json:
         import json
@@ -223,18 +225,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """One dagster-celery worker for KEDAH_EXECUTOR=celery runs, in the foreground."""
-    from kedah_analytics.executors import executor_settings
+    from kedah_analytics.executors import executor_options
     from kedah_analytics.topology import start_worker
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     _use_database()
     home = _dagster_home()
-    settings = executor_settings()
+    options = executor_options()
     print(
-        f"celery worker on queue {settings.queue!r}, broker {config.redact_url(settings.broker)}", flush=True
+        f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True
     )
-    worker = start_worker(settings, dagster_home=home, cwd=config.project_home(), env=os.environ,
+    worker = start_worker(options, dagster_home=home, cwd=config.project_home(), env=os.environ,
                           name=args.name, concurrency=args.concurrency)  # fmt: skip
     try:
         return worker.wait()

@@ -6,10 +6,28 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from assets import classify, ingest, insights, marts, metrics, trends
-from kedah_analytics import preflight, settings
+from assets.classify import assets as classify_assets
+from assets.classify import checks as classify_checks
+from assets.common.runs import range_tags
+from assets.ingest import assets as ingest_assets
+from assets.ingest import automation as ingest_automation
+from assets.ingest import checks as ingest_checks
+from assets.insights import assets as insights_assets
+from assets.insights import automation as insights_automation
+from assets.insights import checks as insights_checks
+from assets.marts import assets as marts_assets
+from assets.marts import automation as marts_automation
+from assets.marts import checks as marts_checks
+from assets.metrics import assets as metrics_assets
+from assets.metrics import automation as metrics_automation
+from assets.metrics import checks as metrics_checks
+from assets.trends import assets as trends_assets
+from assets.trends import automation as trends_automation
+from assets.trends import checks as trends_checks
+from kedah_analytics.config import settings
+from kedah_analytics.config import validate as preflight
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
-from kedah_analytics.executors import ExecutorSettings, celery_config, executor_settings
+from kedah_analytics.executors import ExecutorOptions, celery_config, executor_options
 from kedah_analytics.trends.forecast import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -19,8 +37,7 @@ from resources import (
     SearchInterestSource,
     sentiment_from_env,
 )
-from sensors import alerts, schedules
-from sensors import marts as mart_sensors
+from sensors import run_failures
 
 # A wrong variable or tracking file fails here, when the code location loads, naming every mistake:
 # not minutes into a run, after raw_posts has committed, and not three times over.
@@ -29,48 +46,31 @@ preflight.check_configuration()
 PG_URL = dg.EnvVar(settings.PG_URL.name)
 SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
 PARTITIONS_TAG = "kedah/partitions"
-ASSET_MODULES = [ingest, insights, classify, metrics, trends, marts]
+# Each stage keeps its assets, checks and automation (jobs, schedules, sensors) side by side.
+ASSET_MODULES = [ingest_assets, insights_assets, classify_assets, metrics_assets, trends_assets, marts_assets]
+CHECK_MODULES = [ingest_checks, insights_checks, classify_checks, metrics_checks, trends_checks, marts_checks]
+AUTOMATION = [ingest_automation, insights_automation, metrics_automation, trends_automation, marts_automation]
 
 
-def build_executor(settings: ExecutorSettings) -> dg.ExecutorDefinition:
+def build_executor(options: ExecutorOptions) -> dg.ExecutorDefinition:
     """KEDAH_EXECUTOR's executor. In-process by default: on one machine a run's steps share one
     process that imported the code location once, instead of paying that import per step."""
-    if settings.kind == "multiprocess":
+    if options.kind == "multiprocess":
         return dg.multiprocess_executor
-    if settings.kind == "celery":
+    if options.kind == "celery":
         from dagster_celery import celery_executor  # the optional `celery` extra
 
-        return celery_executor.configured(celery_config(settings))
+        return celery_executor.configured(celery_config(options))
     return dg.in_process_executor
 
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
-    asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-    jobs=[
-        schedules.collect_posts_job,
-        schedules.refresh_places_job,
-        schedules.daily_metrics_job,
-        schedules.train_trend_model_job,
-        schedules.predict_trends_job,
-        schedules.collect_account_metrics_job,
-        schedules.collect_search_interest_job,
-        mart_sensors.build_marts_job,
-    ],
-    schedules=[
-        schedules.hourly_collection,
-        schedules.weekly_training,
-        schedules.hourly_predictions,
-        schedules.daily_account_metrics,
-        schedules.daily_search_interest,
-    ],
-    sensors=[
-        schedules.metrics_automation,
-        alerts.report_failed_runs,
-        mart_sensors.marts_automation,
-        mart_sensors.send_alerts,
-    ],
-    executor=build_executor(executor_settings()),
+    asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+    jobs=[job for stage in AUTOMATION for job in stage.JOBS],
+    schedules=[schedule for stage in AUTOMATION for schedule in stage.SCHEDULES],
+    sensors=[*(sensor for stage in AUTOMATION for sensor in stage.SENSORS), run_failures.report_failed_runs],
+    executor=build_executor(executor_options()),
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),
         "warehouse": PostgresWarehouse(url=PG_URL),
@@ -92,10 +92,10 @@ def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
     runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
     for job in ("collect_posts", "collect_account_metrics"):
         runs += [
-            (job, {**schedules.range_tags(f"{start}|{p}", f"{today}|{p}"), PARTITIONS_TAG: f"{span}|{p}"})
+            (job, {**range_tags(f"{start}|{p}", f"{today}|{p}"), PARTITIONS_TAG: f"{span}|{p}"})
             for p in PLATFORMS
         ]
-    daily = {**schedules.range_tags(str(start), str(today)), PARTITIONS_TAG: span}
+    daily = {**range_tags(str(start), str(today)), PARTITIONS_TAG: span}
     runs += [("collect_search_interest", daily), ("daily_metrics", daily)]
     week = today - timedelta(days=today.weekday() + 7)  # Monday of the last complete week
     if week >= start:
@@ -107,7 +107,7 @@ def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
     )
     if first_prediction <= today:
         runs.append(
-            ("predict_trends", {**schedules.range_tags(str(first_prediction), str(today)),
+            ("predict_trends", {**range_tags(str(first_prediction), str(today)),
                                 PARTITIONS_TAG: f"{first_prediction}..{today}"})
         )  # fmt: skip
     runs.append(("build_marts", daily))
@@ -139,8 +139,8 @@ def backfill_range(
     instance = instance or dg.DagsterInstance.get()
     repository = ReconstructableRepository.for_module(__name__, "defs")
     runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
-    runs += [("collect_posts", schedules.range_tags(f"{first}|{p}", f"{last}|{p}")) for p in platforms]
-    runs.append(("daily_metrics", schedules.range_tags(str(first), str(last))))
+    runs += [("collect_posts", range_tags(f"{first}|{p}", f"{last}|{p}")) for p in platforms]
+    runs.append(("daily_metrics", range_tags(str(first), str(last))))
     done: list[tuple[str, int]] = []
     for name, tags in runs:
         job = repository.get_reconstructable_job(name)

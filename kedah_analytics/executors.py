@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kedah_analytics.settings import CELERY_BACKEND, CELERY_BROKER, CELERY_QUEUE, EXECUTOR
+from kedah_analytics.config.settings import CELERY_BACKEND, CELERY_BROKER, CELERY_QUEUE, EXECUTOR
 
 ExecutorKind = Literal["in_process", "multiprocess", "celery"]
 EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("in_process", "multiprocess", "celery")
@@ -27,19 +27,19 @@ DEFAULT_QUEUE = CELERY_QUEUE.default or ""
 
 
 @dataclass(frozen=True)
-class ExecutorSettings:
+class ExecutorOptions:
     kind: ExecutorKind = "in_process"
     broker: str = DEFAULT_BROKER
     backend: str = DEFAULT_BACKEND
     queue: str = DEFAULT_QUEUE
 
 
-def executor_settings(environ: Mapping[str, str] | None = None) -> ExecutorSettings:
-    """The executor the environment selects (``kedah_analytics.settings`` names the variables)."""
+def executor_options(environ: Mapping[str, str] | None = None) -> ExecutorOptions:
+    """The executor the environment selects (``kedah_analytics.config.settings`` names the variables)."""
     kind = (EXECUTOR.read(environ) or "in_process").lower().replace("-", "_")
     if kind not in EXECUTOR_KINDS:
         raise ValueError(f"{EXECUTOR.name} must be one of {', '.join(EXECUTOR_KINDS)} (got {kind!r})")
-    return ExecutorSettings(
+    return ExecutorOptions(
         kind=kind,  # checked against EXECUTOR_KINDS just above
         broker=CELERY_BROKER.read(environ) or DEFAULT_BROKER,
         backend=CELERY_BACKEND.read(environ) or DEFAULT_BACKEND,
@@ -47,7 +47,7 @@ def executor_settings(environ: Mapping[str, str] | None = None) -> ExecutorSetti
     )
 
 
-def celery_config(settings: ExecutorSettings) -> dict[str, Any]:
+def celery_config(options: ExecutorOptions) -> dict[str, Any]:
     """The dagster-celery executor config block, shared by the executor and its workers.
 
     ``task_acks_late``: a worker acknowledges a step only once it has finished, so the broker
@@ -58,10 +58,10 @@ def celery_config(settings: ExecutorSettings) -> dict[str, Any]:
     step never holds others back while another worker idles.
     """
     return {
-        "broker": settings.broker,
-        "backend": settings.backend,
+        "broker": options.broker,
+        "backend": options.backend,
         "config_source": {
-            "task_default_queue": settings.queue,
+            "task_default_queue": options.queue,
             "task_acks_late": True,
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
@@ -70,20 +70,20 @@ def celery_config(settings: ExecutorSettings) -> dict[str, Any]:
 
 
 def worker_command(
-    settings: ExecutorSettings, config_yaml: str, name: str | None = None, concurrency: int = 1
+    options: ExecutorOptions, config_yaml: str, name: str | None = None, concurrency: int = 1
 ) -> list[str]:
     """``dagster-celery worker start`` for this project's queue, with its config written at
     ``config_yaml`` (see :func:`worker_config_yaml`)."""
     command = ["dagster-celery", "worker", "start", "-A", "dagster_celery.app", "-y", config_yaml,
-               "-q", settings.queue]  # fmt: skip
+               "-q", options.queue]  # fmt: skip
     if name:
         command += ["-n", name]
     # Passed through to `celery worker`: how many steps this worker runs at once.
     return command + ["--", f"--concurrency={concurrency}"]
 
 
-def worker_config_yaml(settings: ExecutorSettings) -> str:
+def worker_config_yaml(options: ExecutorOptions) -> str:
     """The config file ``dagster-celery worker start -y`` reads: the executor's own block."""
     import yaml
 
-    return yaml.safe_dump({"execution": {"config": celery_config(settings)}}, sort_keys=False)
+    return yaml.safe_dump({"execution": {"config": celery_config(options)}}, sort_keys=False)

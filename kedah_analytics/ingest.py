@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from kedah_analytics.domain import DEMO_PROVIDER, QuarantinedRecord
-from kedah_analytics.sources.base import FetchTelemetry, PostSource, SourceError, telemetry_metadata
-from kedah_analytics.sources.failures import day_span, source_failure_message
-from kedah_analytics.sources.frames import posts_frame
+from kedah_analytics.sources.common.base import FetchTelemetry, PostSource, SourceError, telemetry_metadata
+from kedah_analytics.sources.common.failures import day_span, source_failure_message
+from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.warehouse.sanitize import screen_posts
 from kedah_analytics.warehouse.writes import MergeChunk
 

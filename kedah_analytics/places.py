@@ -15,7 +15,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from kedah_analytics.config import DATA_DIR
+from kedah_analytics.config.paths import DATA_DIR
 
 PLACES_CSV = DATA_DIR / "places.csv"
 PLACE_COLUMNS = ["place_id", "name", "city", "district", "category", "lat", "lon", "aliases_en", "aliases_ms"]

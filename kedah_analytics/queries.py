@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 import psycopg
 
-from kedah_analytics.config import resolve_pg_url
+from kedah_analytics.config.paths import resolve_pg_url
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, pct_change
 from kedah_analytics.marts.periods import Period

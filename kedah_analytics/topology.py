@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kedah_analytics.executors import ExecutorSettings, worker_command, worker_config_yaml
-from kedah_analytics.settings import CODE_SERVER_HOST, CODE_SERVER_PORT
+from kedah_analytics.config.settings import CODE_SERVER_HOST, CODE_SERVER_PORT
+from kedah_analytics.executors import ExecutorOptions, worker_command, worker_config_yaml
 
 LOCATION_NAME = "kedah_analytics"
 CODE_MODULE = "kedah_analytics.definitions"
@@ -146,7 +146,7 @@ def start_topology(
 
 
 def start_worker(
-    settings: ExecutorSettings,
+    options: ExecutorOptions,
     *,
     dagster_home: Path,
     cwd: Path,
@@ -161,8 +161,8 @@ def start_worker(
     # The broker URL may hold a password: readable by its owner only.
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(worker_config_yaml(settings))
-    command = worker_command(settings, str(config_path), name=name, concurrency=concurrency)
+        handle.write(worker_config_yaml(options))
+    command = worker_command(options, str(config_path), name=name, concurrency=concurrency)
     command[0] = _bin(command[0])
     # dagster-celery starts `celery` from the PATH: this environment's.
     path = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])

@@ -4,8 +4,8 @@ import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
 from kedah_analytics.classify.registry import build_classifier
-from kedah_analytics.preflight import ConfigurationError, classifier_problems
-from kedah_analytics.settings import CLASSIFIER
+from kedah_analytics.config.settings import CLASSIFIER
+from kedah_analytics.config.validate import ConfigurationError, classifier_problems
 from kedah_analytics.warehouse.state import PgSentimentCache
 
 

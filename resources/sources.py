@@ -17,21 +17,21 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from kedah_analytics.config.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE_OAUTH
+from kedah_analytics.config.tracking import load_tracking
+from kedah_analytics.config.validate import ConfigurationError, source_problems
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.preflight import ConfigurationError, source_problems
-from kedah_analytics.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE_OAUTH
 from kedah_analytics.sources.account_insights import AccountMetricsSource
-from kedah_analytics.sources.base import PostSource
-from kedah_analytics.sources.demo import DemoSource
-from kedah_analytics.sources.demo_insights import DemoAccountMetricsSource, DemoSearchInterestSource
-from kedah_analytics.sources.google_trends import GoogleTrendsSource
+from kedah_analytics.sources.common.base import PostSource
+from kedah_analytics.sources.demo.insights import DemoAccountMetricsSource, DemoSearchInterestSource
+from kedah_analytics.sources.demo.posts import DemoSource
+from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
 from kedah_analytics.sources.registry import (
     configured_account_sources,
     configured_sources,
     configured_trends_source,
     describe_configuration,
 )
-from kedah_analytics.sources.tracking import load_tracking
 from kedah_analytics.warehouse.state import (
     PgHashtagLedger,
     PgPostReadBudget,

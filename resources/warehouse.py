@@ -21,9 +21,10 @@ import pandas as pd
 import psycopg
 from pydantic import Field
 
+from kedah_analytics.config.settings import PG_URL
 from kedah_analytics.domain import QuarantinedRecord
-from kedah_analytics.settings import PG_URL
-from kedah_analytics.sources.failures import day_span
+from kedah_analytics.quality.tables import CheckOutcome
+from kedah_analytics.sources.common.failures import day_span
 from kedah_analytics.transient import describe_error, is_transient
 from kedah_analytics.warehouse import (
     MergeChunk,
@@ -41,7 +42,6 @@ from kedah_analytics.warehouse import (
     replace_partitions,
     table_columns,
 )
-from kedah_analytics.warehouse.checks import CheckOutcome
 from kedah_analytics.warehouse.connection import connect
 from kedah_analytics.warehouse.load import (
     DailyRows,
@@ -92,7 +92,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
         severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
         **kwargs: Any,
     ) -> dg.AssetCheckResult:
-        """Run a check of ``kedah_analytics.warehouse.checks`` and report it to Dagster."""
+        """Run a check of ``kedah_analytics.quality.tables`` and report it to Dagster."""
         with self.connection() as conn:
             outcome = check(conn, *args, **kwargs)
         return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
@@ -381,7 +381,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 def final_unless_transient(what: str) -> Iterator[None]:
     """A failure inside is retried by the asset's policy only when transient (a lost connection, a
     deadlock); bad data, a constraint or a mistake in the code fail the same way every time, so
-    they fail the step at once (the rule of ``assets.retries``, for the IO manager)."""
+    they fail the step at once (the rule of ``assets.common.retries``, for the IO manager)."""
     try:
         yield
     except dg.Failure:

@@ -1,4 +1,4 @@
-"""Rewrite the README's two configuration tables from kedah_analytics/settings.py.
+"""Rewrite the README's two configuration tables from kedah_analytics/config/settings.py.
 
 Run after adding or changing a Setting; tests/test_architecture.py fails until the README matches.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kedah_analytics import settings
+from kedah_analytics.config import settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 HEADERS = {settings.SOURCES: "| variable | unlocks |", settings.CORE: "| variable | what it does |"}

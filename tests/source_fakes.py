@@ -149,7 +149,7 @@ class FixtureAdapter(BaseAdapter):
 
     def session(self) -> requests.Session:
         """The session a source would build (with default timeouts), on this transport."""
-        from kedah_analytics.sources.retry import TimeoutSession
+        from kedah_analytics.sources.common.retry import TimeoutSession
 
         s = TimeoutSession()
         s.mount("https://", self)

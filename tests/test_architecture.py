@@ -12,21 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from kedah_analytics import settings
+from kedah_analytics.config import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("kedah_analytics", "assets", "resources", "sensors")
 
 # What each part of the core library may import from the project (besides itself).
-BASE = {"kedah_analytics.domain", "kedah_analytics.settings"}
+BASE = {"kedah_analytics.domain", "kedah_analytics.config.settings"}
 ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.domain": set(),
-    "kedah_analytics.settings": set(),
+    "kedah_analytics.config.settings": set(),
+    # Configuration: where state lives, the tracking file (settings, the variables, stand in BASE).
     "kedah_analytics.config": BASE | {"kedah_analytics.embedded_pg"},
     "kedah_analytics.embedded_pg": BASE,
-    "kedah_analytics.alerts": BASE,
+    "kedah_analytics.notify": BASE,
     "kedah_analytics.places": BASE | {"kedah_analytics.config"},
-    "kedah_analytics.metrics": BASE | {"kedah_analytics.config"},
+    "kedah_analytics.place_metrics": BASE | {"kedah_analytics.config"},
     "kedah_analytics.sources": BASE | {"kedah_analytics.config"},
     "kedah_analytics.warehouse": BASE | {"kedah_analytics.config"},
     # Which failures are transient: a rule over exceptions of the libraries, for every layer.
@@ -34,12 +35,15 @@ ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.classify": BASE
     | {"kedah_analytics.config", "kedah_analytics.places", "kedah_analytics.transient"},
     "kedah_analytics.trends": BASE | {"kedah_analytics.config"},
-    # Marts sit on the trend detector and the warehouse's checks; charts draw what queries return.
+    # Marts sit on the trend detector and the warehouse; charts draw what queries return.
     "kedah_analytics.marts": BASE
     | {"kedah_analytics.config", "kedah_analytics.trends", "kedah_analytics.warehouse"},
     # Collecting raw posts joins the sources to the storage boundary and the warehouse's writes.
     "kedah_analytics.ingest": BASE
     | {"kedah_analytics.config", "kedah_analytics.sources", "kedah_analytics.warehouse"},
+    # Data-quality rules behind the asset checks, over warehouse tables and marts.
+    "kedah_analytics.quality": BASE
+    | {"kedah_analytics.config", "kedah_analytics.marts", "kedah_analytics.warehouse"},
     "kedah_analytics.charts": BASE,
     "kedah_analytics.executors": BASE,
     "kedah_analytics.topology": BASE | {"kedah_analytics.config", "kedah_analytics.executors"},
@@ -49,7 +53,7 @@ TOP = {
     "kedah_analytics.queries",
     "kedah_analytics.cli",
     "kedah_analytics.definitions",
-    "kedah_analytics.preflight",
+    "kedah_analytics.config.validate",
     "kedah_analytics.report",
     "kedah_analytics",
 }
@@ -134,7 +138,7 @@ def test_resources_do_not_depend_on_assets_or_sensors():
 def test_the_layer_rules_catch_a_lower_layer_importing_a_higher_one(tmp_path):
     """The checker itself: a warehouse module importing a source is reported."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from kedah_analytics.sources.base import SourceError\n")
+    bad.write_text("from kedah_analytics.sources.common.base import SourceError\n")
     names = _imports(bad)
     layer = "kedah_analytics.warehouse"
     assert any(_layer(n) == "kedah_analytics.sources" and _layer(n) not in ALLOWED[layer] for n in names)
@@ -168,7 +172,7 @@ def test_every_variable_is_named_in_settings_only(package):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 if names := _KEDAH_NAME.findall(node.value):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {names}")
-    assert not offenders, "KEDAH_* names outside kedah_analytics/settings.py:\n" + "\n".join(offenders)
+    assert not offenders, "KEDAH_* names outside kedah_analytics/config/settings.py:\n" + "\n".join(offenders)
 
 
 def test_the_readme_lists_every_setting_and_no_other():
@@ -194,3 +198,31 @@ def test_the_readme_tables_are_the_settings_module_word_for_word(group):
     readme = (ROOT / "README.md").read_text()
     body = settings.markdown_table(group).split("\n", 2)[2]  # the rows, below either header
     assert body in readme
+
+
+def test_the_readme_module_map_matches_the_code():
+    """README's module map comes from the modules' docstrings: run scripts/readme_modules.py after a change."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_modules", ROOT / "scripts" / "readme_modules.py")
+    assert spec and spec.loader
+    readme_modules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_modules)
+    text = (ROOT / "README.md").read_text()
+    assert readme_modules.replace_map(text, readme_modules.module_map()) == text, (
+        "README.md's module map is stale: run python scripts/readme_modules.py"
+    )
+
+
+def test_the_module_map_names_a_new_module(tmp_path):
+    """The generator itself: a module added to a package shows in the map with its docstring."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_modules", ROOT / "scripts" / "readme_modules.py")
+    assert spec and spec.loader
+    readme_modules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_modules)
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+    (tmp_path / "assets" / "newstage.py").write_text('"""A new stage: what it holds."""\n')
+    assert "| `assets/newstage.py` | A new stage: what it holds. |" in readme_modules.module_map(tmp_path)

@@ -13,7 +13,7 @@ import requests
 import tenacity
 from google.genai import errors as genai_errors
 
-from kedah_analytics.sources.base import CredentialsError, QuotaExhausted, RateLimited, SourceError
+from kedah_analytics.sources.common.base import CredentialsError, QuotaExhausted, RateLimited, SourceError
 from kedah_analytics.transient import describe_error, is_transient
 from kedah_analytics.warehouse.connection import WarehouseUnavailable, connect
 

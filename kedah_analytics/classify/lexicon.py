@@ -20,7 +20,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from kedah_analytics.classify.base import Sentiment, SentimentLabel
 from kedah_analytics.classify.normalize import MALAY_NEGATORS, clean_text, normalize_spelling
-from kedah_analytics.config import DATA_DIR
+from kedah_analytics.config.paths import DATA_DIR
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 LEXICON_PATH = DATA_DIR / "sentiment" / "malay_lexicon.json"

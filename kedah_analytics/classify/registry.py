@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from kedah_analytics.classify.base import SentimentClassifier
-from kedah_analytics.settings import CLASSIFIER, GEMINI_API_KEY, GEMINI_MODEL
+from kedah_analytics.config.settings import CLASSIFIER, GEMINI_API_KEY, GEMINI_MODEL
 
 if TYPE_CHECKING:  # google-genai loads only when Gemini is chosen
     from kedah_analytics.classify.gemini import ClassificationCache

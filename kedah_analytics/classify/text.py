@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import yaml
 
-from kedah_analytics.config import DATA_DIR
+from kedah_analytics.config.paths import DATA_DIR
 from kedah_analytics.places import normalize_text
 
 TOPICS_PATH = DATA_DIR / "topics.yaml"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kedah_analytics.settings import ALERT_WEBHOOK
+from kedah_analytics.config.settings import ALERT_WEBHOOK
 
 _PROVIDER = "'demo' for demo rows, 'real' for rows from the real APIs (never summed together)"
 _SENTIMENT = "mean sentiment score (-1..1) over the posts"

@@ -19,21 +19,21 @@ import httplib2
 import requests
 from googleapiclient.discovery import build
 
-from kedah_analytics.domain import AccountMetricRecord, kedah_date_bounds
-from kedah_analytics.settings import (
+from kedah_analytics.config.settings import (
     YOUTUBE_OAUTH_CLIENT_ID,
     YOUTUBE_OAUTH_CLIENT_SECRET,
     YOUTUBE_OAUTH_REFRESH_TOKEN,
     YOUTUBE_OAUTH_TOKEN_FILE,
 )
-from kedah_analytics.sources.base import CredentialsError, FetchTelemetry, InvalidMetric, SourceError
-from kedah_analytics.sources.facebook import PageTokens
-from kedah_analytics.sources.graph import GraphApiClient
-from kedah_analytics.sources.parsing import mapping_or_empty, parse_time
-from kedah_analytics.sources.retry import Clock, RetryPolicy, Sleep, utcnow
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig
-from kedah_analytics.sources.youtube import DEFAULT_HTTP_TIMEOUT, PACIFIC, execute_google_request
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.domain import AccountMetricRecord, kedah_date_bounds
+from kedah_analytics.sources.common.base import CredentialsError, FetchTelemetry, InvalidMetric, SourceError
+from kedah_analytics.sources.common.parsing import mapping_or_empty, parse_time
+from kedah_analytics.sources.common.retry import Clock, RetryPolicy, Sleep, utcnow
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.meta.facebook import PageTokens
+from kedah_analytics.sources.meta.graph import GraphApiClient
+from kedah_analytics.sources.youtube.videos import DEFAULT_HTTP_TIMEOUT, PACIFIC, execute_google_request
 
 INSTAGRAM_INSIGHTS_PROVIDER = "instagram_graph_insights"
 FACEBOOK_INSIGHTS_PROVIDER = "facebook_graph_insights"

@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
-from kedah_analytics import settings
-from kedah_analytics.settings import (
+from kedah_analytics.config import settings
+from kedah_analytics.config.settings import (
     GOOGLE_TRENDS,
     IG_USER_ID,
     META_ACCESS_TOKEN,
@@ -29,6 +29,7 @@ from kedah_analytics.settings import (
     YOUTUBE_OAUTH_REFRESH_TOKEN,
     YOUTUBE_OAUTH_TOKEN_FILE,
 )
+from kedah_analytics.config.tracking import TrackingConfig, load_tracking
 from kedah_analytics.sources.account_insights import (
     AccountMetricsSource,
     FacebookPageInsightsSource,
@@ -36,17 +37,16 @@ from kedah_analytics.sources.account_insights import (
     YouTubeAnalyticsSource,
     load_youtube_credentials,
 )
-from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
-from kedah_analytics.sources.facebook import FacebookPagesSource
-from kedah_analytics.sources.google_trends import GoogleTrendsSource
-from kedah_analytics.sources.instagram import HashtagLedger, InstagramHashtagSource
-from kedah_analytics.sources.retry import Clock, Sleep, utcnow
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig, load_tracking
-from kedah_analytics.sources.twitter import PostReadBudget, TwitterSource
-from kedah_analytics.sources.youtube import SearchCallBudget, YouTubeSource
+from kedah_analytics.sources.common.base import FetchResult, PostSource, SourceError
+from kedah_analytics.sources.common.retry import Clock, Sleep, utcnow
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
+from kedah_analytics.sources.meta.facebook import FacebookPagesSource
+from kedah_analytics.sources.meta.instagram import HashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.twitter.search import PostReadBudget, TwitterSource
+from kedah_analytics.sources.youtube.videos import SearchCallBudget, YouTubeSource
 
-# Every variable the sources read, and what it unlocks (kedah_analytics.settings).
+# Every variable the sources read, and what it unlocks (kedah_analytics.config.settings).
 ENV_VARS: dict[str, str] = {s.name: s.meaning for s in settings.by_group(settings.SOURCES)}
 
 

@@ -32,7 +32,7 @@ def _connect(conninfo: str) -> Iterator[psycopg.Connection]:
 
 class PgHashtagLedger:
     """Which hashtags an Instagram account queried and when (the latest time per hashtag), and the
-    hashtag ids already found. Implements :class:`~kedah_analytics.sources.instagram.HashtagLedger`."""
+    hashtag ids already found. Implements :class:`~kedah_analytics.sources.meta.instagram.HashtagLedger`."""
 
     def __init__(self, conninfo: str):
         self.conninfo = conninfo
@@ -78,7 +78,7 @@ class PgHashtagLedger:
 
 class PgSearchCallBudget:
     """YouTube ``search.list`` calls spent per Pacific day. Implements
-    :class:`~kedah_analytics.sources.youtube.SearchCallBudget`; ``spend`` is one atomic upsert, so
+    :class:`~kedah_analytics.sources.youtube.videos.SearchCallBudget`; ``spend`` is one atomic upsert, so
     concurrent runs add up instead of overwriting each other."""
 
     def __init__(self, conninfo: str):
@@ -106,7 +106,7 @@ class PgSearchCallBudget:
 
 class PgPostReadBudget:
     """X post reads per UTC day (X bills per post read). Implements
-    :class:`~kedah_analytics.sources.twitter.PostReadBudget`; ``spend`` is one atomic upsert, so
+    :class:`~kedah_analytics.sources.twitter.search.PostReadBudget`; ``spend`` is one atomic upsert, so
     concurrent runs add up instead of overwriting each other."""
 
     def __init__(self, conninfo: str):
@@ -162,7 +162,7 @@ def _record_from_json(item: Mapping[str, Any]) -> SearchInterestRecord:
 
 class PgTrendsCache:
     """Google Trends answers per request (keywords, timeframe, geo, tz), fresh for ``ttl``.
-    Implements :class:`~kedah_analytics.sources.google_trends.TrendsCache`."""
+    Implements :class:`~kedah_analytics.sources.google_trends.client.TrendsCache`."""
 
     def __init__(self, conninfo: str, ttl: timedelta = timedelta(hours=6)):
         self.conninfo = conninfo

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.warehouse import apply_migrations
-from sensors.schedules import range_tags
 
 FIRST, LAST = "2026-11-13", "2026-11-22"  # the end of ISO week 2026-W46 and all of 2026-W47
 PLATFORMS = ("twitter", "instagram")

@@ -11,6 +11,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from assets.marts.automation import send_pending_alerts
 from kedah_analytics.marts.alerts import (
     AlertConfig,
     PendingAlert,
@@ -24,7 +25,6 @@ from kedah_analytics.marts.periods import kedah_today
 from kedah_analytics.warehouse import replace_partitions
 from kedah_analytics.warehouse.load import PartitionFilter
 from resources import PostgresWarehouse
-from sensors.marts import send_pending_alerts
 
 START = date(2026, 10, 1)
 BURST_DAY = date(2026, 11, 5)

@@ -8,6 +8,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from assets.common.runs import range_tags
 from kedah_analytics import queries
 from kedah_analytics.cli import main
 from kedah_analytics.definitions import defs
@@ -15,7 +16,6 @@ from kedah_analytics.marts.build import ALL_KEDAH
 from kedah_analytics.queries import Period
 from kedah_analytics.report import weekly_report
 from kedah_analytics.warehouse import read_table
-from sensors.schedules import range_tags
 from tests.marts.conftest import FIRST, LAST, bound_defs, run_job
 
 MARTS = ("city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts")

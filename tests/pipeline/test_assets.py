@@ -8,15 +8,16 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
-from assets.partitions import date_platform_partitions
+from assets.common.partitions import date_platform_partitions
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import PostRecord
-from kedah_analytics.sources.base import FetchResult, FetchTelemetry
-from kedah_analytics.warehouse import checks, read_table
+from kedah_analytics.quality import tables
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
+from kedah_analytics.warehouse import read_table
 from resources import (
     PostSources,
 )
-from sensors.schedules import range_tags
 
 D1, D2 = "2026-11-18", "2026-11-19"
 VOLATILE = ["fetched_at", "first_seen_at"]  # when a row was fetched: the only columns a re-run may change
@@ -221,18 +222,18 @@ def test_checks_pass_on_good_data_and_fail_on_bad(warehouse_url, instance):
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        assert checks.classified_scores_in_range(conn).passed
+        assert tables.classified_scores_in_range(conn).passed
         conn.execute(
             "UPDATE kedah.classified_posts SET sentiment_score = 3 WHERE post_id = (SELECT min(post_id) FROM kedah.classified_posts)"
         )
-        assert not checks.classified_scores_in_range(conn).passed
+        assert not tables.classified_scores_in_range(conn).passed
         conn.execute(
             "UPDATE kedah.raw_posts SET date = date + 1 WHERE post_id = (SELECT min(post_id) FROM kedah.raw_posts)"
         )
-        outcome = checks.raw_posts_required_fields(conn)
+        outcome = tables.raw_posts_required_fields(conn)
         assert not outcome.passed and outcome.details["filed_under_wrong_day"] == 1
         conn.execute("UPDATE kedah.classified_posts SET place_id = NULL")
-        assert not checks.place_link_share(conn).passed
+        assert not tables.place_link_share(conn).passed
         conn.execute("ALTER TABLE kedah.place_daily_metrics DROP CONSTRAINT place_daily_metrics_pkey")
         try:
             conn.execute("INSERT INTO kedah.place_daily_metrics SELECT * FROM kedah.place_daily_metrics")
@@ -242,11 +243,11 @@ def test_checks_pass_on_good_data_and_fail_on_bad(warehouse_url, instance):
             conn.execute(
                 "INSERT INTO kedah.place_daily_metrics VALUES ('2026-11-18','kuah','Kuah','Langkawi','twitter','demo',2,0,0,0,0,0,1,0,0,0.5,0)"
             )
-            dup = checks.duplicate_keys(
+            dup = tables.duplicate_keys(
                 conn, "place_daily_metrics", ["date", "place_id", "platform", "provider"]
             )
             assert not dup.passed and dup.details["duplicated_keys"] == 1
-            assert not checks.place_metrics_consistent(conn).passed
+            assert not tables.place_metrics_consistent(conn).passed
         finally:
             conn.execute("TRUNCATE kedah.place_daily_metrics")
             conn.execute(

@@ -16,9 +16,9 @@ import dagster as dg
 import psycopg
 import pytest
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
-from sensors.schedules import range_tags
 
 ROOT = Path(__file__).resolve().parents[2]
 SENSOR = "metrics_automation"

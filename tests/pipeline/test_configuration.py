@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
-from kedah_analytics import preflight
+from kedah_analytics.config import validate as preflight
 from kedah_analytics.definitions import defs
 from resources import (
     PostSources,

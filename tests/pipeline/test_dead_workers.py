@@ -37,11 +37,11 @@ from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, DagsterR
 from dagster._core.test_utils import create_run_for_test
 from dagster_ui import LAUNCH, LOCATION, free_port, graphql, stop_instigators
 
+from assets.common.runs import range_tags
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.topology import Topology, start_topology
-from sensors.alerts import run_failure_cause
+from sensors.run_failures import run_failure_cause
 from sensors.run_worker import LocalRunLauncher, process_alive, worker_pid
-from sensors.schedules import range_tags
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT_SENSOR = "report_failed_runs"

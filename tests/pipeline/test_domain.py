@@ -8,10 +8,10 @@ import pytest
 from kedah_analytics.classify.lexicon import LexiconSentiment
 from kedah_analytics.classify.posts import classify_posts, engagement_rate
 from kedah_analytics.classify.text import detect_language, duplicated_across_accounts, spam_signals, topics_of
-from kedah_analytics.metrics import place_daily_metrics
+from kedah_analytics.place_metrics import place_daily_metrics
 from kedah_analytics.places import CITIES, PlaceLinker, load_places
-from kedah_analytics.sources.demo import DemoSource, demo_items
-from kedah_analytics.sources.frames import posts_frame
+from kedah_analytics.sources.common.frames import posts_frame
+from kedah_analytics.sources.demo.posts import DemoSource, demo_items
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from kedah_analytics.alerts import StepFailure, failure_message, post_webhook
+from assets.ingest.automation import hourly_collection, refresh_requests
 from kedah_analytics.definitions import defs
-from sensors.schedules import hourly_collection, refresh_requests
+from kedah_analytics.notify import StepFailure, failure_message, post_webhook
 
 
 def test_definitions_load_with_every_asset_check_schedule_and_sensor():
@@ -119,7 +119,7 @@ def test_webhook_does_not_retry_a_bad_request(hook_url):
 
 
 def test_run_failure_sensor_reports_the_failed_asset(hook_url, monkeypatch):
-    from sensors.alerts import report_failed_runs
+    from sensors.run_failures import report_failed_runs
 
     monkeypatch.setenv("KEDAH_ALERT_WEBHOOK", hook_url)
 

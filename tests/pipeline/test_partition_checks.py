@@ -6,7 +6,8 @@ import dagster as dg
 import psycopg
 
 from kedah_analytics.definitions import defs
-from kedah_analytics.warehouse import PartitionFilter, checks
+from kedah_analytics.quality import tables
+from kedah_analytics.warehouse import PartitionFilter
 
 D1, D2 = date(2026, 11, 18), date(2026, 11, 19)
 
@@ -25,14 +26,14 @@ def test_a_check_scoped_to_a_partition_ignores_bad_rows_of_other_partitions(conn
     _metric_row(conn, D1, posts=3, positive=3)
     _metric_row(conn, D2, posts=3, positive=1)  # counts that do not add up, on another day
     day1 = PartitionFilter(("date",), ((D1,),))
-    assert checks.place_metrics_consistent(conn, partitions=day1).passed
-    assert not checks.place_metrics_consistent(conn, partitions=PartitionFilter(("date",), ((D2,),))).passed
-    assert not checks.place_metrics_consistent(conn).passed  # the whole table sees it
+    assert tables.place_metrics_consistent(conn, partitions=day1).passed
+    assert not tables.place_metrics_consistent(conn, partitions=PartitionFilter(("date",), ((D2,),))).passed
+    assert not tables.place_metrics_consistent(conn).passed  # the whole table sees it
 
 
 def test_rows_present_names_the_empty_partitions_and_why(conn):
     _metric_row(conn, D1, posts=1, positive=1)
-    outcome = checks.rows_present(
+    outcome = tables.rows_present(
         conn, "place_daily_metrics", PartitionFilter(("date",), ((D1,), (D2,))), why_empty="no posts"
     )
     assert not outcome.passed

@@ -16,15 +16,15 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import PostRecord
 from kedah_analytics.ingest import day_chunks
-from kedah_analytics.sources.base import FetchResult, FetchTelemetry, SourceError
-from kedah_analytics.sources.demo import DemoSource
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, SourceError
+from kedah_analytics.sources.demo.posts import DemoSource
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import load_cursors
 from resources import PostSources
-from sensors.schedules import range_tags
 
 # Ten days: a chunk of the first three, then one of the last seven (chunks count back from the end).
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(10)]

@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 from demo_resources import demo_resources
 
-from assets.ingest import raw_posts
-from assets.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.ingest.assets import raw_posts
 from kedah_analytics.classify.base import Sentiment
 from kedah_analytics.definitions import defs
-from kedah_analytics.sources.base import FetchResult, PostSource, SourceError
+from kedah_analytics.sources.common.base import FetchResult, PostSource, SourceError
 from kedah_analytics.warehouse.connection import connect
 from resources import PostgresWarehouse, PostSources, SentimentResource
 from resources.warehouse import final_unless_transient

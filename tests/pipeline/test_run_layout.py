@@ -16,12 +16,12 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.warehouse import read_table
 from resources import (
     SentimentResource,
 )
-from sensors.schedules import range_tags
 
 DAYS = [date(2026, 11, 10) + timedelta(days=i) for i in range(5)]
 PLATFORMS = ["instagram", "twitter"]

@@ -19,16 +19,17 @@ import pytest
 from googleapiclient.http import HttpMockSequence
 from source_fakes import NOW, FakeClock, FakeSleep, FixtureAdapter, Reply, forbid_network, serve_pytrends
 
+from assets.insights.automation import account_metrics_requests, daily_account_metrics
+from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import SearchInterestRecord
-from kedah_analytics.sources.base import QuotaExhausted
-from kedah_analytics.sources.google_trends import InMemoryTrendsCache
-from kedah_analytics.sources.instagram import InMemoryHashtagLedger
+from kedah_analytics.sources.common.base import QuotaExhausted
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.google_trends.client import InMemoryTrendsCache
+from kedah_analytics.sources.google_trends.interest import trends_windows
+from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger
 from kedah_analytics.sources.registry import ENV_VARS
-from kedah_analytics.sources.search_interest import trends_windows
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig
-from kedah_analytics.sources.youtube import InMemorySearchCallBudget, YouTubeSource
+from kedah_analytics.sources.youtube.videos import InMemorySearchCallBudget, YouTubeSource
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import (
     PgHashtagLedger,
@@ -45,7 +46,6 @@ from resources import (
     SearchInterestSource,
     SentimentResource,
 )
-from sensors.schedules import account_metrics_requests, daily_account_metrics
 
 X_TOKEN = "fake-x-bearer-WiringBearerSecret%2Fzz99qq"
 META_TOKEN = "EAAGWiringMetaSecretToken0123456789abc"

@@ -8,11 +8,11 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.places import load_places
 from kedah_analytics.trends.counts import aliases_of
 from kedah_analytics.warehouse import read_table
-from sensors.schedules import range_tags
 
 WEEK = "2026-11-09"  # Monday; the week ends on Sunday 2026-11-15
 

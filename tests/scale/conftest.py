@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from kedah_analytics.executors import ExecutorSettings, executor_settings
+from kedah_analytics.executors import ExecutorOptions, executor_options
 from kedah_analytics.topology import start_worker, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def empty_tables(url: str) -> None:
 class CeleryCluster:
     """The environment of a Celery deployment on this machine, and its workers."""
 
-    settings: ExecutorSettings
+    settings: ExecutorOptions
     home: Path
     env: dict[str, str]
     logs: Path
@@ -147,7 +147,7 @@ def celery_cluster(broker_url: str, pg_url: str, tmp_path: Path) -> Iterator[Cal
         shutil.copy(ROOT / "dagster.yaml", home / ".dagster" / "dagster.yaml")
         env = {**os.environ, "KEDAH_PG_URL": pg_url, "KEDAH_HOME": str(home), "DAGSTER_HOME": str(home / ".dagster"),
                "KEDAH_EXECUTOR": "celery", "KEDAH_CELERY_BROKER": broker_url, "KEDAH_CELERY_QUEUE": queue}  # fmt: skip
-        cluster = CeleryCluster(executor_settings(env), home / ".dagster", env, tmp_path)
+        cluster = CeleryCluster(executor_options(env), home / ".dagster", env, tmp_path)
         clusters.append(cluster)
         return cluster
 

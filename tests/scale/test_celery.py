@@ -21,8 +21,8 @@ BACKFILL_TIMEOUT_S = 300
 @pytest.fixture(scope="module")
 def in_process_rows(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
     """The backfill's rows when every run executes in this process (no broker, no workers)."""
+    from assets.common.runs import range_tags
     from kedah_analytics.definitions import defs
-    from sensors.schedules import range_tags
 
     empty_tables(pg_url)
     home = tmp_path_factory.mktemp("in_process_home")

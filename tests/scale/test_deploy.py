@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from kedah_analytics.executors import ExecutorSettings, celery_config, executor_settings, worker_config_yaml
+from kedah_analytics.executors import ExecutorOptions, celery_config, executor_options, worker_config_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -67,22 +67,22 @@ def test_the_helm_values_keep_the_api_pool_limit_of_dagster_yaml():
 
 
 def test_the_executor_is_in_process_unless_the_environment_names_one():
-    assert executor_settings({}).kind == "in_process"
-    settings = executor_settings({"KEDAH_EXECUTOR": "Celery", "KEDAH_CELERY_BROKER": "pyamqp://u:p@mq:5672//",
+    assert executor_options({}).kind == "in_process"
+    settings = executor_options({"KEDAH_EXECUTOR": "Celery", "KEDAH_CELERY_BROKER": "pyamqp://u:p@mq:5672//",
                                   "KEDAH_CELERY_QUEUE": "kedah"})  # fmt: skip
-    assert settings == ExecutorSettings("celery", "pyamqp://u:p@mq:5672//", "rpc://", "kedah")
+    assert settings == ExecutorOptions("celery", "pyamqp://u:p@mq:5672//", "rpc://", "kedah")
     with pytest.raises(ValueError, match="KEDAH_EXECUTOR must be one of"):
-        executor_settings({"KEDAH_EXECUTOR": "dask"})
+        executor_options({"KEDAH_EXECUTOR": "dask"})
 
 
 def test_the_executor_and_its_workers_read_one_config():
     from kedah_analytics.definitions import build_executor
 
-    settings = ExecutorSettings("celery", "pyamqp://guest:guest@127.0.0.1:5672//", "rpc://", "kedah_q")
+    settings = ExecutorOptions("celery", "pyamqp://guest:guest@127.0.0.1:5672//", "rpc://", "kedah_q")
     executor = build_executor(settings)
     assert isinstance(executor, dg.ExecutorDefinition) and executor.name == "celery"
     assert yaml.safe_load(worker_config_yaml(settings)) == {"execution": {"config": celery_config(settings)}}
     # A step whose worker dies is handed to another worker rather than lost.
     assert celery_config(settings)["config_source"]["task_acks_late"] is True
-    assert build_executor(ExecutorSettings()) is dg.in_process_executor
-    assert build_executor(ExecutorSettings("in_process")) is dg.in_process_executor
+    assert build_executor(ExecutorOptions()) is dg.in_process_executor
+    assert build_executor(ExecutorOptions("in_process")) is dg.in_process_executor

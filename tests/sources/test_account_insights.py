@@ -7,17 +7,17 @@ from datetime import date
 import pytest
 from googleapiclient.http import HttpMockSequence
 
+from kedah_analytics.config.tracking import (
+    REMOVED_INSTAGRAM_METRICS,
+    TrackingConfig,
+    default_tracking,
+)
 from kedah_analytics.sources.account_insights import (
     FacebookPageInsightsSource,
     InstagramInsightsSource,
     YouTubeAnalyticsSource,
 )
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import (
-    REMOVED_INSTAGRAM_METRICS,
-    TrackingConfig,
-    default_tracking,
-)
+from kedah_analytics.sources.common.secrets import Secret
 
 TOKEN = "EAAGm0PX4ZCpsBAInsightsFixtureToken0987654321"
 GOOD = "17841400008460056"

@@ -15,10 +15,10 @@ import pytest
 import pytrends.request
 import requests
 
-from kedah_analytics.sources.base import BadRequest, RateLimited, SourceError
-from kedah_analytics.sources.google_trends import GoogleTrendsSource, InMemoryTrendsCache, Pacer
-from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
-from kedah_analytics.sources.tracking import TrackingConfig
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.sources.common.base import BadRequest, RateLimited, SourceError
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT
+from kedah_analytics.sources.google_trends.client import GoogleTrendsSource, InMemoryTrendsCache, Pacer
 
 COOKIE = "/trends/explore/"
 EXPLORE = "/trends/api/explore"

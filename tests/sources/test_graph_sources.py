@@ -8,19 +8,19 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from kedah_analytics.sources.base import (
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.sources.common.base import (
     BadRequest,
     CredentialsError,
     PermissionDenied,
     RateLimited,
     SourceError,
 )
-from kedah_analytics.sources.facebook import FacebookPagesSource
-from kedah_analytics.sources.graph import GraphApiClient
-from kedah_analytics.sources.instagram import InMemoryHashtagLedger, InstagramHashtagSource
-from kedah_analytics.sources.retry import DEFAULT_TIMEOUT, RetryPolicy
-from kedah_analytics.sources.secrets import Secret, scrub
-from kedah_analytics.sources.tracking import TrackingConfig
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT, RetryPolicy
+from kedah_analytics.sources.common.secrets import Secret, scrub
+from kedah_analytics.sources.meta.facebook import FacebookPagesSource
+from kedah_analytics.sources.meta.graph import GraphApiClient
+from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger, InstagramHashtagSource
 
 TOKEN = "EAAGm0PX4ZCpsBAKedahRealLookingMetaToken1234567890ZZ"
 PAGE_TOKEN = "EAAPageTokenFromExchangeFixture0123456789abcdef"
@@ -199,7 +199,7 @@ def test_throttle_code_waits_for_the_business_use_case_reset(adapter, reply, ses
         reply.json({"id": IG_USER}),
     )
     telemetry_source = graph_client(session, clock, sleep)
-    from kedah_analytics.sources.base import FetchTelemetry
+    from kedah_analytics.sources.common.base import FetchTelemetry
 
     telemetry = FetchTelemetry()
     assert telemetry_source.get("me", telemetry=telemetry) == {"id": IG_USER}

@@ -28,11 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kedah_analytics.domain import PostRecord, QuarantinedRecord
-from kedah_analytics.sources import facebook, instagram, twitter, youtube
-from kedah_analytics.sources.base import FetchTelemetry, SourceError
-from kedah_analytics.sources.frames import posts_frame
-from kedah_analytics.sources.google_trends import interest_rows
-from kedah_analytics.sources.pages import PageReader, check_record
+from kedah_analytics.sources.common.base import FetchTelemetry, SourceError
+from kedah_analytics.sources.common.frames import posts_frame
+from kedah_analytics.sources.common.pages import PageReader, check_record
+from kedah_analytics.sources.google_trends.client import interest_rows
+from kedah_analytics.sources.meta import facebook, instagram
+from kedah_analytics.sources.twitter import search as twitter
+from kedah_analytics.sources.youtube import videos as youtube
 
 PAGES = 10_000  # generated pages per source
 PAGES_PER_CASE = 5  # pages built from one hypothesis example (its per-example cost is ~2 ms)

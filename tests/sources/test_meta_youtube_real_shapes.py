@@ -11,17 +11,17 @@ import pytest
 from googleapiclient.http import HttpMockSequence
 from source_fakes import FixtureAdapter, Reply, fixture_json
 
+from kedah_analytics.config.tracking import TrackingConfig, default_tracking
 from kedah_analytics.sources.account_insights import FacebookPageInsightsSource, InstagramInsightsSource
-from kedah_analytics.sources.account_metrics import (
+from kedah_analytics.sources.common.base import SourceError
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.insights import (
     AllAccountsFailed,
     account_metrics_metadata,
     collect_account_metrics,
 )
-from kedah_analytics.sources.base import SourceError
-from kedah_analytics.sources.instagram import InMemoryHashtagLedger, InstagramHashtagSource
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig, default_tracking
-from kedah_analytics.sources.youtube import InMemorySearchCallBudget, YouTubeSource
+from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger, InstagramHashtagSource
+from kedah_analytics.sources.youtube.videos import InMemorySearchCallBudget, YouTubeSource
 
 TOKEN = "fake-meta-token-RemovedMetricFixture55555"  # plainly fake: no real token prefix
 IG = "17841400008460056"

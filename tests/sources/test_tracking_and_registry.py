@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
+from kedah_analytics.config.tracking import TrackingConfig, default_tracking, load_tracking
 from kedah_analytics.domain import PostRecord
-from kedah_analytics.sources.base import CredentialsError, FetchResult, FetchTelemetry, SourceError
-from kedah_analytics.sources.facebook import FacebookPagesSource
-from kedah_analytics.sources.instagram import InstagramHashtagSource
+from kedah_analytics.sources.common.base import CredentialsError, FetchResult, FetchTelemetry, SourceError
+from kedah_analytics.sources.meta.facebook import FacebookPagesSource
+from kedah_analytics.sources.meta.instagram import InstagramHashtagSource
 from kedah_analytics.sources.registry import (
     ENV_VARS,
     ProviderChain,
@@ -20,9 +21,8 @@ from kedah_analytics.sources.registry import (
     configured_trends_source,
     describe_configuration,
 )
-from kedah_analytics.sources.tracking import TrackingConfig, default_tracking, load_tracking
-from kedah_analytics.sources.twitter import TwitterSource
-from kedah_analytics.sources.youtube import YouTubeSource
+from kedah_analytics.sources.twitter.search import TwitterSource
+from kedah_analytics.sources.youtube.videos import YouTubeSource
 
 X = "fake-x-bearer-RegistryBearerSecret"
 META = "EAAGRegistryMetaSecretToken55555"
@@ -205,7 +205,7 @@ def test_provider_chain_fails_when_every_provider_fails_and_never_invents_rows()
 def test_no_credential_appears_in_errors_or_results(adapter, reply, session, clock, sleep, load_text) -> None:
     from googleapiclient.http import HttpMockSequence
 
-    from kedah_analytics.sources.secrets import Secret
+    from kedah_analytics.sources.common.secrets import Secret
 
     texts: list[str] = []
     tracking = TrackingConfig.model_validate(
@@ -252,7 +252,7 @@ def test_no_credential_appears_in_errors_or_results(adapter, reply, session, clo
 
 
 def test_client_library_debug_logs_are_redacted(adapter, reply, session, clock, sleep, caplog) -> None:
-    from kedah_analytics.sources.secrets import Secret
+    from kedah_analytics.sources.common.secrets import Secret
 
     caplog.set_level(logging.DEBUG)
     adapter.add("/2/tweets/search/recent", reply.json("twitter/search_recent_empty.json"))

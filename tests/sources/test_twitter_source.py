@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 import requests
 
-from kedah_analytics.sources.base import BadRequest, CredentialsError, RateLimited, SourceError
-from kedah_analytics.sources.retry import DEFAULT_TIMEOUT
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig, default_tracking
-from kedah_analytics.sources.twitter import (
+from kedah_analytics.config.tracking import TrackingConfig, default_tracking
+from kedah_analytics.sources.common.base import BadRequest, CredentialsError, RateLimited, SourceError
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.twitter.search import (
     EXPANSIONS,
     TWEET_FIELDS,
     TwitterSource,

@@ -8,11 +8,11 @@ from datetime import UTC, date
 
 import pytest
 
-from kedah_analytics.sources.base import SourceError
-from kedah_analytics.sources.frames import posts_frame
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig
-from kedah_analytics.sources.twitter import InMemoryPostReadBudget, TwitterSource
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.sources.common.base import SourceError
+from kedah_analytics.sources.common.frames import posts_frame
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.twitter.search import InMemoryPostReadBudget, TwitterSource
 
 SEARCH = "/2/tweets/search/recent"
 TOKEN = "fake-x-bearer-RealShapes%2Fxyz789SECRET"

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from googleapiclient.http import HttpMockSequence
 
-from kedah_analytics.sources.base import CredentialsError, QuotaExhausted, SourceError
-from kedah_analytics.sources.secrets import Secret
-from kedah_analytics.sources.tracking import TrackingConfig
-from kedah_analytics.sources.youtube import (
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.sources.common.base import CredentialsError, QuotaExhausted, SourceError
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.youtube.videos import (
     InMemorySearchCallBudget,
     YouTubeSource,
     next_pacific_midnight,

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kedah_analytics.domain import KEDAH_TZ, PostRecord, QuarantinedRecord
-from kedah_analytics.sources.frames import posts_frame
+from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.warehouse import PartitionFilter, merge_rows
 from kedah_analytics.warehouse.quarantine import quarantine_records, record_hash
 from kedah_analytics.warehouse.sanitize import (

@@ -1,0 +1,85 @@
+"""Classify: sentiment, language, keywords, topics, place, spam and engagement for each post."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from assets.common.partitions import date_platform_partitions
+from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.ingest.assets import RAW_POSTS_FRESHNESS
+from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
+from kedah_analytics.classify.posts import classify_posts
+from kedah_analytics.places import PlaceLinker
+from kedah_analytics.warehouse import ReplaceChunks
+from kedah_analytics.warehouse.load import DailyRows, read_days
+from resources import PostgresWarehouse, SentimentResource
+
+# The near-duplicate spam signal compares a post with every platform's posts of its day and the
+# day before: a fixed window of the warehouse, so the flag is the same however runs are laid out.
+DUPLICATE_WINDOW_DAYS = 1
+
+
+@dg.asset(
+    group_name="classify",
+    kinds={"postgres", "python"},
+    partitions_def=date_platform_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRY,
+    freshness_policy=RAW_POSTS_FRESHNESS,
+)
+@retry_only_transient
+def classified_posts(
+    context: dg.AssetExecutionContext,
+    raw_posts: DailyRows,
+    places: pd.DataFrame,
+    sentiment: SentimentResource,
+    warehouse: PostgresWarehouse,
+) -> dg.Output[ReplaceChunks]:
+    """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
+    linked place and city, spam score and flag, and engagement rate with its denominator."""
+    if places.empty:
+        raise dg.Failure("kedah.places is empty: materialize the `places` asset first", allow_retries=False)
+    classifier = sentiment.get_classifier(cache_url=warehouse.url)
+    linker = PlaceLinker(places)
+
+    def by_day() -> Iterator[tuple[date, pd.DataFrame]]:
+        # One day at a time: a year-long run holds a day of posts, not the year.
+        for day, raw in raw_posts.by_day():
+            with warehouse.connection() as conn:
+                window = read_days(
+                    conn, "raw_posts", day - timedelta(days=DUPLICATE_WINDOW_DAYS), day, ("text", "author_id")
+                )
+            yield day, classify_posts(raw, linker, classifier, window)
+
+    return dg.Output(
+        ReplaceChunks(by_day(), describe=describe_classified, finish=lambda: _telemetry(classifier)),
+        metadata={"classifier": f"{classifier.name} {classifier.version}"},
+    )
+
+
+def describe_classified(classified: pd.DataFrame) -> dict[str, int | float]:
+    """A partition's own figures: posts, spam, share linked to a place, and counts by classifier,
+    language and sentiment."""
+    figures: dict[str, int | float] = {
+        "posts": len(classified),
+        "spam_posts": int(classified["is_spam"].sum()) if len(classified) else 0,
+        "linked_to_place": int(classified["place_id"].notna().sum()) if len(classified) else 0,
+    }
+    for column, prefix in (("classifier", "by_classifier"), ("language", "language"),
+                           ("sentiment_label", "sentiment")):  # fmt: skip
+        for value, count in _counts(classified[column]).items() if len(classified) else ():
+            figures[f"{prefix}_{value}"] = count
+    return figures
+
+
+def _telemetry(classifier: SentimentClassifier) -> dict[str, Any]:
+    if isinstance(classifier, FallbackClassifier):
+        return {"classifier_telemetry": dg.MetadataValue.json(classifier.telemetry())}
+    return {}
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.value_counts().items()}

@@ -1,0 +1,83 @@
+"""Ingest: the places reference table and raw posts from each platform."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from assets.common.partitions import date_platform_partitions, days_by_platform
+from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from kedah_analytics.ingest import PostCollection, PostsFetchFailed
+from kedah_analytics.places import load_places
+from kedah_analytics.warehouse import MergeChunk, MergeChunks, ReplaceRows
+from resources import PostgresWarehouse, PostSources
+
+RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
+)
+
+
+@dg.asset(group_name="reference", kinds={"postgres"}, metadata={"dagster/table_name": "kedah.places"})
+def places() -> ReplaceRows:
+    """Kedah places with their city, district, category, coordinates and English and Malay aliases."""
+    return ReplaceRows(load_places())
+
+
+RAW_POSTS_KEY = ("platform", "post_id")
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"postgres", "python"},
+    partitions_def=date_platform_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRY,
+    freshness_policy=RAW_POSTS_FRESHNESS,
+    pool="source_api",
+    metadata={"primary_key": list(RAW_POSTS_KEY)},
+)
+@retry_only_transient
+def raw_posts(
+    context: dg.AssetExecutionContext, post_sources: PostSources, warehouse: PostgresWarehouse
+) -> dg.Output[MergeChunks]:
+    """Posts as collected, one row per platform and post id: text, author, engagement counts,
+    hashtags, the provider that gave it and the raw payload. Merged: known posts get their latest
+    counts and nothing is deleted because a later fetch no longer returns it."""
+    configuration = post_sources.describe()
+    # Fetched and merged a platform and a week at a time, after this returns (kedah_analytics.ingest).
+    collection = PostCollection(
+        days_by_platform(context.partition_keys), post_sources, warehouse.quarantine, context.log,
+        configuration=configuration,
+    )  # fmt: skip
+    return dg.Output(
+        MergeChunks(
+            _failing_clearly(collection.chunks()),
+            key=RAW_POSTS_KEY,
+            run_metadata=lambda: _run_metadata(collection),
+        ),
+        metadata={"source_configuration": dg.MetadataValue.json(configuration)},
+    )
+
+
+def _failing_clearly(chunks: Iterator[MergeChunk]) -> Iterator[MergeChunk]:
+    """A source that fails fails the step in its own words, retried only where that may help."""
+    try:
+        yield from chunks
+    except PostsFetchFailed as exc:
+        raise dg.Failure(
+            description=str(exc),
+            metadata={
+                "platform": exc.platform,
+                "provider": exc.provider,
+                "error_type": type(exc.error).__name__,
+            },
+            allow_retries=exc.retryable,
+        ) from exc.error
+
+
+def _run_metadata(collection: PostCollection) -> dict[str, Any]:
+    # What the run's fetches did, for all its partitions together: run_* names say so (each
+    # partition's own rows are recorded on it by the IO manager).
+    figures = collection.run_figures()
+    return {**figures, "run_telemetry": dg.MetadataValue.json(figures["run_telemetry"])}

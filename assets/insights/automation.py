@@ -1,0 +1,70 @@
+"""Insights automation: account metrics and search interest, re-read daily while they settle."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from assets.common.runs import platform_range_requests, range_tags
+from assets.insights.assets import account_daily_metrics, search_interest
+from kedah_analytics.config.settings import GOOGLE_TRENDS
+from kedah_analytics.config.tracking import load_tracking
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+
+collect_account_metrics_job = dg.define_asset_job(
+    "collect_account_metrics",
+    selection=dg.AssetSelection.assets(account_daily_metrics),
+    description="Fetch account-level insights for a range of days of one platform.",
+)
+
+
+def account_metrics_requests(
+    scheduled_time, lookback_days: int = 3, platforms=PLATFORMS
+) -> list[dg.RunRequest]:
+    """One run per platform re-fetching the ``lookback_days`` Kedah days before today: platform
+    insights settle up to 48 hours late, so each day is read again on the following days."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    return platform_range_requests(first, last, lambda p: f"account-metrics-{p}-{today}", platforms)
+
+
+@dg.schedule(
+    cron_schedule="0 2 * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_account_metrics_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:00 Kedah time: re-fetch the last three days of account metrics, one run per platform.",
+)
+def daily_account_metrics(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    lookback = load_tracking().polling.account_metrics_lookback_days
+    return account_metrics_requests(context.scheduled_execution_time, lookback)
+
+
+collect_search_interest_job = dg.define_asset_job(
+    "collect_search_interest",
+    selection=dg.AssetSelection.assets(search_interest),
+    description=f"Fetch Google Trends interest in Kedah for a range of days (off unless {GOOGLE_TRENDS.name}=1).",
+)
+
+
+def search_interest_request(scheduled_time, lookback_days: int = 3) -> dg.RunRequest:
+    """One run for the ``lookback_days`` Kedah days before today: Google marks its latest days
+    partial and settles them later."""
+    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    return dg.RunRequest(run_key=f"search-interest-{today}", tags=range_tags(str(first), str(last)))
+
+
+@dg.schedule(
+    cron_schedule="15 2 * * *",
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_search_interest_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
+)
+def daily_search_interest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return search_interest_request(context.scheduled_execution_time)
+
+
+JOBS = [collect_account_metrics_job, collect_search_interest_job]
+SCHEDULES = [daily_account_metrics, daily_search_interest]
+SENSORS: list[dg.SensorDefinition] = []

@@ -1,0 +1,132 @@
+"""Marts: what analysts and tourism boards read, and alerts that explain themselves."""
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from kedah_analytics.marts import build, columns
+from kedah_analytics.marts.alerts import AlertConfig, build_alerts
+from kedah_analytics.warehouse import ReplaceRows
+from resources import PostgresWarehouse
+
+# Windows reach back over days that may never have been materialized (a fresh install): such days
+# are quiet history, not a reason to wait, so automation does not require every parent to exist.
+# Like the daily aggregates, a mart follows any day whose parents changed (not only the latest);
+# it does not wait for missing parents: a ranking needs its day, not every day of its history.
+MART_AUTOMATION = (
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .ignore(dg.AssetSelection.assets("places"))
+)
+RANKING_HISTORY = dg.TimeWindowPartitionMapping(
+    start_offset=-28, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
+ALERT_HISTORY = dg.TimeWindowPartitionMapping(
+    start_offset=-AlertConfig().history_days, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
+
+
+def _schema(descriptions: dict[str, str]) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, description=text) for name, text in descriptions.items()]
+    )
+
+
+def _mart(descriptions: dict[str, str], **kwargs: Any) -> Any:
+    """The shared shape of a daily mart: derived, replaced per partition, ranged backfills in one run."""
+    return dg.asset(
+        group_name="marts",
+        kinds={"postgres", "pandas"},
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=MART_AUTOMATION,
+        metadata={"dagster/column_schema": _schema(descriptions)},
+        **kwargs,
+    )
+
+
+def _days(context: dg.AssetExecutionContext) -> list[date]:
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+def _summary(frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
+    providers = ", ".join(sorted(frame["provider"].unique())) if len(frame) else ""
+    return {"rows": len(frame), "providers": providers, **extra}
+
+
+@_mart(columns.CITY_DAILY_OVERVIEW)
+def city_daily_overview(place_daily_metrics: pd.DataFrame) -> dg.Output[ReplaceRows]:
+    """Per day, city (and All Kedah) and platform (and all): posts, engagement, sentiment split and mean."""
+    overview = build.city_daily_overview(place_daily_metrics)
+    return dg.Output(ReplaceRows(overview), metadata=_summary(overview))
+
+
+@_mart(columns.PLACE_RANKINGS, ins={"place_daily_metrics": dg.AssetIn(partition_mapping=RANKING_HISTORY)})
+def place_rankings(
+    context: dg.AssetExecutionContext, place_daily_metrics: pd.DataFrame, places: pd.DataFrame
+) -> dg.Output[ReplaceRows]:
+    """Per day, places ranked by engagement and posts, with their change on 7 and 28 days and share of voice."""
+    rankings = build.place_rankings(place_daily_metrics, places, _days(context))
+    top = rankings[rankings["rank_engagement"] == 1]["place_name"].tolist() if len(rankings) else []
+    return dg.Output(ReplaceRows(rankings), metadata=_summary(rankings, top_place=", ".join(top) or "none"))
+
+
+@_mart(columns.SENTIMENT_BY_CATEGORY)
+def sentiment_by_category(place_daily_metrics: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
+    """Per day, city (and All Kedah) and place category: sentiment counts and mean."""
+    sentiment = build.sentiment_by_category(place_daily_metrics, places)
+    return dg.Output(ReplaceRows(sentiment), metadata=_summary(sentiment))
+
+
+@_mart(
+    columns.TOP_POSTS,
+    ins={
+        "classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY),
+        "raw_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY),
+    },
+)
+def top_posts(
+    classified_posts: pd.DataFrame, raw_posts: pd.DataFrame, places: pd.DataFrame
+) -> dg.Output[ReplaceRows]:
+    """Per day and place, the most engaging non-spam posts with author, url, sentiment and language."""
+    posts = build.top_posts(classified_posts, raw_posts, places)
+    return dg.Output(
+        ReplaceRows(posts),
+        metadata=_summary(posts, places_with_posts=int(posts["place_id"].nunique()) if len(posts) else 0),
+    )
+
+
+@_mart(
+    columns.ALERTS,
+    ins={
+        "term_hourly_counts": dg.AssetIn(partition_mapping=ALERT_HISTORY),
+        "place_daily_metrics": dg.AssetIn(partition_mapping=ALERT_HISTORY),
+    },
+    # The evidence (top posts, sentiment of the posts behind an alert) is read from these.
+    deps=[
+        dg.AssetDep("classified_posts", partition_mapping=ALL_PLATFORMS_OF_DAY),
+        dg.AssetDep("raw_posts", partition_mapping=ALL_PLATFORMS_OF_DAY),
+    ],
+)
+def alerts(
+    context: dg.AssetExecutionContext,
+    term_hourly_counts: pd.DataFrame,
+    place_daily_metrics: pd.DataFrame,
+    places: pd.DataFrame,
+    warehouse: PostgresWarehouse,
+) -> dg.Output[ReplaceRows]:
+    """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
+    with warehouse.connection() as conn:
+        raised = build_alerts(conn, _days(context), term_hourly_counts, place_daily_metrics, places)
+    kinds = {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
+    preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
+    return dg.Output(
+        ReplaceRows(raised),
+        metadata=_summary(
+            raised, kinds=dg.MetadataValue.json(kinds), messages=dg.MetadataValue.md(f"```\n{preview}\n```")
+        ),
+    )

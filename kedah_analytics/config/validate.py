@@ -1,0 +1,173 @@
+"""Configuration checked before anything runs: every mistake at once, naming the variable or the
+file, line and field, never retried.
+
+A wrong ``KEDAH_CLASSIFIER`` or a broken tracking file used to surface minutes into a run, after
+``raw_posts`` had committed, and was retried twice. The code location calls
+:func:`check_configuration` when it loads, the resources call it again when a run sets them up
+(before any write), and ``kedah-analytics check-config`` prints the same report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kedah_analytics.classify.registry import CLASSIFIERS
+from kedah_analytics.config import settings
+from kedah_analytics.config.tracking import DEFAULT_TRACKING_FILE, load_tracking
+
+SOURCE_MODES = ("auto", "demo")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration mistake: where (a variable, or file:line) and what is wrong."""
+
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+class ConfigurationError(ValueError):
+    """The configuration is wrong; running would fail the same way every time."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(
+            "Kedah Analytics configuration is wrong (nothing was run; fix it and reload):\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+
+
+def _tracking_path(env: Mapping[str, str]) -> Path | None:
+    value = settings.TRACKING_FILE.read(env)
+    return Path(value).expanduser() if value else None
+
+
+def _yaml_line(path: Path, loc: tuple[Any, ...]) -> int | None:
+    """The line (1-based) of the field at ``loc`` in the YAML file, where it is written there."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def tracking_problems(env: Mapping[str, str]) -> list[Problem]:
+    path = _tracking_path(env)
+    shown = str(path) if path else str(DEFAULT_TRACKING_FILE)
+    try:
+        load_tracking(env)
+    except FileNotFoundError:
+        return [Problem(settings.TRACKING_FILE.name, f"file not found: {shown}")]
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        return [Problem(where, f"not valid YAML: {err.problem or err.context}")]
+    except yaml.YAMLError as err:
+        return [Problem(shown, f"not valid YAML: {err}")]
+    except ValidationError as err:
+        out = []
+        for item in err.errors():
+            loc = tuple(item["loc"])
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            line = _yaml_line(path, loc) if path else None
+            out.append(Problem(f"{shown}:{line}" if line else shown, f"field {field}: {item['msg']}"))
+        return out
+    except (ValueError, OSError) as err:
+        return [Problem(shown, str(err))]
+    return []
+
+
+def source_problems(mode: str, env: Mapping[str, str] | None = None, tracking: bool = True) -> list[Problem]:
+    """What is wrong with the source mode and (with ``tracking``) the tracking file."""
+    env = os.environ if env is None else env
+    problems = []
+    if mode not in SOURCE_MODES:
+        problems.append(
+            Problem(settings.SOURCE_MODE.name, f"{mode!r} is not one of {', '.join(SOURCE_MODES)}")
+        )
+    return problems + (tracking_problems(env) if tracking else [])
+
+
+def classifier_problems(name: str, env: Mapping[str, str] | None = None) -> list[Problem]:
+    """What is wrong with classifier ``name`` (unknown, or Gemini without its key)."""
+    env = os.environ if env is None else env
+    name = name.lower()
+    if name not in CLASSIFIERS:
+        return [Problem(settings.CLASSIFIER.name, f"{name!r} is not one of {', '.join(CLASSIFIERS)}")]
+    if name == "gemini" and not settings.GEMINI_API_KEY.is_set(env):
+        return [
+            Problem(settings.GEMINI_API_KEY.name, f"unset, and {settings.CLASSIFIER.name}=gemini needs it")
+        ]
+    return []
+
+
+def configuration_problems(env: Mapping[str, str] | None = None) -> list[Problem]:
+    """Every mistake in the configuration (empty when it is fine)."""
+    env = os.environ if env is None else env
+    problems: list[Problem] = []
+    problems.extend(source_problems(settings.SOURCE_MODE.read(env) or "auto", env, tracking=False))
+    problems.extend(classifier_problems(settings.CLASSIFIER.read(env) or "offline", env))
+    webhook = settings.ALERT_WEBHOOK.read(env)
+    if webhook and not webhook.startswith(("http://", "https://")):
+        problems.append(Problem(settings.ALERT_WEBHOOK.name, "not an http(s) URL"))
+    port = settings.PORT.read(env) or ""
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        problems.append(Problem(settings.PORT.name, f"{port!r} is not a port number"))
+    url = settings.PG_URL.read(env)
+    if url:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(url)
+        except Exception as err:  # psycopg.ProgrammingError; the message never holds the password
+            problems.append(Problem(settings.PG_URL.name, f"not a PostgreSQL URL: {type(err).__name__}"))
+    problems.extend(tracking_problems(env))
+    return problems
+
+
+def check_configuration(env: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`ConfigurationError` naming every mistake; return quietly when all is well."""
+    if problems := configuration_problems(env):
+        raise ConfigurationError(problems)
+
+
+def configuration_report(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(variable, what it is set to) for every setting; secrets show only whether they are set."""
+    env = os.environ if env is None else env
+    rows = []
+    for setting in settings.ALL:
+        if setting.secret:
+            shown = "set" if setting.is_set(env) else "unset"
+        elif setting.is_set(env):
+            value = setting.read(env) or ""
+            if setting is settings.PG_URL:
+                from kedah_analytics.config.paths import redact_url
+
+                value = redact_url(value)
+            shown = value
+        else:
+            shown = f"unset (default {setting.default})" if setting.default else "unset"
+        rows.append((setting.name, shown))
+    return rows

@@ -1,0 +1,410 @@
+"""YouTube Data API v3 through google-api-python-client: recent videos about Kedah places.
+
+``search.list`` has its own allowance of 100 calls a day (reset at midnight Pacific), so a counter
+is checked before every search call; ``videos.list`` (1 unit, up to 50 ids) adds the statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import google.auth.exceptions
+import httplib2
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from kedah_analytics.config.settings import YOUTUBE_API_KEY
+from kedah_analytics.config.tracking import TrackingConfig
+from kedah_analytics.domain import PostRecord, kedah_date_bounds
+from kedah_analytics.sources.common.base import (
+    BadRequest,
+    CredentialsError,
+    FetchResult,
+    FetchTelemetry,
+    PermissionDenied,
+    QuotaExhausted,
+    SourceError,
+)
+from kedah_analytics.sources.common.pages import PageReader
+from kedah_analytics.sources.common.parsing import (
+    BadValue,
+    count,
+    hashtags_in,
+    item_id,
+    optional_str,
+    post_time,
+)
+from kedah_analytics.sources.common.retry import (
+    Clock,
+    Retryable,
+    RetryPolicy,
+    Sleep,
+    run_with_retries,
+    utcnow,
+)
+from kedah_analytics.sources.common.secrets import Secret, scrub
+
+PROVIDER = "youtube_data_v3"
+PLATFORM = "youtube"
+PACIFIC = ZoneInfo("America/Los_Angeles")
+DEFAULT_HTTP_TIMEOUT = 30.0
+
+_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED_DAILY"})
+_THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
+_KEY_REASONS = frozenset({"keyInvalid", "API_KEY_INVALID", "keyExpired", "API_KEY_EXPIRED"})
+_AUTH_REASONS = frozenset({"authError", "invalidCredentials", "ACCESS_TOKEN_EXPIRED", "CREDENTIALS_MISSING"})
+
+
+def next_pacific_midnight(now: datetime) -> datetime:
+    """When Google's daily YouTube allowances next reset (midnight in America/Los_Angeles)."""
+    pacific_day = now.astimezone(PACIFIC).date()
+    return datetime.combine(pacific_day + timedelta(days=1), dtime.min, tzinfo=PACIFIC).astimezone(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SearchCallBudget(Protocol):
+    """How many ``search.list`` calls were spent on a Pacific day (the allowance's day)."""
+
+    def spent(self, pacific_day: date) -> int: ...
+
+    def spend(self, pacific_day: date, calls: int = 1) -> None: ...
+
+
+class InMemorySearchCallBudget:
+    """A process-local counter (tests, one-off runs). A deployment uses a persistent one."""
+
+    def __init__(self) -> None:
+        self._spent: dict[date, int] = {}
+        self._lock = threading.Lock()
+
+    def spent(self, pacific_day: date) -> int:
+        return self._spent.get(pacific_day, 0)
+
+    def spend(self, pacific_day: date, calls: int = 1) -> None:
+        with self._lock:
+            self._spent[pacific_day] = self._spent.get(pacific_day, 0) + calls
+
+
+def _error_reasons(exc: HttpError) -> set[str]:
+    reasons: set[str] = set()
+    try:
+        body = json.loads(exc.content.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return reasons
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return reasons
+    for key in ("errors", "details"):
+        for entry in error.get(key) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("reason"), str):
+                reasons.add(entry["reason"])
+    if isinstance(error.get("status"), str):
+        reasons.add(error["status"])
+    return reasons
+
+
+def execute_google_request(
+    request: Any,
+    *,
+    what: str,
+    env_var: str,
+    secrets: list[Secret | None],
+    policy: RetryPolicy,
+    sleep: Sleep,
+    clock: Clock,
+    telemetry: FetchTelemetry | None,
+) -> Any:
+    """``request.execute()`` with our retries (googleapiclient's own are off) and clear errors.
+
+    A spent daily quota raises :class:`QuotaExhausted` at once, with the Pacific-midnight reset.
+    Error text is rebuilt from status and reason: HttpError's own text holds the URL with ``key=``.
+    """
+
+    def attempt() -> Any:
+        if telemetry is not None:
+            telemetry.api_calls += 1
+        try:
+            return request.execute(num_retries=0)
+        except HttpError as exc:
+            status = exc.status_code
+            reasons = _error_reasons(exc)
+            detail = scrub(f"HTTP {status} {sorted(reasons)}: {exc.reason}", secrets)
+            if reasons & _QUOTA_REASONS:
+                reset_at = next_pacific_midnight(clock())
+                raise QuotaExhausted(
+                    f"{what}: daily quota exhausted ({detail}); resets at {reset_at.isoformat()}",
+                    reset_at=reset_at,
+                ) from None
+            if status == 429 or reasons & _THROTTLE_REASONS:
+                raise Retryable(detail, throttled=True) from None
+            if status >= 500:
+                raise Retryable(detail) from None
+            if status == 401 or reasons & (_KEY_REASONS | _AUTH_REASONS):
+                raise CredentialsError(
+                    env_var, f"Google rejected the credential ({what}, {detail})"
+                ) from None
+            if status == 403:
+                raise PermissionDenied(f"{what}: {detail}") from None
+            if status == 400:
+                raise BadRequest(f"{what}: {detail}") from None
+            raise SourceError(f"{what}: {detail}") from None
+        except google.auth.exceptions.RefreshError as exc:
+            raise CredentialsError(
+                env_var,
+                f"Google refused to refresh the OAuth credentials ({what}: {scrub(str(exc), secrets)})",
+            ) from None
+        except (httplib2.HttpLib2Error, TimeoutError, ConnectionError) as exc:
+            raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+        except google.auth.exceptions.TransportError as exc:
+            raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+        except ValueError:
+            # googleapiclient parses the body as JSON: an HTML error page or an empty body with
+            # HTTP 200 makes the whole answer unusable, which a retry may fix.
+            raise Retryable(f"{what}: Google answered with a body that is not JSON") from None
+
+    return run_with_retries(attempt, what=what, policy=policy, sleep=sleep, telemetry=telemetry)
+
+
+def video_to_post(item: Any) -> PostRecord:
+    """One ``videos.list`` item. Statistics arrive as strings; missing ones (hidden likes) are None.
+    Raises :class:`BadValue` for what cannot be a row."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"video is a {type(item).__name__}, not a JSON object")
+    video_id = item_id(item.get("id"), "video id")
+    snippet = item.get("snippet")
+    if not isinstance(snippet, Mapping):
+        raise BadValue(f"video {video_id:.40} has no snippet")
+    created_at = post_time(snippet.get("publishedAt"), "publishedAt")
+    title = optional_str(snippet.get("title")) or ""
+    description = optional_str(snippet.get("description")) or ""
+    text = f"{title}\n\n{description}".strip()
+    stats = item.get("statistics")
+    if stats is not None and not isinstance(stats, Mapping):
+        raise BadValue(f"statistics is a {type(stats).__name__}, not an object")
+    stats = stats or {}
+    lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
+    return PostRecord(
+        platform=PLATFORM,
+        post_id=video_id,
+        created_at=created_at,
+        text=text,
+        author_id=optional_str(snippet.get("channelId")),
+        author_name=optional_str(snippet.get("channelTitle")),
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        hashtags=hashtags_in(text),
+        like_count=count(stats.get("likeCount"), "likeCount"),
+        comment_count=count(stats.get("commentCount"), "commentCount"),
+        share_count=None,
+        view_count=count(stats.get("viewCount"), "viewCount"),
+        lang=optional_str(lang),
+        provider=PROVIDER,
+        payload=item,
+    )
+
+
+def search_result_video_id(item: Any) -> str | None:
+    """The video id of one ``search.list`` result; None for a channel or playlist result; raises
+    :class:`BadValue` when a video result has no usable id."""
+    if not isinstance(item, Mapping):
+        raise BadValue(f"search result is a {type(item).__name__}, not a JSON object")
+    ident = item.get("id")
+    if not isinstance(ident, Mapping):
+        raise BadValue(f"search result id is a {type(ident).__name__}, not an object")
+    kind = ident.get("kind")
+    if isinstance(kind, str) and kind != "youtube#video":
+        return None
+    return item_id(ident.get("videoId"), "search result videoId")
+
+
+def read_search_page(response: Any, reader: PageReader, video_ids: list[str]) -> str | None:
+    """One ``search.list`` page: its video ids appended to ``video_ids``; the next page token.
+    A result without a usable video id is quarantined (it is not a post yet, so not in the tally)."""
+    body = reader.page(response, "YouTube search.list")
+    if body is None:
+        return None
+    for item in reader.list_field(body, "items", "YouTube search.list"):
+        try:
+            video_id = search_result_video_id(item)
+        except BadValue as exc:
+            reader.quarantine_page(f"YouTube search.list: {exc}", item)
+            continue
+        if video_id is not None and video_id not in video_ids:
+            video_ids.append(video_id)
+    return reader.text_field(body, "nextPageToken", "YouTube search.list")
+
+
+def read_videos_page(response: Any, batch: list[str], reader: PageReader) -> None:
+    """One ``videos.list`` answer into ``reader``; ids searched for but not answered are quarantined."""
+    seen: set[str] = set()
+    body = reader.page(response, "YouTube videos.list")
+    items = reader.list_field(body, "items", "YouTube videos.list") if body is not None else []
+    for item in items:
+        record = reader.read(item, video_to_post, where="YouTube: ")
+        if record is None:
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                seen.add(item["id"])
+            continue
+        seen.add(record.post_id)
+        reader.keep(record)
+    for video_id in batch:
+        if video_id not in seen:
+            reader.tally.read += 1
+            reader.quarantine_item(
+                f"video {video_id} found by search.list but not returned by videos.list "
+                "(private, deleted or blocked)",
+                {"id": video_id},
+            )
+
+
+def build_youtube(api_key: Secret, *, http: Any = None, timeout: float = DEFAULT_HTTP_TIMEOUT) -> Any:
+    """The YouTube Data API v3 service from the discovery document shipped in the package (no network)."""
+    return build(
+        "youtube",
+        "v3",
+        developerKey=api_key.reveal(),
+        http=http if http is not None else httplib2.Http(timeout=timeout),
+        static_discovery=True,
+        cache_discovery=False,
+    )
+
+
+class YouTubeSource:
+    """Videos matching the tracked YouTube queries, published on the requested Kedah days."""
+
+    provider = PROVIDER
+    polls_from_cursors = False
+
+    def __init__(
+        self,
+        api_key: Secret,
+        tracking: TrackingConfig,
+        *,
+        http: Any = None,
+        budget: SearchCallBudget | None = None,
+        timeout: float = DEFAULT_HTTP_TIMEOUT,
+        clock: Clock = utcnow,
+        sleep: Sleep = time.sleep,
+        policy: RetryPolicy | None = None,
+    ):
+        self._key = api_key
+        self.settings = tracking.youtube
+        self.service = build_youtube(api_key, http=http, timeout=timeout)
+        self.budget: SearchCallBudget = budget if budget is not None else InMemorySearchCallBudget()
+        self.clock = clock
+        self.sleep = sleep
+        self.policy = policy or RetryPolicy(max_attempts=4)
+
+    def __repr__(self) -> str:
+        return f"YouTubeSource(queries={len(self.settings.queries)}, key={self._key!r})"
+
+    def _execute(self, request: Any, what: str, telemetry: FetchTelemetry) -> dict[str, Any]:
+        return execute_google_request(
+            request,
+            what=what,
+            env_var=YOUTUBE_API_KEY.name,
+            secrets=[self._key],
+            policy=self.policy,
+            sleep=self.sleep,
+            clock=self.clock,
+            telemetry=telemetry,
+        )
+
+    def search_calls_left(self) -> int:
+        pacific_day = self.clock().astimezone(PACIFIC).date()
+        return max(0, self.settings.daily_search_call_budget - self.budget.spent(pacific_day))
+
+    def fetch_posts(
+        self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
+    ) -> FetchResult:
+        if platform != PLATFORM:
+            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        telemetry = FetchTelemetry()
+        now = self.clock()
+        wanted = sorted(d for d in set(days) if kedah_date_bounds(d)[0] < now)
+        reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
+        result = FetchResult([], reader.quarantined, telemetry, PROVIDER)
+        for day in sorted(set(days) - set(wanted)):
+            telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
+        if not wanted:
+            return result
+        after = kedah_date_bounds(wanted[0])[0]
+        before = min(kedah_date_bounds(wanted[-1])[1], now)
+        try:
+            video_ids = self._search(after, before, reader)
+            self._videos(video_ids, reader)
+        except QuotaExhausted as exc:
+            result.posts = list(reader.posts.values())
+            telemetry.details.update(reader.metadata())
+            exc.partial = result
+            raise
+        result.posts = list(reader.posts.values())
+        telemetry.details.update(reader.metadata())
+        return result
+
+    def _search(self, after: datetime, before: datetime, reader: PageReader) -> list[str]:
+        telemetry = reader.telemetry
+        video_ids: list[str] = []
+        for query in self.settings.queries:
+            page_token: str | None = None
+            for _ in range(self.settings.max_pages_per_query):
+                self._spend_search_call(telemetry)
+                response = self._execute(
+                    self.service.search().list(
+                        part="snippet",
+                        q=query,
+                        type="video",
+                        publishedAfter=rfc3339(after),
+                        publishedBefore=rfc3339(before),
+                        regionCode=self.settings.region_code,
+                        relevanceLanguage=self.settings.relevance_language,
+                        order="date",
+                        maxResults=50,
+                        pageToken=page_token,
+                    ),
+                    "YouTube search.list",
+                    telemetry,
+                )
+                telemetry.pages += 1
+                page_token = read_search_page(response, reader, video_ids)
+                if not page_token:
+                    break
+            else:
+                telemetry.notes.append(
+                    f"stopped after {self.settings.max_pages_per_query} search pages for {query!r}; "
+                    "more remain"
+                )
+        return video_ids
+
+    def _spend_search_call(self, telemetry: FetchTelemetry) -> None:
+        now = self.clock()
+        pacific_day = now.astimezone(PACIFIC).date()
+        if self.budget.spent(pacific_day) >= self.settings.daily_search_call_budget:
+            reset_at = next_pacific_midnight(now)
+            raise QuotaExhausted(
+                f"YouTube search.list: the daily allowance of {self.settings.daily_search_call_budget} calls "
+                f"is spent; resets at {reset_at.isoformat()}",
+                reset_at=reset_at,
+            )
+        # Counted before the call: a failed call still spends the allowance.
+        self.budget.spend(pacific_day)
+
+    def _videos(self, video_ids: list[str], reader: PageReader) -> None:
+        for start in range(0, len(video_ids), 50):
+            batch = video_ids[start : start + 50]
+            response = self._execute(
+                self.service.videos().list(part="snippet,statistics", id=",".join(batch), maxResults=50),
+                "YouTube videos.list",
+                reader.telemetry,
+            )
+            reader.telemetry.pages += 1
+            read_videos_page(response, batch, reader)
