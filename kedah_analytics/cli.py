@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kedah_analytics import embedded_pg
 from kedah_analytics.config import paths as config
-from kedah_analytics.config import validate as preflight
+from kedah_analytics.config import validate
 from kedah_analytics.config.settings import (
     CELERY_BROKER,
     CELERY_QUEUE,
@@ -28,7 +28,6 @@ from kedah_analytics.config.settings import (
 )
 from kedah_analytics.warehouse.connection import WarehouseUnavailable, with_timeouts
 
-DEFAULT_PORT = 3000
 # Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
 SEED_DAYS = 28
 
@@ -233,9 +232,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _use_database()
     home = _dagster_home()
     options = executor_options()
-    print(
-        f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True
-    )
+    print(f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True)
     worker = start_worker(options, dagster_home=home, cwd=config.project_home(), env=os.environ,
                           name=args.name, concurrency=args.concurrency)  # fmt: skip
     try:
@@ -290,11 +287,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Print what is configured and what is wrong; exit 1 when something is."""
-    report = preflight.configuration_report()
+    report = validate.configuration_report()
     width = max(len(name) for name, _ in report)
     for name, shown in report:
         print(f"{name:<{width}}  {shown}")
-    problems = preflight.configuration_problems()
+    problems = validate.configuration_problems()
     print()
     if not problems:
         print("configuration: OK")
@@ -314,8 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
-    dev.add_argument("--host", default=HOST.read())
-    dev.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
+    dev.add_argument("--host", default=None, help=f"default {HOST.name} ({HOST.default})")
+    dev.add_argument("--port", type=int, default=None, help=f"default {PORT.name} ({PORT.default})")
     dev.add_argument(
         "--days", type=int, default=SEED_DAYS, help="days to materialize before serving (0: none)"
     )
@@ -332,11 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.set_defaults(func=cmd_backfill)
 
     serve = sub.add_parser("serve", help="code-location gRPC server, webserver and daemon as three processes")
-    serve.add_argument("--host", default=HOST.read())
-    serve.add_argument("--port", type=int, default=int(PORT.read() or DEFAULT_PORT))
+    serve.add_argument("--host", default=None, help=f"default {HOST.name} ({HOST.default})")
+    serve.add_argument("--port", type=int, default=None, help=f"default {PORT.name} ({PORT.default})")
     serve.add_argument(
-        "--code-port", type=int, default=int(CODE_SERVER_PORT.read() or 4266),
-        help="port of the code location's gRPC server",
+        "--code-port", type=int, default=None,
+        help=f"port of the code location's gRPC server (default {CODE_SERVER_PORT.name}, {CODE_SERVER_PORT.default})",
     )  # fmt: skip
     serve.set_defaults(func=cmd_serve)
 
@@ -379,10 +376,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Options left unset take their settings (read once, checked as a whole): a wrong variable
+    fails here with every mistake named, except for check-config, which reports them."""
+    if args.command in ("dev", "serve"):
+        configured = validate.configuration().settings
+        args.host = args.host or configured.host
+        args.port = args.port or configured.port
+        if args.command == "serve":
+            args.code_port = args.code_port or configured.code_server_port
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return args.func(_with_defaults(args))
     except (FileNotFoundError, ValueError, WarehouseUnavailable) as err:
         print(f"kedah-analytics {args.command}: {err}", file=sys.stderr)
         return 2

@@ -25,9 +25,9 @@ from assets.trends import assets as trends_assets
 from assets.trends import automation as trends_automation
 from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings
-from kedah_analytics.config import validate as preflight
+from kedah_analytics.config import validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
-from kedah_analytics.executors import ExecutorOptions, celery_config, executor_options
+from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
 from kedah_analytics.trends.forecast import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -35,16 +35,15 @@ from resources import (
     PostgresWarehouse,
     PostSources,
     SearchInterestSource,
-    sentiment_from_env,
+    sentiment_from_settings,
 )
 from sensors import run_failures
 
-# A wrong variable or tracking file fails here, when the code location loads, naming every mistake:
-# not minutes into a run, after raw_posts has committed, and not three times over.
-preflight.check_configuration()
+# Read once, checked as a whole: a wrong variable or tracking file fails when the code location
+# loads, naming every mistake; not minutes into a run, after raw_posts has committed.
+SETTINGS = validate.configuration().settings
 
 PG_URL = dg.EnvVar(settings.PG_URL.name)
-SOURCE_MODE = settings.SOURCE_MODE.read() or "auto"
 PARTITIONS_TAG = "kedah/partitions"
 # Each stage keeps its assets, checks and automation (jobs, schedules, sensors) side by side.
 ASSET_MODULES = [ingest_assets, insights_assets, classify_assets, metrics_assets, trends_assets, marts_assets]
@@ -70,14 +69,14 @@ defs = dg.Definitions(
     jobs=[job for stage in AUTOMATION for job in stage.JOBS],
     schedules=[schedule for stage in AUTOMATION for schedule in stage.SCHEDULES],
     sensors=[*(sensor for stage in AUTOMATION for sensor in stage.SENSORS), run_failures.report_failed_runs],
-    executor=build_executor(executor_options()),
+    executor=build_executor(options_from(SETTINGS)),
     resources={
         "io_manager": PostgresIOManager(url=PG_URL),
         "warehouse": PostgresWarehouse(url=PG_URL),
-        "post_sources": PostSources(mode=SOURCE_MODE, url=PG_URL),
-        "account_metric_sources": AccountMetricSources(mode=SOURCE_MODE),
-        "search_interest_source": SearchInterestSource(mode=SOURCE_MODE, url=PG_URL),
-        "sentiment": sentiment_from_env(),
+        "post_sources": PostSources(mode=SETTINGS.source_mode, url=PG_URL),
+        "account_metric_sources": AccountMetricSources(mode=SETTINGS.source_mode),
+        "search_interest_source": SearchInterestSource(mode=SETTINGS.source_mode, url=PG_URL),
+        "sentiment": sentiment_from_settings(SETTINGS),
     },
 )
 

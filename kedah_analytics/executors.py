@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from kedah_analytics.config.settings import CELERY_BACKEND, CELERY_BROKER, CELERY_QUEUE, EXECUTOR
+from kedah_analytics.config.settings import CELERY_BACKEND, CELERY_BROKER, CELERY_QUEUE, Settings
 
 ExecutorKind = Literal["in_process", "multiprocess", "celery"]
-EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("in_process", "multiprocess", "celery")
 DEFAULT_BROKER = CELERY_BROKER.default or ""
 DEFAULT_BACKEND = CELERY_BACKEND.default or ""
 DEFAULT_QUEUE = CELERY_QUEUE.default or ""
@@ -35,15 +34,18 @@ class ExecutorOptions:
 
 
 def executor_options(environ: Mapping[str, str] | None = None) -> ExecutorOptions:
-    """The executor the environment selects (``kedah_analytics.config.settings`` names the variables)."""
-    kind = (EXECUTOR.read(environ) or "in_process").lower().replace("-", "_")
-    if kind not in EXECUTOR_KINDS:
-        raise ValueError(f"{EXECUTOR.name} must be one of {', '.join(EXECUTOR_KINDS)} (got {kind!r})")
+    """The executor the environment selects (``kedah_analytics.config.settings`` names the
+    variables, their defaults and allowed values)."""
+    return options_from(Settings.from_env(environ))
+
+
+def options_from(read: Settings) -> ExecutorOptions:
+    """The executor options in already-read settings."""
     return ExecutorOptions(
-        kind=kind,  # checked against EXECUTOR_KINDS just above
-        broker=CELERY_BROKER.read(environ) or DEFAULT_BROKER,
-        backend=CELERY_BACKEND.read(environ) or DEFAULT_BACKEND,
-        queue=CELERY_QUEUE.read(environ) or DEFAULT_QUEUE,
+        kind=cast(ExecutorKind, read.executor),  # one of EXECUTOR.choices, checked by Settings
+        broker=read.celery_broker.get_secret_value(),
+        backend=read.celery_backend,
+        queue=read.celery_queue,
     )
 
 

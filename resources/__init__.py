@@ -1,6 +1,6 @@
 """Dagster resources: the Postgres warehouse and IO manager, the sources, the classifier."""
 
-from resources.classifier import SentimentResource, sentiment_from_env
+from resources.classifier import SentimentResource, sentiment_from_settings
 from resources.sources import AccountMetricSources, PostSources, SearchInterestSource
 from resources.warehouse import PostgresIOManager, PostgresWarehouse
 
@@ -11,5 +11,5 @@ __all__ = [
     "PostgresWarehouse",
     "SearchInterestSource",
     "SentimentResource",
-    "sentiment_from_env",
+    "sentiment_from_settings",
 ]

@@ -4,7 +4,7 @@ import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
 from kedah_analytics.classify.registry import build_classifier
-from kedah_analytics.config.settings import CLASSIFIER
+from kedah_analytics.config.settings import Settings
 from kedah_analytics.config.validate import ConfigurationError, classifier_problems
 from kedah_analytics.warehouse.state import PgSentimentCache
 
@@ -27,5 +27,5 @@ class SentimentResource(dg.ConfigurableResource):
         return build_classifier(self.classifier, cache=PgSentimentCache(cache_url) if cache_url else None)
 
 
-def sentiment_from_env() -> SentimentResource:
-    return SentimentResource(classifier=CLASSIFIER.read() or "offline")
+def sentiment_from_settings(settings: Settings) -> SentimentResource:
+    return SentimentResource(classifier=settings.classifier)

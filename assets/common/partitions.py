@@ -8,13 +8,14 @@ from itertools import product
 
 import dagster as dg
 
-from kedah_analytics.config import settings
+from kedah_analytics.config.validate import configuration
 from kedah_analytics.domain import DEMO_PROVIDER, PLATFORMS, TIMEZONE_NAME
 from kedah_analytics.sources.demo.insights import demo_account_id
 from kedah_analytics.sources.insights import AccountMetricsOutcome
 from kedah_analytics.warehouse import PartitionFilter
 
-START_DATE = date.fromisoformat(settings.START_DATE.read() or "2026-06-01")
+# Read with every other setting, checked as a whole: a bad KEDAH_START_DATE fails naming itself.
+START_DATE = configuration().settings.start_date
 # Weekly partitions run Monday to Sunday: the first Monday on or after the start.
 FIRST_MONDAY = START_DATE + timedelta(days=(7 - START_DATE.weekday()) % 7)
 

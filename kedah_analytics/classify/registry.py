@@ -12,7 +12,7 @@ from kedah_analytics.config.settings import CLASSIFIER, GEMINI_API_KEY, GEMINI_M
 if TYPE_CHECKING:  # google-genai loads only when Gemini is chosen
     from kedah_analytics.classify.gemini import ClassificationCache
 
-CLASSIFIERS = ("offline", "lexicon", "vader", "gemini")
+CLASSIFIERS = CLASSIFIER.choices
 
 
 def build_classifier(
@@ -36,7 +36,7 @@ def build_classifier(
 
         return VaderClassifier()
     if name == "gemini":
-        from kedah_analytics.classify.gemini import DEFAULT_MODEL, GeminiSentimentClassifier, InMemoryCache
+        from kedah_analytics.classify.gemini import GeminiSentimentClassifier, InMemoryCache
         from kedah_analytics.classify.offline import OfflineSentimentModel
 
         key = env.get(GEMINI_API_KEY.name, "")
@@ -46,6 +46,6 @@ def build_classifier(
             key,
             fallback=OfflineSentimentModel.load(),
             cache=cache or InMemoryCache(),
-            model=env.get(GEMINI_MODEL.name) or DEFAULT_MODEL,
+            model=GEMINI_MODEL.read(env) or "",
         )
     raise ValueError(f"unknown classifier {name!r}; {CLASSIFIER.name} is one of {', '.join(CLASSIFIERS)}")

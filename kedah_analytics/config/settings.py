@@ -1,9 +1,12 @@
-"""Every ``KEDAH_*`` environment variable the project reads: its name, meaning and default.
+"""Every ``KEDAH_*`` environment variable the project reads: its name, meaning, default and
+allowed values, and :class:`Settings`, the one typed object they are read into.
 
-This is the one place that names them. Code refers to a variable through its :class:`Setting`
-(``settings.X_BEARER_TOKEN.name`` in a message, ``settings.SOURCE_MODE.read(env)`` for its value),
-and the README's configuration tables list exactly these (a test keeps the two in step).
-Credentials are read where a client is built and never logged; a secret's value is never shown.
+This is the one place that names them and states their defaults. A process reads the environment
+once (:func:`kedah_analytics.config.validate.load_configuration`), validated as a whole, every
+mistake named by its variable; code gets typed values from :class:`Settings` and names a variable
+in a message through its :class:`Setting` (``settings.X_BEARER_TOKEN.name``). The README's
+configuration tables list exactly these (a test keeps the two in step). A secret's value is never
+shown: it is a ``SecretStr`` in :class:`Settings`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,7 @@ class Setting:
     group: str
     default: str | None = None
     secret: bool = False
+    choices: tuple[str, ...] = ()
 
     def read(self, env: Mapping[str, str] | None = None) -> str | None:
         """The value in ``env`` (the process environment by default), stripped; empty counts as
@@ -49,6 +66,7 @@ SOURCE_MODE = Setting(
     "`auto` (default: real where credentials are set, demo elsewhere) or `demo`",
     CORE,
     default="auto",
+    choices=("auto", "demo"),
 )
 ALERT_WEBHOOK = Setting(
     "KEDAH_ALERT_WEBHOOK",
@@ -60,11 +78,17 @@ CLASSIFIER = Setting(
     "`offline` (default), `gemini`, `lexicon` or `vader` (see Classification)",
     CORE,
     default="offline",
+    choices=("offline", "lexicon", "vader", "gemini"),
 )
 GEMINI_API_KEY = Setting(
     "KEDAH_GEMINI_API_KEY", "Gemini API key for `KEDAH_CLASSIFIER=gemini`", CORE, secret=True
 )
-GEMINI_MODEL = Setting("KEDAH_GEMINI_MODEL", "the Gemini model (default `gemini-3.5-flash-lite`)", CORE)
+GEMINI_MODEL = Setting(
+    "KEDAH_GEMINI_MODEL",
+    "the Gemini model (default `gemini-3.5-flash-lite`)",
+    CORE,
+    default="gemini-3.5-flash-lite",
+)
 START_DATE = Setting(
     "KEDAH_START_DATE",
     "the first Kedah date the partitions cover (default `2026-06-01`); X and Instagram cannot give posts "
@@ -79,6 +103,7 @@ EXECUTOR = Setting(
     "machine), `multiprocess` (a process per step) or `celery` (dagster-celery workers, see Scaling out)",
     CORE,
     default="in_process",
+    choices=("in_process", "multiprocess", "celery"),
 )
 CELERY_BROKER = Setting(
     "KEDAH_CELERY_BROKER",
@@ -190,3 +215,129 @@ def markdown_table(group: str) -> str:
     lines = ["| variable | what it does |", "|---|---|"]
     lines += [f"| `{s.name}` | {s.meaning} |" for s in by_group(group)]
     return "\n".join(lines)
+
+
+# --- the typed object -------------------------------------------------------------------------------
+
+
+def _port(value: int) -> int:
+    if not 0 < value < 65536:
+        raise ValueError("is not a port (1 to 65535)")
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("is not an http(s) URL")
+    return value
+
+
+def _pg_url(value: str | None) -> str | None:
+    if value is not None:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(value)
+        except Exception as err:  # psycopg.ProgrammingError; its message never holds the password
+            raise ValueError(f"is not a PostgreSQL URL ({type(err).__name__})") from None
+    return value
+
+
+def _one_of(setting: Setting) -> BeforeValidator:
+    """The value, lower-cased with ``-`` as ``_``, if it is one of ``setting.choices``."""
+
+    def check(value: Any) -> Any:
+        name = value.lower().replace("-", "_") if isinstance(value, str) else value
+        if name not in setting.choices:
+            raise ValueError(f"is not one of {', '.join(setting.choices)}")
+        return name
+
+    return BeforeValidator(check)
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError("is not 1 or 0 (true/false, yes/no, on/off)")
+    return value
+
+
+Port = Annotated[int, AfterValidator(_port)]
+
+
+class Settings(BaseModel):
+    """Every ``KEDAH_*`` variable, typed and checked. Build it with :meth:`from_env`; each field's
+    alias is its variable, and its default is the :class:`Setting`'s."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    pg_url: Annotated[str | None, AfterValidator(_pg_url)] = Field(None, alias=PG_URL.name)
+    home: Path | None = Field(None, alias=HOME.name)
+    source_mode: Annotated[str, _one_of(SOURCE_MODE)] = Field(alias=SOURCE_MODE.name)
+    alert_webhook: Annotated[str | None, AfterValidator(_http_url)] = Field(None, alias=ALERT_WEBHOOK.name)
+    classifier: Annotated[str, _one_of(CLASSIFIER)] = Field(alias=CLASSIFIER.name)
+    gemini_api_key: SecretStr | None = Field(None, alias=GEMINI_API_KEY.name)
+    gemini_model: str = Field(alias=GEMINI_MODEL.name)
+    start_date: date = Field(alias=START_DATE.name)
+    executor: Annotated[str, _one_of(EXECUTOR)] = Field(alias=EXECUTOR.name)
+    celery_broker: SecretStr = Field(alias=CELERY_BROKER.name)
+    celery_backend: str = Field(alias=CELERY_BACKEND.name)
+    celery_queue: str = Field(alias=CELERY_QUEUE.name)
+    code_server_host: str = Field(alias=CODE_SERVER_HOST.name)
+    code_server_port: Port = Field(alias=CODE_SERVER_PORT.name)
+    host: str = Field(alias=HOST.name)
+    port: Port = Field(alias=PORT.name)
+    x_bearer_token: SecretStr | None = Field(None, alias=X_BEARER_TOKEN.name)
+    x_daily_post_reads: int = Field(ge=0, alias=X_DAILY_POST_READS.name)
+    meta_access_token: SecretStr | None = Field(None, alias=META_ACCESS_TOKEN.name)
+    ig_user_id: str | None = Field(None, alias=IG_USER_ID.name)
+    meta_app_secret: SecretStr | None = Field(None, alias=META_APP_SECRET.name)
+    youtube_api_key: SecretStr | None = Field(None, alias=YOUTUBE_API_KEY.name)
+    youtube_oauth_token_file: Path | None = Field(None, alias=YOUTUBE_OAUTH_TOKEN_FILE.name)
+    youtube_oauth_client_id: str | None = Field(None, alias=YOUTUBE_OAUTH_CLIENT_ID.name)
+    youtube_oauth_client_secret: SecretStr | None = Field(None, alias=YOUTUBE_OAUTH_CLIENT_SECRET.name)
+    youtube_oauth_refresh_token: SecretStr | None = Field(None, alias=YOUTUBE_OAUTH_REFRESH_TOKEN.name)
+    google_trends: Annotated[bool, BeforeValidator(_flag)] = Field(False, alias=GOOGLE_TRENDS.name)
+    tracking_file: Path | None = Field(None, alias=TRACKING_FILE.name)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings in ``env`` (the process environment by default); empty counts as unset.
+        Raises :class:`SettingsError` naming every variable that is wrong."""
+        values = {s.name: s.read(env) for s in ALL}
+        try:
+            return cls.model_validate({k: v for k, v in values.items() if v is not None})
+        except ValidationError as err:
+            raise SettingsError(_problems(err, values)) from None
+
+    def secret(self, name: str) -> str | None:
+        """A secret field's value, for the one place that hands it to a client."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+_BY_NAME = {s.name: s for s in ALL}
+
+
+def _problems(err: ValidationError, values: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    out = []
+    for item in err.errors(include_url=False, include_input=False):
+        name = str(item["loc"][0]) if item["loc"] else "(settings)"
+        setting = _BY_NAME.get(name)
+        message = str(item["msg"]).removeprefix("Value error, ").replace("Input should be", "should be")
+        if setting is not None and not setting.secret:
+            message = f"{values.get(name)!r} {message}"
+        out.append((name, message))
+    return out
+
+
+class SettingsError(ValueError):
+    """Some ``KEDAH_*`` variables are wrong: ``problems`` holds (variable, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {what}" for name, what in problems))

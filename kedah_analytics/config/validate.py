@@ -1,10 +1,10 @@
-"""Configuration checked before anything runs: every mistake at once, naming the variable or the
-file, line and field, never retried.
+"""The configuration, read once and checked as a whole before anything runs: every mistake at
+once, naming the variable or the file, line and field, never retried.
 
-A wrong ``KEDAH_CLASSIFIER`` or a broken tracking file used to surface minutes into a run, after
-``raw_posts`` had committed, and was retried twice. The code location calls
-:func:`check_configuration` when it loads, the resources call it again when a run sets them up
-(before any write), and ``kedah-analytics check-config`` prints the same report.
+:func:`load_configuration` builds the one :class:`Configuration` (typed settings from the
+environment, and the tracking file) or raises :class:`ConfigurationError` listing every mistake.
+The code location loads it when it is imported, the resources check it again when a run sets
+them up (before any write), and ``kedah-analytics check-config`` prints the same report.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from kedah_analytics.classify.registry import CLASSIFIERS
 from kedah_analytics.config import settings
-from kedah_analytics.config.tracking import DEFAULT_TRACKING_FILE, load_tracking
-
-SOURCE_MODES = ("auto", "demo")
+from kedah_analytics.config.settings import Settings, SettingsError
+from kedah_analytics.config.tracking import DEFAULT_TRACKING_FILE, TrackingConfig, load_tracking
 
 
 @dataclass(frozen=True)
@@ -100,51 +99,71 @@ def tracking_problems(env: Mapping[str, str]) -> list[Problem]:
 
 
 def source_problems(mode: str, env: Mapping[str, str] | None = None, tracking: bool = True) -> list[Problem]:
-    """What is wrong with the source mode and (with ``tracking``) the tracking file."""
+    """What is wrong with source mode ``mode`` and (with ``tracking``) the tracking file."""
     env = os.environ if env is None else env
-    problems = []
-    if mode not in SOURCE_MODES:
-        problems.append(
-            Problem(settings.SOURCE_MODE.name, f"{mode!r} is not one of {', '.join(SOURCE_MODES)}")
-        )
+    choices = settings.SOURCE_MODE.choices
+    problems = (
+        []
+        if mode in choices
+        else [Problem(settings.SOURCE_MODE.name, f"{mode!r} is not one of {', '.join(choices)}")]
+    )
     return problems + (tracking_problems(env) if tracking else [])
 
 
 def classifier_problems(name: str, env: Mapping[str, str] | None = None) -> list[Problem]:
     """What is wrong with classifier ``name`` (unknown, or Gemini without its key)."""
     env = os.environ if env is None else env
-    name = name.lower()
-    if name not in CLASSIFIERS:
-        return [Problem(settings.CLASSIFIER.name, f"{name!r} is not one of {', '.join(CLASSIFIERS)}")]
-    if name == "gemini" and not settings.GEMINI_API_KEY.is_set(env):
+    choices = settings.CLASSIFIER.choices
+    if name.lower() not in choices:
+        return [Problem(settings.CLASSIFIER.name, f"{name!r} is not one of {', '.join(choices)}")]
+    if name.lower() == "gemini" and not settings.GEMINI_API_KEY.is_set(env):
         return [
             Problem(settings.GEMINI_API_KEY.name, f"unset, and {settings.CLASSIFIER.name}=gemini needs it")
         ]
     return []
 
 
+def settings_problems(env: Mapping[str, str] | None = None) -> tuple[Settings | None, list[Problem]]:
+    """The typed settings (None where some are wrong) and every mistake in them, cross-checks
+    included (Gemini without its key)."""
+    try:
+        read = Settings.from_env(env)
+    except SettingsError as err:
+        return None, [Problem(name, what) for name, what in err.problems]
+    if problems := classifier_problems(read.classifier, env):
+        return None, problems
+    return read, []
+
+
 def configuration_problems(env: Mapping[str, str] | None = None) -> list[Problem]:
     """Every mistake in the configuration (empty when it is fine)."""
     env = os.environ if env is None else env
-    problems: list[Problem] = []
-    problems.extend(source_problems(settings.SOURCE_MODE.read(env) or "auto", env, tracking=False))
-    problems.extend(classifier_problems(settings.CLASSIFIER.read(env) or "offline", env))
-    webhook = settings.ALERT_WEBHOOK.read(env)
-    if webhook and not webhook.startswith(("http://", "https://")):
-        problems.append(Problem(settings.ALERT_WEBHOOK.name, "not an http(s) URL"))
-    port = settings.PORT.read(env) or ""
-    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-        problems.append(Problem(settings.PORT.name, f"{port!r} is not a port number"))
-    url = settings.PG_URL.read(env)
-    if url:
-        from psycopg.conninfo import conninfo_to_dict
+    return settings_problems(env)[1] + tracking_problems(env)
 
-        try:
-            conninfo_to_dict(url)
-        except Exception as err:  # psycopg.ProgrammingError; the message never holds the password
-            problems.append(Problem(settings.PG_URL.name, f"not a PostgreSQL URL: {type(err).__name__}"))
-    problems.extend(tracking_problems(env))
-    return problems
+
+@dataclass(frozen=True)
+class Configuration:
+    """Everything a process is configured with: the typed settings and what is tracked."""
+
+    settings: Settings
+    tracking: TrackingConfig
+
+
+def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
+    """The configuration in ``env`` (the process environment by default), or
+    :class:`ConfigurationError` naming every mistake."""
+    env = os.environ if env is None else env
+    read, problems = settings_problems(env)
+    problems += tracking_problems(env)
+    if problems or read is None:
+        raise ConfigurationError(problems)
+    return Configuration(read, load_tracking(env))
+
+
+@cache
+def configuration() -> Configuration:
+    """This process's configuration, read from its environment once."""
+    return load_configuration()
 
 
 def check_configuration(env: Mapping[str, str] | None = None) -> None:

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from demo_resources import demo_resources
 
-from kedah_analytics.config import validate as preflight
+from kedah_analytics.config import validate
 from kedah_analytics.definitions import defs
 from resources import (
     PostSources,
@@ -45,19 +45,19 @@ BAD = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_each_mistake_is_named(case):
     env, expected = BAD[case]
-    problems = [str(p) for p in preflight.configuration_problems({**_clean_env(), **env})]
+    problems = [str(p) for p in validate.configuration_problems({**_clean_env(), **env})]
     assert any(expected in p for p in problems), problems
 
 
 def test_a_yaml_error_names_the_file_and_line(tmp_path):
     path = _broken_yaml(tmp_path)
-    problems = [str(p) for p in preflight.configuration_problems({"KEDAH_TRACKING_FILE": str(path)})]
+    problems = [str(p) for p in validate.configuration_problems({"KEDAH_TRACKING_FILE": str(path)})]
     assert len(problems) == 1 and problems[0].startswith(f"{path}:5:") and "not valid YAML" in problems[0]
 
 
 def test_a_wrong_field_names_the_file_line_and_field(tmp_path):
     path = _bad_field(tmp_path)
-    problems = [str(p) for p in preflight.configuration_problems({"KEDAH_TRACKING_FILE": str(path)})]
+    problems = [str(p) for p in validate.configuration_problems({"KEDAH_TRACKING_FILE": str(path)})]
     assert len(problems) == 1
     assert problems[0].startswith(f"{path}:2: field instagram.hashtags: "), problems
 
