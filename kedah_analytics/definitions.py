@@ -24,8 +24,7 @@ from assets.metrics import checks as metrics_checks
 from assets.trends import assets as trends_assets
 from assets.trends import automation as trends_automation
 from assets.trends import checks as trends_checks
-from kedah_analytics.config import settings
-from kedah_analytics.config import validate
+from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
 from kedah_analytics.trends.forecast import ForecastConfig
