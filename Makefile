@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run serve worker test lint format bench db-stop clean notebook
+.PHONY: install run serve worker test test-fast lint format bench db-stop clean notebook
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -30,8 +30,14 @@ serve: install
 worker: install
 	$(BIN)/kedah-analytics worker
 
+# Two workers: most of the suite waits on daemons, webservers and subprocesses, not on the CPU.
+# Each worker gets its own database; tests that start processes pick free ports.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The inner loop: unit and single-process tests, without those marked slow (tests/conftest.py).
+test-fast: install
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 # JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
 # Jupyter (this one, or one installed elsewhere) runs the notebooks with the project importable.

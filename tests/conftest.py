@@ -76,3 +76,31 @@ def warehouse_url(pg_url: str) -> str:
 def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         yield connection
+
+
+# What `make test-fast` leaves out: tests that start Dagster processes (daemon, webserver, code
+# server, Celery workers, the CLI in a subprocess) or run long pipelines end to end. Named here, in
+# one list, rather than by decorators scattered over files, so the fast lane is easy to review.
+SLOW = (
+    "tests/pipeline/test_automation_daemon.py",
+    "tests/pipeline/test_dead_workers.py",
+    "tests/pipeline/test_webserver.py",
+    "tests/pipeline/test_run_layout.py",
+    "tests/pipeline/test_raw_posts_chunks.py",
+    "tests/pipeline/test_trend_assets.py",
+    "tests/pipeline/test_cli.py",
+    "tests/pipeline/test_operations.py",
+    "tests/pipeline/test_configuration.py::test_the_code_location_refuses_to_load_with_a_mistake",
+    "tests/scale/",
+    "tests/marts/test_notebooks.py",
+    "tests/warehouse/test_concurrent_writers.py",
+    "tests/warehouse/test_hung_server.py",
+    "tests/test_settings.py::test_check_config",
+    "tests/test_settings.py::test_seed",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
