@@ -12,7 +12,7 @@ from typing import Any, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
@@ -133,8 +133,7 @@ class FacebookPagesSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         wanted = sorted(set(days))
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)

@@ -66,6 +66,35 @@ def _entries(response: Mapping[str, Any]) -> list[Any]:
     return data if isinstance(data, list) else []
 
 
+def insights_entries(
+    client: GraphApiClient,
+    path: str,
+    params: Mapping[str, Any],
+    metrics: Sequence[str],
+    unavailable: dict[str, str],
+    telemetry: FetchTelemetry,
+    *,
+    access_token: Secret | None = None,
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The entries an insights edge answers for ``metrics`` (those Meta refuses left out, see
+    :func:`query_keeping_valid_metrics`): the readable ones (an object with a name), and the rest."""
+
+    def call(subset: tuple[str, ...]) -> dict[str, Any]:
+        response = client.get(
+            path, {"metric": ",".join(subset), **params}, telemetry=telemetry, access_token=access_token
+        )
+        telemetry.pages += 1
+        return response
+
+    entries = [
+        e for response in query_keeping_valid_metrics(metrics, call, unavailable) for e in _entries(response)
+    ]
+    named = [isinstance(e, dict) and isinstance(e.get("name"), str) for e in entries]
+    return [e for e, ok in zip(entries, named, strict=True) if ok], [
+        e for e, ok in zip(entries, named, strict=True) if not ok
+    ]
+
+
 def meta_token_check(client: GraphApiClient, result: AccountMetricsResult, now: datetime) -> None:
     """Put the Graph API version and what ``debug_token`` says about the token into ``result``."""
     result.details["graph_api_version"] = client.version
@@ -115,34 +144,19 @@ class InstagramInsightsSource:
 
     def _day(self, account_id: str, day: date, telemetry: FetchTelemetry) -> list[AccountMetricRecord]:
         since, until = kedah_date_bounds(day)
-
-        def call(metrics: tuple[str, ...]) -> dict[str, Any]:
-            response = self.client.get(
-                f"{account_id}/insights",
-                {
-                    "metric": ",".join(metrics),
-                    "period": "day",
-                    "metric_type": "total_value",
-                    "since": int(since.timestamp()),
-                    "until": int(until.timestamp()),
-                },
-                telemetry=telemetry,
-            )
-            telemetry.pages += 1
-            return response
-
-        entries = [
-            entry
-            for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
-            for entry in _entries(response)
-        ]
+        params = {
+            "period": "day",
+            "metric_type": "total_value",
+            "since": int(since.timestamp()),
+            "until": int(until.timestamp()),
+        }
+        entries, unreadable = insights_entries(
+            self.client, f"{account_id}/insights", params, self.metrics, self.unavailable, telemetry
+        )
+        for entry in unreadable:
+            telemetry.notes.append(f"{account_id} {day}: unreadable insights entry skipped: {entry!r:.200}")
         records = []
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                telemetry.notes.append(
-                    f"{account_id} {day}: unreadable insights entry skipped: {entry!r:.200}"
-                )
-                continue
             total = mapping_or_empty(entry.get("total_value"))
             metadata: dict[str, Any] = {
                 "period": entry.get("period"),
@@ -213,24 +227,16 @@ class FacebookPageInsightsSource:
             since = (chunk_start - timedelta(days=1)).isoformat()
             until = (chunk_end + timedelta(days=2)).isoformat()
 
-            def call(metrics: tuple[str, ...], since: str = since, until: str = until) -> dict[str, Any]:
-                response = self.client.get(
-                    f"{page_id}/insights",
-                    {"metric": ",".join(metrics), "period": "day", "since": since, "until": until},
-                    telemetry=telemetry,
-                    access_token=token,
-                )
-                telemetry.pages += 1
-                return response
-
-            entries = [
-                entry
-                for response in query_keeping_valid_metrics(self.metrics, call, self.unavailable)
-                for entry in _entries(response)
-            ]
+            entries, _ = insights_entries(
+                self.client,
+                f"{page_id}/insights",
+                {"period": "day", "since": since, "until": until},
+                self.metrics,
+                self.unavailable,
+                telemetry,
+                access_token=token,
+            )
             for entry in entries:
-                if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                    continue
                 values = entry.get("values")
                 for point in values if isinstance(values, list) else []:
                     end_time = parse_time(point.get("end_time")) if isinstance(point, dict) else None

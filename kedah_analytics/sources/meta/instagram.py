@@ -14,7 +14,7 @@ from typing import Any, Protocol, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord
-from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTelemetry
+from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
@@ -135,8 +135,7 @@ class InstagramHashtagSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         now = self.clock()
         wanted = days_in_reach(

@@ -16,7 +16,7 @@ import requests
 from kedah_analytics.config.settings import X_DAILY_POST_READS
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.budget import DailyCounter
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
@@ -101,8 +101,7 @@ class TwitterSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         newest_ids: dict[str, str] = {}
         now = self.clock()

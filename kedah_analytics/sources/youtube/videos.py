@@ -17,7 +17,7 @@ from googleapiclient.discovery import build
 from kedah_analytics.config.settings import YOUTUBE_API_KEY
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, QuotaExhausted
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, QuotaExhausted, check_platform
 from kedah_analytics.sources.common.budget import DailyAllowance, DailyCounter, InMemoryDailyCounter
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
@@ -196,8 +196,7 @@ class YouTubeSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         now = self.clock()
         wanted = days_in_reach(days, telemetry, latest=now)
