@@ -2,16 +2,20 @@
 
 Recent-only APIs (X's 7 days, Instagram hashtags' 24 hours) cannot give older days; nothing can
 give a day that has not begun. Such days get a note and no rows, and the raw table keeps what
-earlier polls collected.
+earlier polls collected. Some providers count their own days elsewhere: :data:`PACIFIC`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from kedah_analytics.domain import kedah_date_bounds
 from kedah_analytics.sources.common.base import FetchTelemetry
+
+# Meta's Page insights and Google's daily quotas count their days in California.
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def days_in_reach(

@@ -15,12 +15,12 @@ from typing import Any, Unpack
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import AccountMetricRecord, kedah_date_bounds
 from kedah_analytics.sources.common.base import FetchTelemetry, InvalidMetric
+from kedah_analytics.sources.common.days import PACIFIC
 from kedah_analytics.sources.common.parsing import mapping_or_empty, parse_time
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.insights import AccountMetricsResult, account_metric, fetch_each_account
 from kedah_analytics.sources.meta.facebook import PageTokens
 from kedah_analytics.sources.meta.graph import GraphApiClient, GraphOptions, graph_client
-from kedah_analytics.sources.youtube.google_api import PACIFIC
 
 INSTAGRAM_INSIGHTS_PROVIDER = "instagram_graph_insights"
 FACEBOOK_INSIGHTS_PROVIDER = "facebook_graph_insights"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import google.auth.exceptions
 import httplib2
@@ -23,10 +22,10 @@ from kedah_analytics.sources.common.base import (
     SourceError,
 )
 from kedah_analytics.sources.common.budget import next_midnight
+from kedah_analytics.sources.common.days import PACIFIC
 from kedah_analytics.sources.common.retry import Clock, Retryable, RetryPolicy, Sleep, run_with_retries
 from kedah_analytics.sources.common.secrets import Secret, scrub
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
 DEFAULT_HTTP_TIMEOUT = 30.0
 
 _QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED_DAILY"})

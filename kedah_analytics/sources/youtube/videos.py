@@ -19,7 +19,7 @@ from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, QuotaExhausted, check_platform
 from kedah_analytics.sources.common.budget import DailyAllowance, DailyCounter, InMemoryDailyCounter
-from kedah_analytics.sources.common.days import days_in_reach
+from kedah_analytics.sources.common.days import PACIFIC, days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
@@ -31,7 +31,7 @@ from kedah_analytics.sources.common.parsing import (
 )
 from kedah_analytics.sources.common.retry import Clock, RetryPolicy, Sleep, utcnow
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.youtube.google_api import DEFAULT_HTTP_TIMEOUT, PACIFIC, execute_google_request
+from kedah_analytics.sources.youtube.google_api import DEFAULT_HTTP_TIMEOUT, execute_google_request
 
 PROVIDER = "youtube_data_v3"
 PLATFORM = "youtube"
