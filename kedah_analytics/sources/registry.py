@@ -11,7 +11,6 @@ never falls back to demo rows: when its providers fail, the fetch fails.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -153,7 +152,7 @@ def configured_trends_source(
 ) -> GoogleTrendsSource | None:
     """The Google Trends source when ``KEDAH_GOOGLE_TRENDS`` is on (it needs no credential, but it
     does go to the network, so demo mode leaves it off). ``kwargs`` go to :class:`GoogleTrendsSource`."""
-    wiring = replace(_wiring(env, tracking, {}), options=kwargs)
+    wiring = _wiring(env, tracking, {"options": kwargs})
     if GOOGLE_TRENDS_INTEREST.missing(wiring):
         return None
     source: GoogleTrendsSource = GOOGLE_TRENDS_INTEREST.build(wiring)
