@@ -21,11 +21,12 @@ from kedah_analytics.config.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, 
 from kedah_analytics.config.tracking import load_tracking
 from kedah_analytics.config.validate import ConfigurationError, source_problems
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.sources.account_insights import AccountMetricsSource
 from kedah_analytics.sources.common.base import PostSource
+from kedah_analytics.sources.common.providers import Wiring
 from kedah_analytics.sources.demo.insights import DemoAccountMetricsSource, DemoSearchInterestSource
 from kedah_analytics.sources.demo.posts import DemoSource
 from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
+from kedah_analytics.sources.insights import AccountMetricsSource
 from kedah_analytics.sources.registry import (
     configured_account_sources,
     configured_sources,
@@ -65,7 +66,7 @@ class _SourceResource(dg.ConfigurableResource):
         return {}
 
     def hooks_for(self, build: Any) -> dict[str, Any]:
-        """The client hooks that ``build`` (a registry function or source class) accepts."""
+        """The client hooks that ``build`` (the registry's :class:`Wiring` or a source class) accepts."""
         accepted = inspect.signature(build).parameters
         return {k: v for k, v in self.client_hooks().items() if k in accepted}
 
@@ -105,7 +106,7 @@ class PostSources(_SourceResource):
                 "youtube_search_budget": PgSearchCallBudget(self.url),
                 "x_read_budget": PgPostReadBudget(self.url),
             }
-        return configured_sources(self.environment(), **{**state, **self.hooks_for(configured_sources)})
+        return configured_sources(self.environment(), **{**state, **self.hooks_for(Wiring)})
 
     def source_for(self, platform: str) -> PostSource:
         if platform not in PLATFORMS:
@@ -152,7 +153,7 @@ class AccountMetricSources(_SourceResource):
         if platform != "youtube":
             # Reading YouTube's OAuth file can fail; that must fail YouTube's partitions only.
             env = {k: v for k, v in env.items() if k not in _YOUTUBE_OAUTH_NAMES}
-        hooks = self.hooks_for(configured_account_sources)
+        hooks = self.hooks_for(Wiring)
         if platform != "youtube":
             hooks.pop("youtube_http", None)  # it alone would make YouTube Analytics count as configured
         return configured_account_sources(env, **hooks).get(platform)

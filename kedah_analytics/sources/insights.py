@@ -1,23 +1,112 @@
 """Account-level insights as rows of ``kedah.account_daily_metrics``: one platform's accounts per
-call, the ones that failed listed beside the ones that answered."""
+call, the ones that failed listed beside the ones that answered.
+
+The plumbing every insights provider shares (``meta/insights.py``, ``youtube/analytics.py``, the
+demo): the :class:`AccountMetricsSource` interface, its result, one row per metric, and the walk
+over accounts where one failing does not stop the others."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord
-from kedah_analytics.sources.account_insights import AccountFailure, AccountMetricsSource
 from kedah_analytics.sources.common.base import FetchTelemetry, SourceError, telemetry_metadata
 
 TELEMETRY_TOTALS = ("api_calls", "pages_read", "rate_limit_waits", "cache_hits")
 ACCOUNT_METRIC_COLUMNS = [
     "date", "platform", "account_id", "metric", "value", "provider", "metadata", "fetched_at",
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    """One account whose metrics could not be read; ``error`` is safe to show (no secrets)."""
+
+    platform: str
+    account_id: str
+    error: str
+    error_type: str
+    retryable: bool
+
+
+@dataclass
+class AccountMetricsResult:
+    records: list[AccountMetricRecord]
+    failures: list[AccountFailure]
+    succeeded: list[str]
+    telemetry: FetchTelemetry = field(default_factory=FetchTelemetry)
+    provider: str = ""
+    # Metrics the platform refused (removed or invalid), with Meta's reason: the others were kept.
+    unavailable_metrics: dict[str, str] = field(default_factory=dict)
+    # What a person needs to read the values: the Graph API version, the token's expiry.
+    details: dict[str, Any] = field(default_factory=dict)
+    # A sentence for the metadata and any failure alert (e.g. the Meta token expires soon).
+    warning: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class AccountMetricsSource(Protocol):
+    platform: str
+    provider: str
+
+    def fetch_account_metrics(self, days: list[date]) -> AccountMetricsResult: ...
+
+
+def number(value: Any) -> float | int | None:
+    """A metric's value as a number; anything else (text, a breakdown object, a bool) is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    return None
+
+
+def account_metric(
+    source: AccountMetricsSource,
+    account_id: str,
+    metric: str,
+    day: date,
+    value: Any,
+    metadata: dict[str, Any],
+) -> AccountMetricRecord:
+    """One row of ``kedah.account_daily_metrics`` as ``source`` (its platform and provider) read it."""
+    return AccountMetricRecord(
+        platform=source.platform,
+        account_id=account_id,
+        metric=metric,
+        date=day,
+        value=number(value),
+        provider=source.provider,
+        metadata=metadata,
+    )
+
+
+def fetch_each_account(
+    result: AccountMetricsResult,
+    platform: str,
+    accounts: Sequence[str],
+    fetch: Callable[[str], list[AccountMetricRecord]],
+) -> None:
+    """``fetch`` every account into ``result``: one that fails is listed with its reason (no
+    secrets), and the others go on."""
+    for account_id in accounts:
+        try:
+            records = fetch(account_id)
+        except SourceError as exc:
+            result.failures.append(
+                AccountFailure(platform, account_id, str(exc), type(exc).__name__, exc.retryable)
+            )
+            continue
+        result.records.extend(records)
+        result.succeeded.append(account_id)
 
 
 class AllAccountsFailed(SourceError):

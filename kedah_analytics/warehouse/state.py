@@ -1,8 +1,9 @@
 """Source state kept in PostgreSQL, so budgets, caches and cursors hold across runs and processes.
 
 Persistent versions of the in-memory defaults: :class:`PgHashtagLedger` (Instagram's 30 unique
-hashtags per account in any 7 days), :class:`PgSearchCallBudget` (YouTube's search.list calls per
-Pacific day), :class:`PgPostReadBudget` (X post reads per UTC day, migration ``0007``),
+hashtags per account in any 7 days), the daily counters :class:`PgSearchCallBudget` (YouTube's
+search.list calls per Pacific day) and :class:`PgPostReadBudget` (X post reads per UTC day,
+migration ``0007``), both one :class:`PgDailyCounter`,
 :class:`PgTrendsCache` (Google Trends answers with a time to live), and the provider
 cursors of ``kedah.source_cursors`` (X's newest tweet id per query). Tables come from migration
 ``0003_sources``; every statement is parameterised, and each call uses its own short connection
@@ -17,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from kedah_analytics.domain import SearchInterestRecord, Sentiment, TrendsKey
@@ -76,62 +78,67 @@ class PgHashtagLedger:
             )
 
 
-class PgSearchCallBudget:
-    """YouTube ``search.list`` calls spent per Pacific day. Implements
-    :class:`~kedah_analytics.sources.youtube.videos.SearchCallBudget`; ``spend`` is one atomic upsert, so
-    concurrent runs add up instead of overwriting each other."""
+class PgDailyCounter:
+    """A provider's spending per day, in one table of ``(day, amount[, calls])``. Implements
+    :class:`~kedah_analytics.sources.common.budget.DailyCounter`; ``spend`` is one atomic upsert,
+    so concurrent runs add up instead of overwriting each other. Subclasses name the table and
+    its columns (identifiers from code, never from input)."""
+
+    table: str
+    day_column: str
+    amount_column: str
+    calls_column: str | None = None
 
     def __init__(self, conninfo: str):
         self.conninfo = conninfo
 
     def __repr__(self) -> str:
-        return "PgSearchCallBudget(kedah.youtube_search_calls)"
+        return f"{type(self).__name__}(kedah.{self.table})"
 
-    def spent(self, pacific_day: date) -> int:
+    def spent(self, day: date) -> int:
+        query = sql.SQL("SELECT {amount} FROM kedah.{table} WHERE {day} = %s").format(
+            amount=sql.Identifier(self.amount_column),
+            table=sql.Identifier(self.table),
+            day=sql.Identifier(self.day_column),
+        )
         with _connect(self.conninfo) as conn:
-            row = conn.execute(
-                "SELECT calls FROM kedah.youtube_search_calls WHERE pacific_day = %s", (pacific_day,)
-            ).fetchone()
+            row = conn.execute(query, (day,)).fetchone()
         return int(row[0]) if row else 0
 
-    def spend(self, pacific_day: date, calls: int = 1) -> None:
+    def spend(self, day: date, amount: int = 1, calls: int = 1) -> None:
+        columns = [self.day_column, self.amount_column]
+        values: list[object] = [day, amount]
+        if self.calls_column:
+            columns.append(self.calls_column)
+            values.append(calls)
+        table = sql.Identifier("kedah", self.table)
+        added = [
+            sql.SQL("{c} = {t}.{c} + EXCLUDED.{c}").format(c=sql.Identifier(c), t=table) for c in columns[1:]
+        ]
+        query = sql.SQL(
+            "INSERT INTO {table} ({columns}) VALUES ({values}) "
+            "ON CONFLICT ({day}) DO UPDATE SET {added}, updated_at = now()"
+        ).format(
+            table=table,
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+            day=sql.Identifier(self.day_column),
+            added=sql.SQL(", ").join(added),
+        )
         with _connect(self.conninfo) as conn:
-            conn.execute(
-                """INSERT INTO kedah.youtube_search_calls (pacific_day, calls) VALUES (%s, %s)
-                   ON CONFLICT (pacific_day)
-                   DO UPDATE SET calls = kedah.youtube_search_calls.calls + EXCLUDED.calls, updated_at = now()""",
-                (pacific_day, calls),
-            )
+            conn.execute(query, values)
 
 
-class PgPostReadBudget:
-    """X post reads per UTC day (X bills per post read). Implements
-    :class:`~kedah_analytics.sources.twitter.search.PostReadBudget`; ``spend`` is one atomic upsert, so
-    concurrent runs add up instead of overwriting each other."""
+class PgSearchCallBudget(PgDailyCounter):
+    """YouTube ``search.list`` calls spent per Pacific day."""
 
-    def __init__(self, conninfo: str):
-        self.conninfo = conninfo
+    table, day_column, amount_column = "youtube_search_calls", "pacific_day", "calls"
 
-    def __repr__(self) -> str:
-        return "PgPostReadBudget(kedah.x_post_reads)"
 
-    def spent(self, utc_day: date) -> int:
-        with _connect(self.conninfo) as conn:
-            row = conn.execute(
-                "SELECT posts FROM kedah.x_post_reads WHERE utc_day = %s", (utc_day,)
-            ).fetchone()
-        return int(row[0]) if row else 0
+class PgPostReadBudget(PgDailyCounter):
+    """X post reads (and the calls that read them) per UTC day (X bills per post read)."""
 
-    def spend(self, utc_day: date, posts: int, calls: int = 1) -> None:
-        with _connect(self.conninfo) as conn:
-            conn.execute(
-                """INSERT INTO kedah.x_post_reads (utc_day, posts, api_calls) VALUES (%s, %s, %s)
-                   ON CONFLICT (utc_day) DO UPDATE SET
-                       posts = kedah.x_post_reads.posts + EXCLUDED.posts,
-                       api_calls = kedah.x_post_reads.api_calls + EXCLUDED.api_calls,
-                       updated_at = now()""",
-                (utc_day, posts, calls),
-            )
+    table, day_column, amount_column, calls_column = "x_post_reads", "utc_day", "posts", "api_calls"
 
 
 def _record_to_json(record: SearchInterestRecord) -> dict[str, Any]:

@@ -24,12 +24,13 @@ from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import SearchInterestRecord
 from kedah_analytics.sources.common.base import QuotaExhausted
+from kedah_analytics.sources.common.budget import InMemoryDailyCounter
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.google_trends.client import InMemoryTrendsCache
 from kedah_analytics.sources.google_trends.interest import trends_windows
 from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger
 from kedah_analytics.sources.registry import ENV_VARS
-from kedah_analytics.sources.youtube.videos import InMemorySearchCallBudget, YouTubeSource
+from kedah_analytics.sources.youtube.videos import YouTubeSource
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import (
     PgHashtagLedger,
@@ -493,7 +494,7 @@ def test_hashtag_ledger(kind):
 
 def test_search_call_budget(kind):
     name, url = kind
-    budget = InMemorySearchCallBudget() if name == "in-memory" else PgSearchCallBudget(url)
+    budget = InMemoryDailyCounter() if name == "in-memory" else PgSearchCallBudget(url)
     day = date(2026, 11, 19)
     assert budget.spent(day) == 0
     budget.spend(day)

@@ -12,12 +12,9 @@ from kedah_analytics.config.tracking import (
     TrackingConfig,
     default_tracking,
 )
-from kedah_analytics.sources.account_insights import (
-    FacebookPageInsightsSource,
-    InstagramInsightsSource,
-    YouTubeAnalyticsSource,
-)
 from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.meta.insights import FacebookPageInsightsSource, InstagramInsightsSource
+from kedah_analytics.sources.youtube.analytics import YouTubeAnalyticsSource
 
 TOKEN = "EAAGm0PX4ZCpsBAInsightsFixtureToken0987654321"
 GOOD = "17841400008460056"

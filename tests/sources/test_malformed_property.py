@@ -33,7 +33,7 @@ from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.sources.common.pages import PageReader, check_record
 from kedah_analytics.sources.google_trends.client import interest_rows
 from kedah_analytics.sources.meta import facebook, instagram
-from kedah_analytics.sources.twitter import search as twitter
+from kedah_analytics.sources.twitter import payload as twitter
 from kedah_analytics.sources.youtube import videos as youtube
 
 PAGES = 10_000  # generated pages per source

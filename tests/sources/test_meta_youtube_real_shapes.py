@@ -12,16 +12,17 @@ from googleapiclient.http import HttpMockSequence
 from source_fakes import FixtureAdapter, Reply, fixture_json
 
 from kedah_analytics.config.tracking import TrackingConfig, default_tracking
-from kedah_analytics.sources.account_insights import FacebookPageInsightsSource, InstagramInsightsSource
 from kedah_analytics.sources.common.base import SourceError
+from kedah_analytics.sources.common.budget import InMemoryDailyCounter
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.insights import (
     AllAccountsFailed,
     account_metrics_metadata,
     collect_account_metrics,
 )
+from kedah_analytics.sources.meta.insights import FacebookPageInsightsSource, InstagramInsightsSource
 from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger, InstagramHashtagSource
-from kedah_analytics.sources.youtube.videos import InMemorySearchCallBudget, YouTubeSource
+from kedah_analytics.sources.youtube.videos import YouTubeSource
 
 TOKEN = "fake-meta-token-RemovedMetricFixture55555"  # plainly fake: no real token prefix
 IG = "17841400008460056"
@@ -222,7 +223,7 @@ def test_malformed_youtube_items_are_quarantined_and_their_neighbours_stored(loa
     http = HttpMockSequence([(OK, json.dumps(search)), (OK, json.dumps(videos))])
     config = TrackingConfig.model_validate({"youtube": {"queries": ["Langkawi"], "max_pages_per_query": 1}})
     src = YouTubeSource(Secret("AIzaFakeKey", "KEDAH_YOUTUBE_API_KEY"), config, http=http,
-                        budget=InMemorySearchCallBudget(), clock=clock, sleep=sleep)  # fmt: skip
+                        budget=InMemoryDailyCounter(), clock=clock, sleep=sleep)  # fmt: skip
     result = src.fetch_posts("youtube", [date(2026, 11, 19), date(2026, 11, 20)])
     reasons = [q.reason for q in result.quarantined]
     assert any("search result id is a str" in r for r in reasons)

@@ -8,13 +8,16 @@ from datetime import date
 
 import pytest
 
-from kedah_analytics.config.tracking import TrackingConfig, default_tracking, load_tracking
+from kedah_analytics.config.tracking import KNOWN_PROVIDERS, TrackingConfig, default_tracking, load_tracking
 from kedah_analytics.domain import PostRecord
 from kedah_analytics.sources.common.base import CredentialsError, FetchResult, FetchTelemetry, SourceError
+from kedah_analytics.sources.common.failures import source_failure_message
+from kedah_analytics.sources.common.providers import POSTS, Wiring
 from kedah_analytics.sources.meta.facebook import FacebookPagesSource
 from kedah_analytics.sources.meta.instagram import InstagramHashtagSource
 from kedah_analytics.sources.registry import (
     ENV_VARS,
+    PROVIDERS,
     ProviderChain,
     configured_account_sources,
     configured_sources,
@@ -153,6 +156,22 @@ def test_youtube_oauth_from_the_variable_trio_builds_without_network() -> None:
     }
     accounts = configured_account_sources(env)
     assert set(accounts) == {"youtube"} and "secret" not in repr(accounts)
+
+
+def test_every_provider_is_declared_once_and_the_tracking_file_knows_each_post_provider() -> None:
+    # The tracking file (config/) keeps its own list of the provider names it accepts: the two
+    # must agree, or a provider order naming a declared provider would be refused (or worse).
+    names = [p.name for p in PROVIDERS]
+    assert len(names) == len(set(names))
+    declared = {(p.platform, p.name) for p in PROVIDERS if p.kind == POSTS}
+    assert declared == {(platform, name) for platform, known in KNOWN_PROVIDERS.items() for name in known}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
+def test_a_failure_names_the_variables_its_provider_declares(provider) -> None:
+    message = source_failure_message("raw posts", [date(2026, 11, 20)], provider.name, SourceError("boom"))
+    assert f"configured by {', '.join(s.name for s in provider.settings)}." in message
+    assert provider.missing(Wiring({}, default_tracking())) != []  # nothing configures it by default
 
 
 def test_every_variable_is_documented() -> None:

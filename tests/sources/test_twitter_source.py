@@ -11,14 +11,9 @@ from kedah_analytics.config.tracking import TrackingConfig, default_tracking
 from kedah_analytics.sources.common.base import BadRequest, CredentialsError, RateLimited, SourceError
 from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.twitter.search import (
-    EXPANSIONS,
-    TWEET_FIELDS,
-    TwitterSource,
-    build_search_queries,
-    quote_term,
-    tweet_id_time,
-)
+from kedah_analytics.sources.twitter.client import EXPANSIONS, TWEET_FIELDS
+from kedah_analytics.sources.twitter.query import build_search_queries, quote_term, tweet_id_time
+from kedah_analytics.sources.twitter.search import TwitterSource
 
 TOKEN = "fake-x-bearer-FixtureBearerToken%2Fabc123SECRET"
 SEARCH = "/2/tweets/search/recent"

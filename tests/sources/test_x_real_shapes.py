@@ -10,9 +10,10 @@ import pytest
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.sources.common.base import SourceError
+from kedah_analytics.sources.common.budget import InMemoryDailyCounter
 from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.twitter.search import InMemoryPostReadBudget, TwitterSource
+from kedah_analytics.sources.twitter.search import TwitterSource
 
 SEARCH = "/2/tweets/search/recent"
 TOKEN = "fake-x-bearer-RealShapes%2Fxyz789SECRET"
@@ -137,7 +138,7 @@ def test_the_cursor_moves_to_the_newest_id_read_including_retweets(fetched) -> N
 
 
 def test_read_budget_spent_stops_before_any_call_and_says_so(adapter, session, clock, sleep) -> None:
-    budget = InMemoryPostReadBudget()
+    budget = InMemoryDailyCounter()
     budget.spend(clock().astimezone(UTC).date(), 1995)
     result = source(session, clock, sleep, read_budget=budget, daily_post_reads=2000).fetch_posts(
         "twitter", [DAY], cursors={}
@@ -152,7 +153,7 @@ def test_read_budget_caps_page_size_then_stops_and_keeps_the_old_cursor(
     adapter, reply, session, clock, sleep
 ) -> None:
     adapter.add(SEARCH, reply.json("twitter/search_recent_page1.json"))  # 2 posts, and a next_token
-    budget = InMemoryPostReadBudget()
+    budget = InMemoryDailyCounter()
     src = source(session, clock, sleep, read_budget=budget, daily_post_reads=11)
     query = src.queries[0]
     old_cursor = "2123500000000000000"

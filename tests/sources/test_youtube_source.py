@@ -10,12 +10,10 @@ from googleapiclient.http import HttpMockSequence
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.sources.common.base import CredentialsError, QuotaExhausted, SourceError
+from kedah_analytics.sources.common.budget import InMemoryDailyCounter
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.youtube.videos import (
-    InMemorySearchCallBudget,
-    YouTubeSource,
-    next_pacific_midnight,
-)
+from kedah_analytics.sources.youtube.google_api import next_pacific_midnight
+from kedah_analytics.sources.youtube.videos import YouTubeSource
 
 KEY = "AIzaSyFixtureYouTubeKey-0123456789abcdefg"
 OK = {"status": "200", "content-type": "application/json; charset=UTF-8"}
@@ -54,7 +52,7 @@ def test_search_then_videos_with_statistics(load_text, clock, sleep) -> None:
             (OK, load_text("youtube/videos.json")),
         ]
     )
-    budget = InMemorySearchCallBudget()
+    budget = InMemoryDailyCounter()
     result = source(http, clock, sleep, budget).fetch_posts(
         "youtube", [date(2026, 11, 19), date(2026, 11, 20)]
     )
@@ -122,7 +120,7 @@ def test_quota_exhausted_mid_fetch_keeps_the_partial_result(load_text, clock, sl
 
 
 def test_the_daily_search_allowance_is_checked_before_calling(clock, sleep) -> None:
-    budget = InMemorySearchCallBudget()
+    budget = InMemoryDailyCounter()
     budget.spend(date(2026, 11, 19), 100)
     http = HttpMockSequence([])
     yt = source(http, clock, sleep, budget)

@@ -159,3 +159,9 @@ class PostSource(Protocol):
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult: ...
+
+
+def check_platform(source: PostSource, platform: str, own: str) -> None:
+    """A source collects one platform: being asked for another is a wiring mistake, said at once."""
+    if platform != own:
+        raise ValueError(f"{type(source).__name__} collects {own}, not {platform}")

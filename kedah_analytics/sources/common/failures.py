@@ -7,45 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from kedah_analytics.config.settings import (
-    GOOGLE_TRENDS,
-    IG_USER_ID,
-    META_ACCESS_TOKEN,
-    X_BEARER_TOKEN,
-    YOUTUBE_API_KEY,
-    YOUTUBE_OAUTH_CLIENT_ID,
-    YOUTUBE_OAUTH_CLIENT_SECRET,
-    YOUTUBE_OAUTH_REFRESH_TOKEN,
-    YOUTUBE_OAUTH_TOKEN_FILE,
-)
-from kedah_analytics.sources.account_insights import (
-    FACEBOOK_INSIGHTS_PROVIDER,
-    INSTAGRAM_INSIGHTS_PROVIDER,
-    YOUTUBE_ANALYTICS_PROVIDER,
-)
 from kedah_analytics.sources.common.base import CredentialsError, SourceError
-from kedah_analytics.sources.google_trends.client import PROVIDER as TRENDS_PROVIDER
-from kedah_analytics.sources.meta.facebook import PROVIDER as FACEBOOK_PROVIDER
-from kedah_analytics.sources.meta.instagram import PROVIDER as INSTAGRAM_PROVIDER
-from kedah_analytics.sources.twitter.search import PROVIDER as X_PROVIDER
-from kedah_analytics.sources.youtube.videos import PROVIDER as YOUTUBE_PROVIDER
-
-# The variables that configure each provider: named in failure messages, never their values.
-PROVIDER_ENV_VARS: dict[str, tuple[str, ...]] = {
-    X_PROVIDER: (X_BEARER_TOKEN.name,),
-    INSTAGRAM_PROVIDER: (META_ACCESS_TOKEN.name, IG_USER_ID.name),
-    FACEBOOK_PROVIDER: (META_ACCESS_TOKEN.name,),
-    YOUTUBE_PROVIDER: (YOUTUBE_API_KEY.name,),
-    INSTAGRAM_INSIGHTS_PROVIDER: (META_ACCESS_TOKEN.name, IG_USER_ID.name),
-    FACEBOOK_INSIGHTS_PROVIDER: (META_ACCESS_TOKEN.name,),
-    YOUTUBE_ANALYTICS_PROVIDER: (
-        YOUTUBE_OAUTH_TOKEN_FILE.name,
-        YOUTUBE_OAUTH_CLIENT_ID.name,
-        YOUTUBE_OAUTH_CLIENT_SECRET.name,
-        YOUTUBE_OAUTH_REFRESH_TOKEN.name,
-    ),
-    TRENDS_PROVIDER: (GOOGLE_TRENDS.name,),
-}
+from kedah_analytics.sources.registry import provider_env_vars
 
 
 def day_span(days: Sequence[date]) -> str:
@@ -64,7 +27,7 @@ def source_failure_message(
     """Why a partition failed, what to fix, and that nothing stored was touched. ``exc`` comes from
     the source library, whose messages never hold a secret. ``stored_before`` names what a run
     written chunk by chunk stored before the chunk that failed ("" when nothing)."""
-    names = PROVIDER_ENV_VARS.get(provider, ())
+    names = provider_env_vars(provider)
     if isinstance(exc, CredentialsError):
         hint = f" Fix the credential in {exc.env_var} (its value is never shown)."
     elif names:

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from kedah_analytics.domain import PostRecord, QuarantinedRecord, kedah_date
-from kedah_analytics.sources.common.base import FetchTelemetry, SourceError
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, SourceError
 from kedah_analytics.sources.common.parsing import BadValue, count, item_id, post_time
 
 Normalizer = Callable[[Any], "PostRecord | QuarantinedRecord"]
@@ -196,6 +196,23 @@ class PageReader:
 
     def metadata(self) -> dict[str, int]:
         return self.tally.as_metadata()
+
+    def read_list_page(self, page: Any, where: str, normalize: Normalizer, *, item_where: str = "") -> None:
+        """A page that is a list of items (``data``) with ``paging``, as the Graph API sends: each
+        item normalized and kept (or quarantined)."""
+        body = self.page(page, where)
+        if body is None:
+            return
+        self.mapping_field(body, "paging", where)
+        for item in self.list_field(body, "data", where):
+            record = self.read(item, normalize, where=item_where)
+            if record is not None:
+                self.keep(record)
+
+    def result(self) -> FetchResult:
+        """What the fetch gives: the posts kept, the items quarantined, its telemetry with the tally."""
+        self.telemetry.details.update(self.metadata())
+        return FetchResult(list(self.posts.values()), self.quarantined, self.telemetry, self.provider)
 
 
 def _item_label(item: Any) -> str:

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 import numpy as np
 
 from kedah_analytics.config.tracking import GoogleTrendsTracking, TrackingConfig
-from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord, SearchInterestRecord, is_kedah_weekend
-from kedah_analytics.sources.account_insights import AccountMetricsResult
+from kedah_analytics.domain import DEMO_PROVIDER, SearchInterestRecord, is_kedah_weekend
 from kedah_analytics.sources.common.base import FetchTelemetry
 from kedah_analytics.sources.google_trends.client import SearchInterestResult, daily_timeframe
+from kedah_analytics.sources.insights import AccountMetricsResult, account_metric
 
 # Typical daily sizes of a destination's owned accounts, so the numbers look like a real account's.
 _SCALE = {
@@ -66,16 +66,9 @@ class DemoAccountMetricsSource:
             rng = _rng("account", self.platform, day)
             for metric in self.metrics:
                 scale = _SCALE.get(metric, 100) * _weekly_lift(day)
+                metadata = {"day_basis": "Asia/Kuala_Lumpur", "demo": True}
                 records.append(
-                    AccountMetricRecord(
-                        platform=self.platform,
-                        account_id=account,
-                        metric=metric,
-                        date=day,
-                        value=float(rng.poisson(scale)),
-                        provider=DEMO_PROVIDER,
-                        metadata={"day_basis": "Asia/Kuala_Lumpur", "demo": True},
-                    )
+                    account_metric(self, account, metric, day, float(rng.poisson(scale)), metadata)
                 )
         return AccountMetricsResult(records, [], [account], FetchTelemetry(), DEMO_PROVIDER)
 

@@ -6,16 +6,13 @@ Page with Page Public Content Access) are collected.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
-
-import requests
+from typing import Any, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
@@ -27,9 +24,8 @@ from kedah_analytics.sources.common.parsing import (
     optional_text,
     post_time,
 )
-from kedah_analytics.sources.common.retry import Clock, Sleep, utcnow
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.meta.graph import GraphApiClient
+from kedah_analytics.sources.meta.graph import GraphApiClient, GraphOptions, graph_client
 
 PROVIDER = "facebook_graph_pages"
 PLATFORM = "facebook"
@@ -84,15 +80,12 @@ def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
 
 def read_page_posts(response: Any, page: Mapping[str, Any], reader: PageReader) -> None:
     """One ``/{page-id}/posts`` page into ``reader``."""
-    where = f"page {page.get('id')} posts"
-    body = reader.page(response, where)
-    if body is None:
-        return
-    reader.mapping_field(body, "paging", where)
-    for item in reader.list_field(body, "data", where):
-        record = reader.read(item, lambda i: page_post_to_post(i, page), where=f"page {page.get('id')}: ")
-        if record is not None:
-            reader.keep(record)
+    reader.read_list_page(
+        response,
+        f"page {page.get('id')} posts",
+        lambda i: page_post_to_post(i, page),
+        item_where=f"page {page.get('id')}: ",
+    )
 
 
 class PageTokens:
@@ -127,19 +120,12 @@ class FacebookPagesSource:
         self,
         access_token: Secret,
         tracking: TrackingConfig,
-        *,
-        client: GraphApiClient | None = None,
-        session: requests.Session | None = None,
-        clock: Clock = utcnow,
-        sleep: Sleep = time.sleep,
-        app_secret: Secret | None = None,
+        **graph: Unpack[GraphOptions],
     ):
         self.settings = tracking.facebook
-        self.client = client or GraphApiClient.pinned(
-            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
-        )
+        self.client = graph_client(access_token, tracking, graph)
         self.pages = PageTokens(self.client, exchange=self.settings.exchange_page_tokens)
-        self.clock = clock
+        self.clock = self.client.clock
 
     def __repr__(self) -> str:
         return f"FacebookPagesSource(pages={list(self.settings.page_ids)})"
@@ -147,8 +133,7 @@ class FacebookPagesSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         wanted = sorted(set(days))
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
@@ -176,9 +161,8 @@ class FacebookPagesSource:
                 access_token=page_token,
             ):
                 read_page_posts(response, page, reader)
-        telemetry.details.update(reader.metadata())
         telemetry.details["graph_api_version"] = self.client.version
-        return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
+        return reader.result()
 
 
 def _unix(moment: datetime) -> int:

@@ -10,12 +10,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
-from kedah_analytics.config.tracking import GraphApiTracking
+from kedah_analytics.config.tracking import GraphApiTracking, TrackingConfig
 from kedah_analytics.sources.common.base import (
     BadRequest,
     CredentialsError,
@@ -354,3 +354,28 @@ class GraphApiClient:
         wait = graph_throttle_wait(response.headers)
         reset_at = self.clock() + timedelta(seconds=wait) if wait is not None else None
         return Retryable(f"throttled, {detail}", throttled=True, wait_seconds=wait, reset_at=reset_at)
+
+
+class GraphOptions(TypedDict, total=False):
+    """How a Graph API source gets its client: an existing ``client`` (the registry builds one per
+    source), or one built here from a ``session``, ``clock``, ``sleep`` and ``app_secret``."""
+
+    client: GraphApiClient
+    session: requests.Session | None
+    clock: Clock
+    sleep: Sleep
+    app_secret: Secret | None
+
+
+def graph_client(access_token: Secret, tracking: TrackingConfig, options: GraphOptions) -> GraphApiClient:
+    """The client a Graph API source reads through, on the version pinned in the tracking file."""
+    if "client" in options:
+        return options["client"]
+    return GraphApiClient.pinned(
+        access_token,
+        tracking.graph_api,
+        session=options.get("session"),
+        clock=options.get("clock", utcnow),
+        sleep=options.get("sleep", time.sleep),
+        app_secret=options.get("app_secret"),
+    )

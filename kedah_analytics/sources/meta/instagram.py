@@ -8,16 +8,14 @@ holds across runs once the ledger is persistent.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
-
-import requests
+from typing import Any, Protocol, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
-from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTelemetry
+from kedah_analytics.domain import PostRecord
+from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTelemetry, check_platform
+from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
@@ -28,9 +26,8 @@ from kedah_analytics.sources.common.parsing import (
     optional_text,
     post_time,
 )
-from kedah_analytics.sources.common.retry import Clock, Sleep, utcnow
 from kedah_analytics.sources.common.secrets import Secret
-from kedah_analytics.sources.meta.graph import GraphApiClient
+from kedah_analytics.sources.meta.graph import GraphOptions, graph_client
 
 PROVIDER = "instagram_graph_hashtags"
 PLATFORM = "instagram"
@@ -104,15 +101,9 @@ def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
 
 def read_media_page(page: Any, hashtag: str, reader: PageReader) -> None:
     """One ``recent_media`` page into ``reader``."""
-    where = f"#{hashtag} recent_media"
-    body = reader.page(page, where)
-    if body is None:
-        return
-    reader.mapping_field(body, "paging", where)
-    for item in reader.list_field(body, "data", where):
-        record = reader.read(item, lambda i: media_to_post(i, hashtag), where=f"#{hashtag}: ")
-        if record is not None:
-            reader.keep(record)
+    reader.read_list_page(
+        page, f"#{hashtag} recent_media", lambda i: media_to_post(i, hashtag), item_where=f"#{hashtag}: "
+    )
 
 
 class InstagramHashtagSource:
@@ -127,20 +118,14 @@ class InstagramHashtagSource:
         ig_user_id: str,
         tracking: TrackingConfig,
         *,
-        client: GraphApiClient | None = None,
         ledger: HashtagLedger | None = None,
-        session: requests.Session | None = None,
-        clock: Clock = utcnow,
-        sleep: Sleep = time.sleep,
-        app_secret: Secret | None = None,
+        **graph: Unpack[GraphOptions],
     ):
         self.ig_user_id = ig_user_id
         self.settings = tracking.instagram
-        self.client = client or GraphApiClient.pinned(
-            access_token, tracking.graph_api, session=session, clock=clock, sleep=sleep, app_secret=app_secret
-        )
+        self.client = graph_client(access_token, tracking, graph)
         self.ledger: HashtagLedger = ledger if ledger is not None else InMemoryHashtagLedger()
-        self.clock = clock
+        self.clock = self.client.clock
 
     def __repr__(self) -> str:
         return (
@@ -150,23 +135,16 @@ class InstagramHashtagSource:
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         now = self.clock()
-        window_start = now - RECENT_MEDIA_WINDOW
-        wanted: set[date] = set()
-        for day in sorted(set(days)):
-            start, end = kedah_date_bounds(day)
-            if end <= window_start:
-                telemetry.notes.append(
-                    f"{day}: older than Instagram hashtag search's 24-hour window; no rows fetched "
-                    "(the raw table keeps what earlier polls collected)"
-                )
-            elif start >= now:
-                telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
-            else:
-                wanted.add(day)
+        wanted = days_in_reach(
+            days,
+            telemetry,
+            earliest=now - RECENT_MEDIA_WINDOW,
+            latest=now,
+            window="Instagram hashtag search's 24-hour",
+        )
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
@@ -183,9 +161,8 @@ class InstagramHashtagSource:
             )
             for page in pages:
                 read_media_page(page, hashtag, reader)
-        telemetry.details.update(reader.metadata())
         telemetry.details["graph_api_version"] = self.client.version
-        return FetchResult(list(reader.posts.values()), reader.quarantined, telemetry, PROVIDER)
+        return reader.result()
 
     def hashtag_budget_left(self) -> int:
         used = self.ledger.queried_since(self.ig_user_id, self.clock() - HASHTAG_BUDGET_WINDOW)

@@ -6,32 +6,20 @@ is checked before every search call; ``videos.list`` (1 unit, up to 50 ids) adds
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
+from typing import Any
 
-import google.auth.exceptions
 import httplib2
 from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
 
 from kedah_analytics.config.settings import YOUTUBE_API_KEY
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import (
-    BadRequest,
-    CredentialsError,
-    FetchResult,
-    FetchTelemetry,
-    PermissionDenied,
-    QuotaExhausted,
-    SourceError,
-)
+from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, QuotaExhausted, check_platform
+from kedah_analytics.sources.common.budget import DailyAllowance, DailyCounter, InMemoryDailyCounter
+from kedah_analytics.sources.common.days import PACIFIC, days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
@@ -41,138 +29,16 @@ from kedah_analytics.sources.common.parsing import (
     optional_str,
     post_time,
 )
-from kedah_analytics.sources.common.retry import (
-    Clock,
-    Retryable,
-    RetryPolicy,
-    Sleep,
-    run_with_retries,
-    utcnow,
-)
-from kedah_analytics.sources.common.secrets import Secret, scrub
+from kedah_analytics.sources.common.retry import Clock, RetryPolicy, Sleep, utcnow
+from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.youtube.google_api import DEFAULT_HTTP_TIMEOUT, execute_google_request
 
 PROVIDER = "youtube_data_v3"
 PLATFORM = "youtube"
-PACIFIC = ZoneInfo("America/Los_Angeles")
-DEFAULT_HTTP_TIMEOUT = 30.0
-
-_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED_DAILY"})
-_THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
-_KEY_REASONS = frozenset({"keyInvalid", "API_KEY_INVALID", "keyExpired", "API_KEY_EXPIRED"})
-_AUTH_REASONS = frozenset({"authError", "invalidCredentials", "ACCESS_TOKEN_EXPIRED", "CREDENTIALS_MISSING"})
-
-
-def next_pacific_midnight(now: datetime) -> datetime:
-    """When Google's daily YouTube allowances next reset (midnight in America/Los_Angeles)."""
-    pacific_day = now.astimezone(PACIFIC).date()
-    return datetime.combine(pacific_day + timedelta(days=1), dtime.min, tzinfo=PACIFIC).astimezone(UTC)
 
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class SearchCallBudget(Protocol):
-    """How many ``search.list`` calls were spent on a Pacific day (the allowance's day)."""
-
-    def spent(self, pacific_day: date) -> int: ...
-
-    def spend(self, pacific_day: date, calls: int = 1) -> None: ...
-
-
-class InMemorySearchCallBudget:
-    """A process-local counter (tests, one-off runs). A deployment uses a persistent one."""
-
-    def __init__(self) -> None:
-        self._spent: dict[date, int] = {}
-        self._lock = threading.Lock()
-
-    def spent(self, pacific_day: date) -> int:
-        return self._spent.get(pacific_day, 0)
-
-    def spend(self, pacific_day: date, calls: int = 1) -> None:
-        with self._lock:
-            self._spent[pacific_day] = self._spent.get(pacific_day, 0) + calls
-
-
-def _error_reasons(exc: HttpError) -> set[str]:
-    reasons: set[str] = set()
-    try:
-        body = json.loads(exc.content.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return reasons
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return reasons
-    for key in ("errors", "details"):
-        for entry in error.get(key) or []:
-            if isinstance(entry, dict) and isinstance(entry.get("reason"), str):
-                reasons.add(entry["reason"])
-    if isinstance(error.get("status"), str):
-        reasons.add(error["status"])
-    return reasons
-
-
-def execute_google_request(
-    request: Any,
-    *,
-    what: str,
-    env_var: str,
-    secrets: list[Secret | None],
-    policy: RetryPolicy,
-    sleep: Sleep,
-    clock: Clock,
-    telemetry: FetchTelemetry | None,
-) -> Any:
-    """``request.execute()`` with our retries (googleapiclient's own are off) and clear errors.
-
-    A spent daily quota raises :class:`QuotaExhausted` at once, with the Pacific-midnight reset.
-    Error text is rebuilt from status and reason: HttpError's own text holds the URL with ``key=``.
-    """
-
-    def attempt() -> Any:
-        if telemetry is not None:
-            telemetry.api_calls += 1
-        try:
-            return request.execute(num_retries=0)
-        except HttpError as exc:
-            status = exc.status_code
-            reasons = _error_reasons(exc)
-            detail = scrub(f"HTTP {status} {sorted(reasons)}: {exc.reason}", secrets)
-            if reasons & _QUOTA_REASONS:
-                reset_at = next_pacific_midnight(clock())
-                raise QuotaExhausted(
-                    f"{what}: daily quota exhausted ({detail}); resets at {reset_at.isoformat()}",
-                    reset_at=reset_at,
-                ) from None
-            if status == 429 or reasons & _THROTTLE_REASONS:
-                raise Retryable(detail, throttled=True) from None
-            if status >= 500:
-                raise Retryable(detail) from None
-            if status == 401 or reasons & (_KEY_REASONS | _AUTH_REASONS):
-                raise CredentialsError(
-                    env_var, f"Google rejected the credential ({what}, {detail})"
-                ) from None
-            if status == 403:
-                raise PermissionDenied(f"{what}: {detail}") from None
-            if status == 400:
-                raise BadRequest(f"{what}: {detail}") from None
-            raise SourceError(f"{what}: {detail}") from None
-        except google.auth.exceptions.RefreshError as exc:
-            raise CredentialsError(
-                env_var,
-                f"Google refused to refresh the OAuth credentials ({what}: {scrub(str(exc), secrets)})",
-            ) from None
-        except (httplib2.HttpLib2Error, TimeoutError, ConnectionError) as exc:
-            raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
-        except google.auth.exceptions.TransportError as exc:
-            raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
-        except ValueError:
-            # googleapiclient parses the body as JSON: an HTML error page or an empty body with
-            # HTTP 200 makes the whole answer unusable, which a retry may fix.
-            raise Retryable(f"{what}: Google answered with a body that is not JSON") from None
-
-    return run_with_retries(attempt, what=what, policy=policy, sleep=sleep, telemetry=telemetry)
 
 
 def video_to_post(item: Any) -> PostRecord:
@@ -290,7 +156,7 @@ class YouTubeSource:
         tracking: TrackingConfig,
         *,
         http: Any = None,
-        budget: SearchCallBudget | None = None,
+        budget: DailyCounter | None = None,
         timeout: float = DEFAULT_HTTP_TIMEOUT,
         clock: Clock = utcnow,
         sleep: Sleep = time.sleep,
@@ -299,7 +165,12 @@ class YouTubeSource:
         self._key = api_key
         self.settings = tracking.youtube
         self.service = build_youtube(api_key, http=http, timeout=timeout)
-        self.budget: SearchCallBudget = budget if budget is not None else InMemorySearchCallBudget()
+        # search.list's own allowance, per Pacific day (Google resets it at midnight Pacific).
+        self.allowance = DailyAllowance(
+            budget if budget is not None else InMemoryDailyCounter(),
+            self.settings.daily_search_call_budget,
+            PACIFIC,
+        )
         self.clock = clock
         self.sleep = sleep
         self.policy = policy or RetryPolicy(max_attempts=4)
@@ -320,36 +191,27 @@ class YouTubeSource:
         )
 
     def search_calls_left(self) -> int:
-        pacific_day = self.clock().astimezone(PACIFIC).date()
-        return max(0, self.settings.daily_search_call_budget - self.budget.spent(pacific_day))
+        return self.allowance.left(self.clock())
 
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
     ) -> FetchResult:
-        if platform != PLATFORM:
-            raise ValueError(f"{type(self).__name__} collects {PLATFORM}, not {platform}")
+        check_platform(self, platform, PLATFORM)
         telemetry = FetchTelemetry()
         now = self.clock()
-        wanted = sorted(d for d in set(days) if kedah_date_bounds(d)[0] < now)
+        wanted = days_in_reach(days, telemetry, latest=now)
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
-        result = FetchResult([], reader.quarantined, telemetry, PROVIDER)
-        for day in sorted(set(days) - set(wanted)):
-            telemetry.notes.append(f"{day}: not started yet in Kedah; nothing to fetch")
         if not wanted:
-            return result
+            return FetchResult([], reader.quarantined, telemetry, PROVIDER)
         after = kedah_date_bounds(wanted[0])[0]
         before = min(kedah_date_bounds(wanted[-1])[1], now)
         try:
             video_ids = self._search(after, before, reader)
             self._videos(video_ids, reader)
         except QuotaExhausted as exc:
-            result.posts = list(reader.posts.values())
-            telemetry.details.update(reader.metadata())
-            exc.partial = result
+            exc.partial = reader.result()
             raise
-        result.posts = list(reader.posts.values())
-        telemetry.details.update(reader.metadata())
-        return result
+        return reader.result()
 
     def _search(self, after: datetime, before: datetime, reader: PageReader) -> list[str]:
         telemetry = reader.telemetry
@@ -357,7 +219,7 @@ class YouTubeSource:
         for query in self.settings.queries:
             page_token: str | None = None
             for _ in range(self.settings.max_pages_per_query):
-                self._spend_search_call(telemetry)
+                self._spend_search_call()
                 response = self._execute(
                     self.service.search().list(
                         part="snippet",
@@ -385,18 +247,17 @@ class YouTubeSource:
                 )
         return video_ids
 
-    def _spend_search_call(self, telemetry: FetchTelemetry) -> None:
+    def _spend_search_call(self) -> None:
         now = self.clock()
-        pacific_day = now.astimezone(PACIFIC).date()
-        if self.budget.spent(pacific_day) >= self.settings.daily_search_call_budget:
-            reset_at = next_pacific_midnight(now)
+        if self.allowance.left(now) <= 0:
+            reset_at = self.allowance.resets_at(now)
             raise QuotaExhausted(
-                f"YouTube search.list: the daily allowance of {self.settings.daily_search_call_budget} calls "
+                f"YouTube search.list: the daily allowance of {self.allowance.limit} calls "
                 f"is spent; resets at {reset_at.isoformat()}",
                 reset_at=reset_at,
             )
         # Counted before the call: a failed call still spends the allowance.
-        self.budget.spend(pacific_day)
+        self.allowance.spend(now)
 
     def _videos(self, video_ids: list[str], reader: PageReader) -> None:
         for start in range(0, len(video_ids), 50):
