@@ -7,6 +7,7 @@ checkout's virtualenv standing in for the image's site-packages."""
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import os
 import re
 import shlex
@@ -127,8 +128,7 @@ def test_dependencies_are_installed_before_any_code_is_copied():
     assert sorted(s for c in before for s in c.sources) == sorted(
         ["pyproject.toml", "constraints.txt", "deploy/requirements.py"]
     )
-    code = {f"{p}" for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
-    packages = {p.rstrip("*") for p in code}
+    packages = {p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
     copied_after = {s for c in copies()[len(before) :] for s in c.sources}
     assert packages <= copied_after, packages - copied_after
     project_install = [args for op, args in STEPS[install + 1 :] if op == "RUN" and "pip install" in args]
@@ -136,12 +136,11 @@ def test_dependencies_are_installed_before_any_code_is_copied():
 
 
 def test_the_dependency_layer_installs_exactly_the_projects_requirements():
-    sys.path.insert(0, str(ROOT / "deploy"))
-    try:
-        from requirements import requirements  # deploy/requirements.py
-    finally:
-        sys.path.remove(str(ROOT / "deploy"))
-    listed = {str(Requirement(r)) for r in requirements(ROOT / "pyproject.toml", list(EXTRAS))}
+    spec = importlib.util.spec_from_file_location("deploy_requirements", ROOT / "deploy" / "requirements.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    listed = {str(Requirement(r)) for r in script.requirements(ROOT / "pyproject.toml", list(EXTRAS))}
     expected = set(PYPROJECT["build-system"]["requires"])
     for raw in requires("kedah-analytics") or []:
         requirement = Requirement(raw)
