@@ -95,7 +95,7 @@ def empty_tables(url: str) -> None:
 class CeleryCluster:
     """The environment of a Celery deployment on this machine, and its workers."""
 
-    settings: ExecutorOptions
+    options: ExecutorOptions
     home: Path
     env: dict[str, str]
     logs: Path
@@ -104,7 +104,7 @@ class CeleryCluster:
     def start_worker(self, name: str, timeout_s: float = 120.0) -> subprocess.Popen:
         log = self.logs / f"{name}.log"
         with open(log, "wb") as out:
-            worker = start_worker(self.settings, dagster_home=self.home, cwd=ROOT, env=self.env,
+            worker = start_worker(self.options, dagster_home=self.home, cwd=ROOT, env=self.env,
                                   name=self.node_name(name), output=out.fileno())  # fmt: skip
         self.workers[name] = worker
         deadline = time.monotonic() + timeout_s
@@ -118,7 +118,7 @@ class CeleryCluster:
 
     def node_name(self, name: str) -> str:
         """The worker's Celery name: unique to this cluster, so the event log tells workers apart."""
-        return f"{name}-{self.settings.queue[-6:]}"
+        return f"{name}-{self.options.queue[-6:]}"
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

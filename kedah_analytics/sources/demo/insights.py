@@ -80,13 +80,13 @@ class DemoSearchInterestSource:
     provider = DEMO_PROVIDER
 
     def __init__(self, tracking: TrackingConfig | GoogleTrendsTracking):
-        self.settings = tracking.google_trends if isinstance(tracking, TrackingConfig) else tracking
+        self.options = tracking.google_trends if isinstance(tracking, TrackingConfig) else tracking
 
     def fetch_interest(self, start: date, end: date) -> SearchInterestResult:
         timeframe = daily_timeframe(start, end)
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
         rows: list[SearchInterestRecord] = []
-        for group in self.settings.keyword_groups:
+        for group in self.options.keyword_groups:
             raw = np.array(
                 [[_rng("interest", keyword, day).gamma(4.0, 10.0 * _weekly_lift(day) / (rank + 1))
                   for day in days] for rank, keyword in enumerate(group)]
@@ -99,7 +99,7 @@ class DemoSearchInterestSource:
                         keyword=keyword,
                         interest=int(value),
                         is_partial=False,
-                        geo=self.settings.geo,
+                        geo=self.options.geo,
                         timeframe=timeframe,
                         keyword_group=tuple(group),
                         provider=DEMO_PROVIDER,

@@ -140,22 +140,22 @@ class GoogleTrendsSource:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         policy: RetryPolicy | None = None,
     ):
-        self.settings = tracking.google_trends if isinstance(tracking, TrackingConfig) else tracking
+        self.options = tracking.google_trends if isinstance(tracking, TrackingConfig) else tracking
         self._factory = trendreq_factory or (
-            lambda: TrendReq(hl=self.settings.hl, tz=self.settings.tz, timeout=timeout)
+            lambda: TrendReq(hl=self.options.hl, tz=self.options.tz, timeout=timeout)
         )
         self._trendreq: TrendReq | None = None
         self.cache: TrendsCache = (
             cache
             if cache is not None
-            else InMemoryTrendsCache(timedelta(minutes=self.settings.cache_ttl_minutes))
+            else InMemoryTrendsCache(timedelta(minutes=self.options.cache_ttl_minutes))
         )
-        self.pacer = pacer or Pacer(self.settings.min_interval_seconds, sleep=sleep)
+        self.pacer = pacer or Pacer(self.options.min_interval_seconds, sleep=sleep)
         self.clock = clock
         self.sleep = sleep
         # A 429 from Google waits a paced interval, doubling; two retries then fail the partition.
         self.policy = policy or RetryPolicy(
-            max_attempts=3, throttle_wait_seconds=max(1.0, self.settings.min_interval_seconds)
+            max_attempts=3, throttle_wait_seconds=max(1.0, self.options.min_interval_seconds)
         )
         self._lock = threading.Lock()
 
@@ -167,7 +167,7 @@ class GoogleTrendsSource:
         telemetry = FetchTelemetry()
         rows: list[SearchInterestRecord] = []
         quarantined: list[QuarantinedRecord] = []
-        for group in keyword_groups if keyword_groups is not None else self.settings.keyword_groups:
+        for group in keyword_groups if keyword_groups is not None else self.options.keyword_groups:
             rows.extend(self.fetch_group(group, timeframe, telemetry=telemetry, quarantined=quarantined))
         return SearchInterestResult(rows, telemetry, quarantined=quarantined)
 
@@ -186,8 +186,8 @@ class GoogleTrendsSource:
                 f"a Google Trends request takes 1 to {MAX_KEYWORDS} keywords, not {len(keywords)}"
             )
         telemetry = telemetry if telemetry is not None else FetchTelemetry()
-        geo = self.settings.geo
-        key: TrendsKey = (keywords, timeframe, geo, self.settings.tz)
+        geo = self.options.geo
+        key: TrendsKey = (keywords, timeframe, geo, self.options.tz)
         cached = self.cache.get(key, self.clock())
         if cached is not None:
             telemetry.cache_hits += 1
@@ -261,7 +261,7 @@ class GoogleTrendsSource:
         quarantined: list[QuarantinedRecord] | None = None,
     ) -> list[SearchInterestRecord]:
         return interest_rows(
-            frame, keywords, timeframe, geo, self.settings.tz, quarantined if quarantined is not None else []
+            frame, keywords, timeframe, geo, self.options.tz, quarantined if quarantined is not None else []
         )
 
 

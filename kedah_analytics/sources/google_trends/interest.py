@@ -20,7 +20,7 @@ class SearchInterestProvider(Protocol):
     """Google Trends (``GoogleTrendsSource``) or its demo stand-in."""
 
     provider: str
-    settings: GoogleTrendsTracking
+    options: GoogleTrendsTracking
 
     def fetch_interest(self, start: date, end: date) -> SearchInterestResult: ...
 
@@ -98,7 +98,7 @@ def collect_search_interest(
     frames: list[pd.DataFrame] = []
     timeframes: list[str] = []
     quarantined: list[QuarantinedRecord] = []
-    for start, end, kept in trends_windows(days, source.settings.timeframe_days):
+    for start, end, kept in trends_windows(days, source.options.timeframe_days):
         result = source.fetch_interest(start, end)
         telemetry.merge(result.telemetry)
         quarantined.extend(result.quarantined)

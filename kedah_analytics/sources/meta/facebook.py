@@ -122,13 +122,13 @@ class FacebookPagesSource:
         tracking: TrackingConfig,
         **graph: Unpack[GraphOptions],
     ):
-        self.settings = tracking.facebook
+        self.options = tracking.facebook
         self.client = graph_client(access_token, tracking, graph)
-        self.pages = PageTokens(self.client, exchange=self.settings.exchange_page_tokens)
+        self.pages = PageTokens(self.client, exchange=self.options.exchange_page_tokens)
         self.clock = self.client.clock
 
     def __repr__(self) -> str:
-        return f"FacebookPagesSource(pages={list(self.settings.page_ids)})"
+        return f"FacebookPagesSource(pages={list(self.options.page_ids)})"
 
     def fetch_posts(
         self, platform: str, days: list[date], cursors: Mapping[str, str] | None = None
@@ -139,12 +139,12 @@ class FacebookPagesSource:
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
-        if not self.settings.page_ids:
+        if not self.options.page_ids:
             telemetry.notes.append("no Facebook Page ids configured (facebook.page_ids); nothing to fetch")
             return FetchResult([], [], telemetry, PROVIDER)
         since, _ = kedah_date_bounds(wanted[0])
         _, until = kedah_date_bounds(wanted[-1])
-        for page_id in self.settings.page_ids:
+        for page_id in self.options.page_ids:
             page, page_token = self.pages.page(page_id, telemetry)
             page.setdefault("id", page_id)
             params = {
@@ -156,7 +156,7 @@ class FacebookPagesSource:
             for response in self.client.iter_pages(
                 f"{page_id}/posts",
                 params,
-                max_pages=self.settings.max_pages_per_page,
+                max_pages=self.options.max_pages_per_page,
                 telemetry=telemetry,
                 access_token=page_token,
             ):

@@ -122,14 +122,14 @@ class InstagramHashtagSource:
         **graph: Unpack[GraphOptions],
     ):
         self.ig_user_id = ig_user_id
-        self.settings = tracking.instagram
+        self.options = tracking.instagram
         self.client = graph_client(access_token, tracking, graph)
         self.ledger: HashtagLedger = ledger if ledger is not None else InMemoryHashtagLedger()
         self.clock = self.client.clock
 
     def __repr__(self) -> str:
         return (
-            f"InstagramHashtagSource(ig_user_id={self.ig_user_id!r}, hashtags={len(self.settings.hashtags)})"
+            f"InstagramHashtagSource(ig_user_id={self.ig_user_id!r}, hashtags={len(self.options.hashtags)})"
         )
 
     def fetch_posts(
@@ -149,14 +149,14 @@ class InstagramHashtagSource:
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
 
-        for hashtag in self.settings.hashtags:
+        for hashtag in self.options.hashtags:
             hashtag_id = self._hashtag_id(hashtag, now, telemetry)
             if hashtag_id is None:
                 continue
             pages = self.client.iter_pages(
                 f"{hashtag_id}/recent_media",
                 {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
-                max_pages=self.settings.max_pages_per_hashtag,
+                max_pages=self.options.max_pages_per_hashtag,
                 telemetry=telemetry,
             )
             for page in pages:
@@ -166,14 +166,14 @@ class InstagramHashtagSource:
 
     def hashtag_budget_left(self) -> int:
         used = self.ledger.queried_since(self.ig_user_id, self.clock() - HASHTAG_BUDGET_WINDOW)
-        return max(0, self.settings.weekly_hashtag_budget - len(used))
+        return max(0, self.options.weekly_hashtag_budget - len(used))
 
     def _hashtag_id(self, hashtag: str, now: datetime, telemetry: FetchTelemetry) -> str | None:
         used = self.ledger.queried_since(self.ig_user_id, now - HASHTAG_BUDGET_WINDOW)
-        if hashtag not in used and len(used) >= self.settings.weekly_hashtag_budget:
+        if hashtag not in used and len(used) >= self.options.weekly_hashtag_budget:
             telemetry.notes.append(
                 f"#{hashtag} skipped: {len(used)} unique hashtags already queried in the last 7 days "
-                f"(budget {self.settings.weekly_hashtag_budget})"
+                f"(budget {self.options.weekly_hashtag_budget})"
             )
             return None
         hashtag_id = self.ledger.hashtag_id(hashtag)

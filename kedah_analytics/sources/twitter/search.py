@@ -77,12 +77,12 @@ class TwitterSource:
         daily_post_reads: int = int(X_DAILY_POST_READS.default or 2000),
     ):
         self._token = bearer_token
-        self.settings = tracking.twitter
+        self.options = tracking.twitter
         self.queries = build_search_queries(
             [*tracking.place_terms, *extra_terms],
             tracking.hashtags,
-            exclude_retweets=self.settings.exclude_retweets,
-            max_length=self.settings.max_query_length,
+            exclude_retweets=self.options.exclude_retweets,
+            max_length=self.options.max_query_length,
         )
         self.clock = clock
         self.search = RecentSearchClient(
@@ -91,7 +91,7 @@ class TwitterSource:
             timeout=timeout,
             clock=clock,
             sleep=sleep,
-            policy=policy or RetryPolicy(max_attempts=max(3, self.settings.max_rate_limit_waits) + 1),
+            policy=policy or RetryPolicy(max_attempts=max(3, self.options.max_rate_limit_waits) + 1),
         )
         self.allowance = post_read_allowance(read_budget, daily_post_reads)
 
@@ -105,7 +105,7 @@ class TwitterSource:
         telemetry = FetchTelemetry()
         newest_ids: dict[str, str] = {}
         now = self.clock()
-        earliest = now - RECENT_SEARCH_WINDOW + timedelta(minutes=self.settings.window_margin_minutes)
+        earliest = now - RECENT_SEARCH_WINDOW + timedelta(minutes=self.options.window_margin_minutes)
         latest = now - END_TIME_LAG
         wanted = days_in_reach(
             days, telemetry, earliest=earliest, latest=latest, window="X recent search's 7-day"
@@ -152,13 +152,13 @@ class TwitterSource:
             window["start_time"] = start_time
         newest: int | None = None
         next_token: str | None = None
-        for _ in range(self.settings.max_pages_per_query):
+        for _ in range(self.options.max_pages_per_query):
             now = self.clock()
             left = self.allowance.left(now)
             if left < MIN_RESULTS_PER_PAGE:
                 reads.stop(self.allowance, telemetry)
                 return (str(newest) if newest else None), False
-            max_results = max(MIN_RESULTS_PER_PAGE, min(self.settings.max_results_per_page, left))
+            max_results = max(MIN_RESULTS_PER_PAGE, min(self.options.max_results_per_page, left))
             page = self.search.search(query, window, next_token, max_results, telemetry)
             telemetry.pages += 1
             next_token, page_newest, billed = read_search_page(page, reader)
@@ -171,7 +171,7 @@ class TwitterSource:
                 break
         else:
             telemetry.notes.append(
-                f"stopped after {self.settings.max_pages_per_query} pages for query {query[:60]!r}...; "
+                f"stopped after {self.options.max_pages_per_query} pages for query {query[:60]!r}...; "
                 "more posts remain (raise twitter.max_pages_per_query or poll more often)"
             )
         return (str(newest) if newest else None), True

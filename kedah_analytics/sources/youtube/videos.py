@@ -163,12 +163,12 @@ class YouTubeSource:
         policy: RetryPolicy | None = None,
     ):
         self._key = api_key
-        self.settings = tracking.youtube
+        self.options = tracking.youtube
         self.service = build_youtube(api_key, http=http, timeout=timeout)
         # search.list's own allowance, per Pacific day (Google resets it at midnight Pacific).
         self.allowance = DailyAllowance(
             budget if budget is not None else InMemoryDailyCounter(),
-            self.settings.daily_search_call_budget,
+            self.options.daily_search_call_budget,
             PACIFIC,
         )
         self.clock = clock
@@ -176,7 +176,7 @@ class YouTubeSource:
         self.policy = policy or RetryPolicy(max_attempts=4)
 
     def __repr__(self) -> str:
-        return f"YouTubeSource(queries={len(self.settings.queries)}, key={self._key!r})"
+        return f"YouTubeSource(queries={len(self.options.queries)}, key={self._key!r})"
 
     def _execute(self, request: Any, what: str, telemetry: FetchTelemetry) -> dict[str, Any]:
         return execute_google_request(
@@ -216,9 +216,9 @@ class YouTubeSource:
     def _search(self, after: datetime, before: datetime, reader: PageReader) -> list[str]:
         telemetry = reader.telemetry
         video_ids: list[str] = []
-        for query in self.settings.queries:
+        for query in self.options.queries:
             page_token: str | None = None
-            for _ in range(self.settings.max_pages_per_query):
+            for _ in range(self.options.max_pages_per_query):
                 self._spend_search_call()
                 response = self._execute(
                     self.service.search().list(
@@ -227,8 +227,8 @@ class YouTubeSource:
                         type="video",
                         publishedAfter=rfc3339(after),
                         publishedBefore=rfc3339(before),
-                        regionCode=self.settings.region_code,
-                        relevanceLanguage=self.settings.relevance_language,
+                        regionCode=self.options.region_code,
+                        relevanceLanguage=self.options.relevance_language,
                         order="date",
                         maxResults=50,
                         pageToken=page_token,
@@ -242,7 +242,7 @@ class YouTubeSource:
                     break
             else:
                 telemetry.notes.append(
-                    f"stopped after {self.settings.max_pages_per_query} search pages for {query!r}; "
+                    f"stopped after {self.options.max_pages_per_query} search pages for {query!r}; "
                     "more remain"
                 )
         return video_ids
