@@ -240,7 +240,7 @@ def test_settings_come_from_one_config_map_and_credentials_only_from_secrets(hel
     settings = find(docs, "ConfigMap", SETTINGS)["data"]
     for name in settings:
         assert not SECRET_WORDS.search(name), f"{name} is a secret: it belongs in {CREDENTIALS}"
-    assert executor_settings(settings).kind == ("celery" if values == CELERY else "in_process")
+    assert executor_options(settings).kind == ("celery" if values == CELERY else "in_process")
     pods = [find(docs, "Deployment", CODE_SERVER)] + (
         [find(docs, "Deployment", WORKER)] if values == CELERY else []
     )
@@ -270,7 +270,7 @@ def test_celery_on_kubernetes_is_workers_of_the_same_image_behind_the_k8s_run_la
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert worker["spec"]["replicas"] >= 1
     # The run pods' executor is dagster-celery's, on the queue the workers read.
-    settings = executor_settings(find(docs, "ConfigMap", SETTINGS)["data"])
+    settings = executor_options(find(docs, "ConfigMap", SETTINGS)["data"])
     from kedah_analytics.definitions import build_executor
 
     assert build_executor(settings).name == "celery"
