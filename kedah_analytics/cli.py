@@ -233,9 +233,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _use_database()
     home = _dagster_home()
     options = executor_options()
-    print(
-        f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True
-    )
+    print(f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True)
     worker = start_worker(options, dagster_home=home, cwd=config.project_home(), env=os.environ,
                           name=args.name, concurrency=args.concurrency)  # fmt: skip
     try:
