@@ -6,7 +6,7 @@ import pandas as pd
 from assets.common.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics import place_metrics
 from kedah_analytics.warehouse import ReplaceChunks
-from kedah_analytics.warehouse.load import DailyRows
+from kedah_analytics.warehouse.read import DailyRows
 
 
 @dg.asset(
