@@ -7,7 +7,8 @@ import pandas as pd
 
 from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
 from kedah_analytics.marts import build, columns
-from kedah_analytics.marts.alerts import AlertConfig, build_alerts
+from kedah_analytics.marts.alert_rules import AlertConfig
+from kedah_analytics.marts.alerts import build_alerts
 from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope

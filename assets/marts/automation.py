@@ -7,8 +7,8 @@ from datetime import timedelta
 import dagster as dg
 
 from kedah_analytics.config.settings import ALERT_WEBHOOK
-from kedah_analytics.marts.alerts import mark_notified, pending_alerts
 from kedah_analytics.marts.periods import kedah_today
+from kedah_analytics.marts.sent_alerts import mark_notified, pending_alerts
 from kedah_analytics.notify import post_webhook
 from resources import PostgresWarehouse
 
