@@ -10,7 +10,7 @@ import psycopg
 
 from kedah_analytics.config.paths import resolve_pg_url
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, pct_change
+from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, OVERVIEW_COUNTS, pct_change
 from kedah_analytics.marts.periods import Period
 
 
@@ -66,18 +66,6 @@ def trend_predictions(conn: psycopg.Connection, day: date) -> pd.DataFrame:
 # ``period`` is a :class:`Period`: ``Period.last(30)``, ``Period.week("2026-W47")``,
 # ``Period.month("2026-11")``, ``Period(date(2026, 11, 1), date(2026, 11, 15))``, or the same as a
 # string (``"2026-W47"``, ``"last30"``, ``"2026-11-01..2026-11-15"``).
-
-OVERVIEW_COUNTS = [
-    "posts",
-    "likes",
-    "comments",
-    "shares",
-    "views",
-    "engagement",
-    "positive",
-    "neutral",
-    "negative",
-]
 
 
 def _period(period: Period | str) -> Period:

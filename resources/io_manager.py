@@ -57,10 +57,10 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 "PostgreSQL return ReplaceRows(...), ReplaceChunks(...) or MergeChunks(...) (kedah_analytics.warehouse)"
             )
         table = context.asset_key.path[-1]
-        scope = _scope(context, obj)
         # The rows of a chunked write are produced while it is written (a source is called, a
         # classifier runs): a failure here may be the asset's own, hence "materializing".
         with final_unless_transient(f"materializing kedah.{table}"), connect(self.url) as conn:
+            scope = _scope(context, obj)
             if scope is None:
                 if not isinstance(obj, ReplaceRows):
                     raise ValueError(f"{table}: chunked writes need a partitioned asset")

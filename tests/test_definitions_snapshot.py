@@ -101,6 +101,7 @@ def snapshot(defs: Any) -> dict[str, Any]:
         condition = node.automation_condition
         assets[key.to_user_string()] = {
             "group": node.group_name,
+            "description": node.description,
             "kinds": sorted(node.kinds),
             "partitions": _partitions(node.partitions_def),
             "backfill_policy": repr(node.backfill_policy) if node.backfill_policy else None,

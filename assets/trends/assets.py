@@ -5,17 +5,12 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from assets.common.partitions import (
-    ALL_PLATFORMS_OF_DAY,
-    FIRST_MONDAY,
-    FOLLOW_ANY_CHANGED_DAY,
-    daily_partitions,
-)
+from assets.common.daily import daily_from_classified_posts
+from assets.common.partitions import FIRST_MONDAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
-from kedah_analytics.warehouse import ReplaceChunks, ReplaceRows
-from kedah_analytics.warehouse.read import DailyRows
+from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
 
@@ -39,37 +34,25 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
 )
 
 
-@dg.asset(
-    group_name="trends",
-    kinds={"postgres", "pandas"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=FOLLOW_ANY_CHANGED_DAY,
-)
-def term_daily_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
-    """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
-    comments, shares, views and engagement. The trend model's input."""
-    chunks = ((day, pipeline.term_daily_counts(posts, places)) for day, posts in classified_posts.by_day())
-    return dg.Output(ReplaceChunks(chunks, describe=_terms))
-
-
 def _terms(counts: pd.DataFrame) -> dict[str, int | float]:
     return {"terms": int(counts["term"].nunique()) if len(counts) else 0}
 
 
-@dg.asset(
-    group_name="trends",
-    kinds={"postgres", "pandas"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=FOLLOW_ANY_CHANGED_DAY,
+term_daily_counts = daily_from_classified_posts(
+    "term_daily_counts",
+    "trends",
+    "Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,\n"
+    "comments, shares, views and engagement. The trend model's input.",
+    pipeline.term_daily_counts,
+    _terms,
 )
-def term_hourly_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
-    """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    chunks = ((day, pipeline.term_hourly_counts(posts, places)) for day, posts in classified_posts.by_day())
-    return dg.Output(ReplaceChunks(chunks, describe=_terms))
+term_hourly_counts = daily_from_classified_posts(
+    "term_hourly_counts",
+    "trends",
+    "Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input.",
+    pipeline.term_hourly_counts,
+    _terms,
+)
 
 
 @dg.asset(
