@@ -58,13 +58,6 @@ def _split_subject(subject: str) -> tuple[str, str]:
     return subject, "hashtag" if subject.startswith("#") else "keyword"
 
 
-def _kedah_day(timestamps: pd.Series) -> pd.Series:
-    ts = pd.to_datetime(timestamps)
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert(KEDAH_TZ)
-    return ts.dt.date
-
-
 def platform_kinds(place_metrics: pd.DataFrame) -> dict[tuple[date, str], str]:
     """``demo`` or ``real`` per (day, platform): which data the day's counts of a platform are."""
     if place_metrics.empty:
