@@ -8,6 +8,7 @@ measured beside each, in the same process kind, on the same rows (raw_posts: the
 posts on every platform).
 
 Run: .venv/bin/python bench/bench_memory.py [--posts-per-day 300] [--assets classified_posts raw_posts]
+[--days 30 365] (a short check: --days 3 7 --posts-per-day 20)
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import dagster as dg  # noqa: E402
 import pandas as pd  # noqa: E402
 from _db import scratch_database  # noqa: E402
 
-from assets.common.partitions import days_by_platform  # noqa: E402
 from assets.ingest.assets import RAW_POSTS_KEY  # noqa: E402
 from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
 from kedah_analytics.ingest import PostCollection  # noqa: E402
-from kedah_analytics.warehouse import MergeRows  # noqa: E402
+from kedah_analytics.warehouse import MergeChunk, MergeChunks  # noqa: E402
 from resources import PostgresWarehouse, PostSources  # noqa: E402
+from resources.run_scope import run_scope  # noqa: E402
 
 START = date(2026, 1, 1)
 # raw_posts comes from the demo sources, which give nothing for days not yet begun: a year that ended.
@@ -122,16 +123,16 @@ def measure_raw(url: str, days: int, layout: str) -> None:
         return run_figures(self)
 
     PostCollection.run_figures = noting_peak  # type: ignore[method-assign]
-    import resources.warehouse as io_manager
+    import resources.io_manager as io_manager
 
-    merge = io_manager._merge
+    merge = io_manager._merge_chunk
 
-    def merge_noting_peak(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the baseline's one merge
+    def merge_noting_peak(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the baseline's merges
         summary = merge(*args, **kwargs)
         written["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return summary
 
-    io_manager._merge = merge_noting_peak
+    io_manager._merge_chunk = merge_noting_peak
     asset = raw_posts if layout == "by chunk" else _whole_range_raw_posts(date_platform_partitions)
     started = time.monotonic()
     result = dg.materialize(
@@ -149,18 +150,21 @@ def measure_raw(url: str, days: int, layout: str) -> None:
 
 
 def _whole_range_raw_posts(partitions_def):  # noqa: ANN001, ANN202 - a bench-only asset
-    """The old layout of raw_posts: each platform's whole range fetched at once, every platform's
-    posts in one DataFrame, merged in one transaction (MergeRows)."""
+    """The old layout of raw_posts: each platform's whole range fetched before anything is written,
+    every platform's posts in one DataFrame, then merged a platform at a time (each platform's
+    slice of that DataFrame, the run's whole range, as one chunk)."""
 
     @dg.asset(name="raw_posts", partitions_def=partitions_def, backfill_policy=dg.BackfillPolicy.single_run())
     def whole_range(context, post_sources: PostSources, warehouse: PostgresWarehouse):  # noqa: ANN001, ANN202
-        days = days_by_platform(context.partition_keys)
+        scope = run_scope(context)
+        days = scope.days_by_platform()
         longest = max(len(d) for d in days.values())
         collection = PostCollection(days, post_sources, warehouse.quarantine, context.log, chunk_days=longest)
-        chunks = list(collection.chunks())
-        rows = pd.concat([c.rows for c in chunks], ignore_index=True)
-        return MergeRows(rows, key=RAW_POSTS_KEY, provider_by_platform={c.platform: c.provider for c in chunks},
-                         cursors={c.provider: c.cursors for c in chunks if c.cursors})  # fmt: skip
+        fetched = list(collection.chunks())
+        rows = pd.concat([c.rows for c in fetched], ignore_index=True)
+        chunks = [MergeChunk(c.platform, c.days, rows[rows["platform"] == c.platform], c.provider, c.cursors)
+                  for c in fetched]  # fmt: skip
+        return MergeChunks(chunks, key=RAW_POSTS_KEY, scope=scope)
 
     return whole_range
 
@@ -177,6 +181,7 @@ def main() -> None:
     parser.add_argument("--posts-per-day", type=int, default=300)
     parser.add_argument("--assets", nargs="+", default=["classified_posts", "raw_posts"],
                         choices=["classified_posts", "raw_posts"])  # fmt: skip
+    parser.add_argument("--days", nargs="+", type=int, default=[30, 365], help="ranges to compare, in days")
     parser.add_argument("--child", nargs=4, metavar=("ASSET", "URL", "DAYS", "LAYOUT"))
     args = parser.parse_args()
     if args.child:
@@ -188,7 +193,7 @@ def main() -> None:
         print(
             f"peak resident memory of a ranged classified_posts run ({args.posts_per_day} posts a day, twitter)"
         )
-        for days in (30, 365):
+        for days in args.days:
             with scratch_database(server=server) as url:
                 seed(url, days, args.posts_per_day)
                 figures = {
@@ -200,7 +205,7 @@ def main() -> None:
                       f"(process after imports: {figures['by day']['baseline_mib']} MiB)")  # fmt: skip
     if "raw_posts" in args.assets:
         print("peak resident memory of a ranged raw_posts run (demo sources, every platform)")
-        for days in (30, 365):
+        for days in args.days:
             figures = {}
             for layout in ("by chunk", "whole range"):
                 with scratch_database(server=server) as url:  # each layout into an empty table

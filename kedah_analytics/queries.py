@@ -10,7 +10,7 @@ import psycopg
 
 from kedah_analytics.config.paths import resolve_pg_url
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, pct_change
+from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, OVERVIEW_COUNTS, pct_change
 from kedah_analytics.marts.periods import Period
 
 
@@ -62,32 +62,10 @@ def trend_predictions(conn: psycopg.Connection, day: date) -> pd.DataFrame:
     return _frame(conn, "SELECT * FROM kedah.trend_predictions WHERE date = %s ORDER BY rank", (day,))
 
 
-def trend_model_history(conn: psycopg.Connection) -> pd.DataFrame:
-    """Every weekly training: window, backtest metrics, whether the candidate was promoted and why."""
-    return _frame(
-        conn,
-        """SELECT week_start, training_start, training_end, candidate_version, promoted, serving_version,
-                  reason, metrics FROM kedah.trend_model ORDER BY week_start""",
-        (),
-    )
-
-
 # -- marts: any period against the period of the same length before it ------------------------
 # ``period`` is a :class:`Period`: ``Period.last(30)``, ``Period.week("2026-W47")``,
 # ``Period.month("2026-11")``, ``Period(date(2026, 11, 1), date(2026, 11, 15))``, or the same as a
 # string (``"2026-W47"``, ``"last30"``, ``"2026-11-01..2026-11-15"``).
-
-OVERVIEW_COUNTS = [
-    "posts",
-    "likes",
-    "comments",
-    "shares",
-    "views",
-    "engagement",
-    "positive",
-    "neutral",
-    "negative",
-]
 
 
 def _period(period: Period | str) -> Period:

@@ -14,7 +14,7 @@ from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifie
 from kedah_analytics.classify.posts import classify_posts
 from kedah_analytics.places import PlaceLinker
 from kedah_analytics.warehouse import ReplaceChunks
-from kedah_analytics.warehouse.load import DailyRows, read_days
+from kedah_analytics.warehouse.read import DailyRows, read_days
 from resources import PostgresWarehouse, SentimentResource
 
 # The near-duplicate spam signal compares a post with every platform's posts of its day and the

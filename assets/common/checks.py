@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from resources import PostgresWarehouse
-from resources.warehouse import partition_filter
+from resources.run_scope import scope_of
 
 
 def table_check(
@@ -29,11 +29,13 @@ def table_check(
         asset=asset, name=name, description=description, partitions_def=partitions_def, blocking=blocking
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+        # The check's own step parses the run's keys the same way the asset's did.
         scope = (
-            partition_filter(partitions_def, context.partition_keys, partition_expr)
+            scope_of(partitions_def, context.partition_keys, partition_expr)
             if partitions_def is not None
             else None
         )
-        return warehouse.run_check(check, *args, partitions=scope, severity=severity, **kwargs)
+        rows = scope.rows if scope is not None else None
+        return warehouse.run_check(check, *args, partitions=rows, severity=severity, **kwargs)
 
     return _check

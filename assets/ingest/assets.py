@@ -6,12 +6,13 @@ from typing import Any
 
 import dagster as dg
 
-from assets.common.partitions import date_platform_partitions, days_by_platform
+from assets.common.partitions import date_platform_partitions
 from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
 from kedah_analytics.ingest import PostCollection, PostsFetchFailed
 from kedah_analytics.places import load_places
 from kedah_analytics.warehouse import MergeChunk, MergeChunks, ReplaceRows
 from resources import PostgresWarehouse, PostSources
+from resources.run_scope import run_scope
 
 RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
@@ -45,15 +46,16 @@ def raw_posts(
     hashtags, the provider that gave it and the raw payload. Merged: known posts get their latest
     counts and nothing is deleted because a later fetch no longer returns it."""
     configuration = post_sources.describe()
+    scope = run_scope(context)
     # Fetched and merged a platform and a week at a time, after this returns (kedah_analytics.ingest).
     collection = PostCollection(
-        days_by_platform(context.partition_keys), post_sources, warehouse.quarantine, context.log,
-        configuration=configuration,
-    )  # fmt: skip
+        scope.days_by_platform(), post_sources, warehouse.quarantine, context.log, configuration=configuration
+    )
     return dg.Output(
         MergeChunks(
             _failing_clearly(collection.chunks()),
             key=RAW_POSTS_KEY,
+            scope=scope,
             run_metadata=lambda: _run_metadata(collection),
         ),
         metadata={"source_configuration": dg.MetadataValue.json(configuration)},

@@ -1,13 +1,13 @@
 """Ingest automation: the collection job and the hourly schedule of the days still moving."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 
 from assets.classify.assets import classified_posts
-from assets.common.runs import platform_range_requests
+from assets.common.runs import kedah_day, kedah_schedule, platform_range_requests
 from assets.ingest.assets import places, raw_posts
-from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 
 collect_posts_job = dg.define_asset_job(
     "collect_posts",
@@ -16,22 +16,17 @@ collect_posts_job = dg.define_asset_job(
 )
 
 
-def refresh_requests(scheduled_time, platforms=PLATFORMS) -> list[dg.RunRequest]:
+def refresh_requests(scheduled_time: datetime, platforms: tuple[str, ...] = PLATFORMS) -> list[dg.RunRequest]:
     """One run per platform covering yesterday and today (Kedah days): yesterday still moves."""
-    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    today = kedah_day(scheduled_time)
     stamp = scheduled_time.astimezone(KEDAH_TZ).strftime("%Y-%m-%dT%H")
     return platform_range_requests(today - timedelta(days=1), today, lambda p: f"{p}-{stamp}", platforms)
 
 
-@dg.schedule(
-    cron_schedule="5 * * * *",
-    execution_timezone=TIMEZONE_NAME,
-    job=collect_posts_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: collect and classify today's and yesterday's posts for every platform.",
-)
-def hourly_collection(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    return refresh_requests(context.scheduled_execution_time)
+hourly_collection = kedah_schedule(
+    "hourly_collection", "5 * * * *", collect_posts_job,
+    "Every hour: collect and classify today's and yesterday's posts for every platform.", refresh_requests,
+)  # fmt: skip
 
 
 refresh_places_job = dg.define_asset_job(

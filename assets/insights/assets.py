@@ -1,22 +1,18 @@
 """Insights: account-level daily metrics per platform, and Google Trends search interest in Kedah."""
 
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import product
 
 import dagster as dg
 import pandas as pd
 
-from assets.common.partitions import (
-    daily_partitions,
-    date_platform_partitions,
-    day_of,
-    day_partitions,
-    days_by_platform,
-    replaced_account_rows,
-)
+from assets.common.partitions import daily_partitions, date_platform_partitions
 from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.common.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
+from kedah_analytics.sources.demo.insights import demo_account_id
 from kedah_analytics.sources.google_trends.interest import SearchInterestProvider, collect_search_interest
 from kedah_analytics.sources.insights import (
     ACCOUNT_METRIC_COLUMNS,
@@ -24,28 +20,11 @@ from kedah_analytics.sources.insights import (
     account_metrics_metadata,
     collect_account_metrics,
 )
-from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.warehouse import PartitionFilter, ReplaceRows
 from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
+from resources.run_scope import run_scope
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
-
-
-def refuse_demo_over_real(
-    warehouse: PostgresWarehouse, table: str, platform: str | None, days: list[date]
-) -> None:
-    """Demo rows are never written into days (of a platform) that hold real rows."""
-    condition = "date = ANY(%s) AND provider <> %s" + (" AND platform = %s" if platform else "")
-    params: list[object] = [days, DEMO_PROVIDER, *([platform] if platform else [])]
-    real = warehouse.query(f"SELECT DISTINCT provider FROM kedah.{table} WHERE {condition}", params)
-    if real:
-        raise dg.Failure(
-            description=(
-                f"kedah.{table} already holds real rows from {sorted(r[0] for r in real)} for "
-                f"{day_span(days)}{' of ' + platform if platform else ''}; demo rows are never mixed with "
-                "real ones. Configure the source again, or materialize days that hold no real data."
-            ),
-            allow_retries=False,
-        )
 
 
 @dg.asset(
@@ -69,11 +48,11 @@ def account_daily_metrics(
     account that fails keeps the rows stored before. X has none; an unconfigured platform gets an
     invented ``demo`` account, never mixed with real rows."""
     fetched_at = datetime.now(UTC)
-    run_days = days_by_platform(context.partition_keys)
+    scope = run_scope(context)
     outcomes: list[AccountMetricsOutcome] = []
     not_collected: dict[str, str] = {}
     demo_reasons: dict[str, str] = {}
-    for platform, days in run_days.items():
+    for platform, days in scope.days_by_platform().items():
         source = None
         try:
             source = account_metric_sources.source_for(platform)
@@ -85,7 +64,9 @@ def account_daily_metrics(
                     context.log.info(f"{platform}: no account metrics for {day_span(days)} ({status})")
                     continue
                 demo_reasons[platform] = status
-                refuse_demo_over_real(warehouse, "account_daily_metrics", platform, days)
+                warehouse.refuse_demo_over_real(
+                    "account_daily_metrics", scope.where("platform", [platform]).rows
+                )
                 context.log.info(f"{platform}: demo account metrics for {day_span(days)} ({status})")
             outcomes.append(collect_account_metrics(source, days, fetched_at))
         except SourceError as exc:
@@ -105,7 +86,7 @@ def account_daily_metrics(
     )
     # Only the accounts that answered are replaced: one that failed keeps its stored rows.
     return dg.Output(
-        ReplaceRows(rows, only=replaced_account_rows(outcomes)),
+        ReplaceRows(rows, scope=scope, only=replaced_account_rows(outcomes)),
         metadata=account_metrics_metadata(not_collected, outcomes, demo_reasons),
     )
 
@@ -128,12 +109,13 @@ def search_interest(
     """Google Trends interest (0..100) per day for the tracked keywords in Kedah (geo MY-02), with the
     keyword group and timeframe it is relative to; invented ``demo`` interest unless Google Trends
     is switched on (``KEDAH_GOOGLE_TRENDS=1``)."""
-    days = sorted({day_of(key) for key in context.partition_keys})
+    scope = run_scope(context)
+    days = scope.days()
     real = search_interest_source.source()
     status = "real" if real is not None else f"demo ({search_interest_source.status()})"
     source: SearchInterestProvider = real if real is not None else search_interest_source.demo_source()
     if real is None:
-        refuse_demo_over_real(warehouse, "search_interest", None, days)
+        warehouse.refuse_demo_over_real("search_interest", scope.rows)
         context.log.info(f"search interest for {day_span(days)}: {status}")
     try:
         outcome = collect_search_interest(source, days, datetime.now(UTC))
@@ -156,7 +138,7 @@ def search_interest(
     # Days Google gave nothing for keep their rows: replace only the days that came back.
     with_data = [d for d in days if d not in set(outcome.days_without_data)]
     return dg.Output(
-        ReplaceRows(outcome.frame, only=day_partitions(with_data)),
+        ReplaceRows(outcome.frame, scope=scope, only=scope.on_days(with_data).rows),
         metadata={
             "status": status,
             "keywords": int(outcome.frame["keyword"].nunique()) if len(outcome.frame) else 0,
@@ -166,3 +148,14 @@ def search_interest(
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )
+
+
+def replaced_account_rows(outcomes: Sequence[AccountMetricsOutcome]) -> PartitionFilter:
+    """The rows a write of these outcomes replaces: the days of the accounts that answered, so an
+    account that failed this time keeps the rows an earlier run stored for it. A real platform's
+    write also removes the demo account's rows of its days: demo and real never share a partition."""
+    keys = []
+    for o in outcomes:
+        accounts = [*o.succeeded, *([demo_account_id(o.platform)] if o.provider != DEMO_PROVIDER else [])]
+        keys += [(day, o.platform, account) for day, account in product(o.days, accounts)]
+    return PartitionFilter(("date", "platform", "account_id"), tuple(keys))

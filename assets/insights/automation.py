@@ -1,14 +1,14 @@
 """Insights automation: account metrics and search interest, re-read daily while they settle."""
 
-from datetime import timedelta
+from datetime import datetime
 
 import dagster as dg
 
-from assets.common.runs import platform_range_requests, range_tags
+from assets.common.runs import days_before, kedah_day, kedah_schedule, platform_range_requests, range_tags
 from assets.insights.assets import account_daily_metrics, search_interest
 from kedah_analytics.config.settings import GOOGLE_TRENDS
 from kedah_analytics.config.tracking import load_tracking
-from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from kedah_analytics.domain import PLATFORMS
 
 collect_account_metrics_job = dg.define_asset_job(
     "collect_account_metrics",
@@ -18,25 +18,23 @@ collect_account_metrics_job = dg.define_asset_job(
 
 
 def account_metrics_requests(
-    scheduled_time, lookback_days: int = 3, platforms=PLATFORMS
+    scheduled_time: datetime, lookback_days: int = 3, platforms: tuple[str, ...] = PLATFORMS
 ) -> list[dg.RunRequest]:
     """One run per platform re-fetching the ``lookback_days`` Kedah days before today: platform
     insights settle up to 48 hours late, so each day is read again on the following days."""
-    today = scheduled_time.astimezone(KEDAH_TZ).date()
-    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    first, last = days_before(scheduled_time, lookback_days)
+    today = kedah_day(scheduled_time)
     return platform_range_requests(first, last, lambda p: f"account-metrics-{p}-{today}", platforms)
 
 
-@dg.schedule(
-    cron_schedule="0 2 * * *",
-    execution_timezone=TIMEZONE_NAME,
-    job=collect_account_metrics_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 02:00 Kedah time: re-fetch the last three days of account metrics, one run per platform.",
-)
-def daily_account_metrics(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    lookback = load_tracking().polling.account_metrics_lookback_days
-    return account_metrics_requests(context.scheduled_execution_time, lookback)
+daily_account_metrics = kedah_schedule(
+    "daily_account_metrics", "0 2 * * *", collect_account_metrics_job,
+    "Daily at 02:00 Kedah time: re-fetch the last three days of account metrics, one run per platform.",
+    # The lookback is read at each tick: the tracking file may change while the daemon runs.
+    lambda scheduled_time: account_metrics_requests(
+        scheduled_time, load_tracking().polling.account_metrics_lookback_days
+    ),
+)  # fmt: skip
 
 
 collect_search_interest_job = dg.define_asset_job(
@@ -46,23 +44,20 @@ collect_search_interest_job = dg.define_asset_job(
 )
 
 
-def search_interest_request(scheduled_time, lookback_days: int = 3) -> dg.RunRequest:
+def search_interest_request(scheduled_time: datetime, lookback_days: int = 3) -> dg.RunRequest:
     """One run for the ``lookback_days`` Kedah days before today: Google marks its latest days
     partial and settles them later."""
-    today = scheduled_time.astimezone(KEDAH_TZ).date()
-    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
-    return dg.RunRequest(run_key=f"search-interest-{today}", tags=range_tags(str(first), str(last)))
+    first, last = days_before(scheduled_time, lookback_days)
+    return dg.RunRequest(
+        run_key=f"search-interest-{kedah_day(scheduled_time)}", tags=range_tags(str(first), str(last))
+    )
 
 
-@dg.schedule(
-    cron_schedule="15 2 * * *",
-    execution_timezone=TIMEZONE_NAME,
-    job=collect_search_interest_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
-)
-def daily_search_interest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return search_interest_request(context.scheduled_execution_time)
+daily_search_interest = kedah_schedule(
+    "daily_search_interest", "15 2 * * *", collect_search_interest_job,
+    "Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
+    search_interest_request,
+)  # fmt: skip
 
 
 JOBS = [collect_account_metrics_job, collect_search_interest_job]

@@ -1,6 +1,5 @@
 """Marts: what analysts and tourism boards read, and alerts that explain themselves."""
 
-from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -8,9 +7,11 @@ import pandas as pd
 
 from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
 from kedah_analytics.marts import build, columns
-from kedah_analytics.marts.alerts import AlertConfig, build_alerts
+from kedah_analytics.marts.alert_rules import AlertConfig
+from kedah_analytics.marts.alerts import build_alerts
 from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
+from resources.run_scope import run_scope
 
 # Windows reach back over days that may never have been materialized (a fresh install): such days
 # are quiet history, not a reason to wait, so automation does not require every parent to exist.
@@ -49,10 +50,6 @@ def _mart(descriptions: dict[str, str], **kwargs: Any) -> Any:
     )
 
 
-def _days(context: dg.AssetExecutionContext) -> list[date]:
-    return [date.fromisoformat(key) for key in context.partition_keys]
-
-
 def _summary(frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
     providers = ", ".join(sorted(frame["provider"].unique())) if len(frame) else ""
     return {"rows": len(frame), "providers": providers, **extra}
@@ -70,9 +67,12 @@ def place_rankings(
     context: dg.AssetExecutionContext, place_daily_metrics: pd.DataFrame, places: pd.DataFrame
 ) -> dg.Output[ReplaceRows]:
     """Per day, places ranked by engagement and posts, with their change on 7 and 28 days and share of voice."""
-    rankings = build.place_rankings(place_daily_metrics, places, _days(context))
+    scope = run_scope(context)
+    rankings = build.place_rankings(place_daily_metrics, places, scope.days())
     top = rankings[rankings["rank_engagement"] == 1]["place_name"].tolist() if len(rankings) else []
-    return dg.Output(ReplaceRows(rankings), metadata=_summary(rankings, top_place=", ".join(top) or "none"))
+    return dg.Output(
+        ReplaceRows(rankings, scope=scope), metadata=_summary(rankings, top_place=", ".join(top) or "none")
+    )
 
 
 @_mart(columns.SENTIMENT_BY_CATEGORY)
@@ -120,12 +120,13 @@ def alerts(
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
+    scope = run_scope(context)
     with warehouse.connection() as conn:
-        raised = build_alerts(conn, _days(context), term_hourly_counts, place_daily_metrics, places)
+        raised = build_alerts(conn, scope.days(), term_hourly_counts, place_daily_metrics, places)
     kinds = {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
     preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
     return dg.Output(
-        ReplaceRows(raised),
+        ReplaceRows(raised, scope=scope),
         metadata=_summary(
             raised, kinds=dg.MetadataValue.json(kinds), messages=dg.MetadataValue.md(f"```\n{preview}\n```")
         ),

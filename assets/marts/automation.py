@@ -7,14 +7,16 @@ from datetime import timedelta
 import dagster as dg
 
 from kedah_analytics.config.settings import ALERT_WEBHOOK
-from kedah_analytics.marts.alerts import mark_notified, pending_alerts
 from kedah_analytics.marts.periods import kedah_today
+from kedah_analytics.marts.sent_alerts import mark_notified, pending_alerts
 from kedah_analytics.notify import post_webhook
 from resources import PostgresWarehouse
 
+MARTS = dg.AssetSelection.groups("marts")
+
 build_marts_job = dg.define_asset_job(
     "build_marts",
-    selection=dg.AssetSelection.groups("marts"),
+    selection=MARTS,
     description="Build the marts and alerts for a range of days.",
 )
 
@@ -59,7 +61,7 @@ def send_alerts(context: dg.SensorEvaluationContext, warehouse: PostgresWarehous
 
 marts_automation = dg.AutomationConditionSensorDefinition(
     "marts_automation",
-    target=dg.AssetSelection.groups("marts"),
+    target=MARTS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )

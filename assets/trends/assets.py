@@ -1,22 +1,18 @@
 """Trends: term counts, the weekly-trained forecaster, and hourly trend predictions."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
 
-from assets.common.partitions import (
-    ALL_PLATFORMS_OF_DAY,
-    FIRST_MONDAY,
-    FOLLOW_ANY_CHANGED_DAY,
-    daily_partitions,
-)
+from assets.common.daily import daily_from_classified_posts
+from assets.common.partitions import FIRST_MONDAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
-from kedah_analytics.warehouse import ReplaceChunks, ReplaceRows
-from kedah_analytics.warehouse.load import DailyRows
+from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
+from resources.run_scope import run_scope
 
 # Weeks run Monday to Sunday in Kedah; a week's partition exists once the week is over.
 weekly_partitions = dg.WeeklyPartitionsDefinition(
@@ -38,37 +34,25 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
 )
 
 
-@dg.asset(
-    group_name="trends",
-    kinds={"postgres", "pandas"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=FOLLOW_ANY_CHANGED_DAY,
-)
-def term_daily_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
-    """Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,
-    comments, shares, views and engagement. The trend model's input."""
-    chunks = ((day, pipeline.term_daily_counts(posts, places)) for day, posts in classified_posts.by_day())
-    return dg.Output(ReplaceChunks(chunks, describe=_terms))
-
-
 def _terms(counts: pd.DataFrame) -> dict[str, int | float]:
     return {"terms": int(counts["term"].nunique()) if len(counts) else 0}
 
 
-@dg.asset(
-    group_name="trends",
-    kinds={"postgres", "pandas"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
-    automation_condition=FOLLOW_ANY_CHANGED_DAY,
+term_daily_counts = daily_from_classified_posts(
+    "term_daily_counts",
+    "trends",
+    "Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,\n"
+    "comments, shares, views and engagement. The trend model's input.",
+    pipeline.term_daily_counts,
+    _terms,
 )
-def term_hourly_counts(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
-    """Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input."""
-    chunks = ((day, pipeline.term_hourly_counts(posts, places)) for day, posts in classified_posts.by_day())
-    return dg.Output(ReplaceChunks(chunks, describe=_terms))
+term_hourly_counts = daily_from_classified_posts(
+    "term_hourly_counts",
+    "trends",
+    "Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input.",
+    pipeline.term_hourly_counts,
+    _terms,
+)
 
 
 @dg.asset(
@@ -93,7 +77,8 @@ def trend_model(
     rolling-origin backtest against seasonal-naive and the 28-day mean, and the model that serves
     afterwards: the candidate only when it beats both baselines, else the previous model or the
     baseline."""
-    week_start = context.partition_time_window.start.date()
+    scope = run_scope(context)
+    (week_start,) = scope.days()
     training_start, training_end = store.week_window(week_start, TRAINING_WEEKS_BEFORE)
     with warehouse.connection() as conn:
         current = store.serving_model_before(conn, week_start)
@@ -108,7 +93,7 @@ def trend_model(
     )
     context.log.info(trained.row["reason"])
     return dg.Output(
-        ReplaceRows(pd.DataFrame([trained.row])),
+        ReplaceRows(pd.DataFrame([trained.row]), scope=scope),
         metadata={**trained.metadata, "training_window": f"{training_start}..{training_end}",
                   "days_of_counts": int(term_daily_counts["date"].nunique()) if len(term_daily_counts) else 0},
     )  # fmt: skip
@@ -138,8 +123,8 @@ def trend_predictions(
     confidence, the serving model's version, and whether the burst detector already sees a burst."""
     frames, notes, versions = [], [], set()
     min_days = ForecastConfig().min_history_days
-    for key in context.partition_keys:
-        day = date.fromisoformat(key)
+    scope = run_scope(context)
+    for day in scope.days():
         history = term_daily_counts[
             (term_daily_counts["date"] < day) & (term_daily_counts["date"] >= day - timedelta(PREDICTION_HISTORY_DAYS))
         ] if len(term_daily_counts) else term_daily_counts  # fmt: skip
@@ -168,7 +153,7 @@ def trend_predictions(
     for note in notes:
         context.log.warning(note)
     return dg.Output(
-        ReplaceRows(predictions),
+        ReplaceRows(predictions, scope=scope),
         metadata={
             "model_versions": ", ".join(sorted(versions)) or "none",
             "bursting_now": int(predictions["is_bursting"].sum()) if len(predictions) else 0,

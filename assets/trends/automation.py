@@ -1,9 +1,11 @@
 """Trends automation: the weekly training and the hourly predictions."""
 
+from datetime import datetime
+
 import dagster as dg
 
+from assets.common.runs import kedah_day, kedah_schedule
 from assets.trends.assets import trend_model, trend_predictions
-from kedah_analytics.domain import KEDAH_TZ, TIMEZONE_NAME
 
 train_trend_model_job = dg.define_asset_job(
     "train_trend_model",
@@ -22,18 +24,17 @@ predict_trends_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    cron_schedule="35 * * * *",
-    execution_timezone=TIMEZONE_NAME,
-    job=predict_trends_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour, after collection: today's trend predictions with the latest burst flags.",
-)
-def hourly_predictions(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    today = context.scheduled_execution_time.astimezone(KEDAH_TZ).date()
+def prediction_request(scheduled_time: datetime) -> dg.RunRequest:
+    """Today's predictions (Kedah day), once per hour."""
     return dg.RunRequest(
-        run_key=f"predict-{context.scheduled_execution_time:%Y%m%d%H}", partition_key=str(today)
+        run_key=f"predict-{scheduled_time:%Y%m%d%H}", partition_key=str(kedah_day(scheduled_time))
     )
+
+
+hourly_predictions = kedah_schedule(
+    "hourly_predictions", "35 * * * *", predict_trends_job,
+    "Every hour, after collection: today's trend predictions with the latest burst flags.", prediction_request,
+)  # fmt: skip
 
 
 JOBS = [train_trend_model_job, predict_trends_job]

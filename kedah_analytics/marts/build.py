@@ -20,10 +20,12 @@ REAL = "real"
 TOP_POSTS_PER_PLACE = 5
 TEXT_CHARS = 280
 
-SUMS = ["posts", "likes", "comments", "shares", "views", "engagement", "positive", "neutral", "negative"]
+# The overview's counts: summed over places, platforms and days (queries sums them over a period too).
+OVERVIEW_COUNTS = ["posts", "likes", "comments", "shares", "views", "engagement", "positive", "neutral",
+                   "negative"]  # fmt: skip
 
 CITY_OVERVIEW_COLUMNS = [
-    "date", "city", "platform", "provider", *SUMS, "positive_share", "neutral_share", "negative_share",
+    "date", "city", "platform", "provider", *OVERVIEW_COUNTS, "positive_share", "neutral_share", "negative_share",
     "sentiment_mean",
 ]  # fmt: skip
 PLACE_RANKING_COLUMNS = [
@@ -92,7 +94,7 @@ def city_daily_overview(place_metrics: pd.DataFrame) -> pd.DataFrame:
                 platform=ALL_PLATFORMS if platform_all else frame["platform"],
             )
             keys = ["date", "city", "platform", "provider"]
-            sums = level.groupby(keys)[SUMS].sum()
+            sums = level.groupby(keys)[OVERVIEW_COUNTS].sum()
             pieces.append(sums.join(_weighted_mean(level, keys)).reset_index())
     out = pd.concat(pieces, ignore_index=True)
     for label in ("positive", "neutral", "negative"):

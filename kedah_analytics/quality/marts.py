@@ -15,6 +15,11 @@ def _count(conn: psycopg.Connection, query: str, params: tuple = ()) -> int:
     return int(aggregate_row(conn, query, params)[0])
 
 
+def _none_found(**bad: int) -> CheckOutcome:
+    """Passed when every count of bad rows (or days) is 0; each count is in the details by name."""
+    return CheckOutcome(sum(bad.values()) == 0, dict(bad))
+
+
 def overview_adds_up(conn: psycopg.Connection) -> CheckOutcome:
     """Sentiment counts add up to posts; each city's platforms add up to its 'all' row; the
     cities add up to 'All Kedah'; and 'All Kedah' holds every post of place_daily_metrics."""
@@ -44,10 +49,9 @@ def overview_adds_up(conn: psycopg.Connection) -> CheckOutcome:
            WHERE m.posts IS DISTINCT FROM o.posts AND coalesce(m.posts, 0) + coalesce(o.posts, 0) > 0""",
         (ALL_KEDAH, ALL_PLATFORMS),
     )
-    return CheckOutcome(
-        labels + platforms + cities + source == 0,
-        {"labels_not_adding_up": labels, "platforms_not_adding_up": platforms, "cities_not_adding_up": cities,
-         "days_differing_from_place_daily_metrics": source},
+    return _none_found(
+        labels_not_adding_up=labels, platforms_not_adding_up=platforms, cities_not_adding_up=cities,
+        days_differing_from_place_daily_metrics=source,
     )  # fmt: skip
 
 
@@ -81,9 +85,7 @@ def rankings_consistent(conn: psycopg.Connection) -> CheckOutcome:
                                  FROM kedah.place_rankings GROUP BY 1, 2) t
            WHERE abs(s - 1) > 1e-3""",
     )
-    return CheckOutcome(
-        ranks + shares == 0, {"days_with_bad_ranks": ranks, "days_with_shares_not_adding_to_1": shares}
-    )
+    return _none_found(days_with_bad_ranks=ranks, days_with_shares_not_adding_to_1=shares)
 
 
 def category_adds_up(conn: psycopg.Connection) -> CheckOutcome:
@@ -95,10 +97,7 @@ def category_adds_up(conn: psycopg.Connection) -> CheckOutcome:
     means = _count(
         conn, "SELECT count(*) FROM kedah.sentiment_by_category WHERE sentiment_mean NOT BETWEEN -1 AND 1"
     )
-    return CheckOutcome(
-        labels + cities + means == 0,
-        {"labels_not_adding_up": labels, "cities_not_adding_up": cities, "means_out_of_range": means},
-    )
+    return _none_found(labels_not_adding_up=labels, cities_not_adding_up=cities, means_out_of_range=means)
 
 
 def top_posts_valid(conn: psycopg.Connection) -> CheckOutcome:
@@ -115,10 +114,7 @@ def top_posts_valid(conn: psycopg.Connection) -> CheckOutcome:
            WHERE b.engagement > a.engagement""",
     )
     repeated = duplicate_keys(conn, "top_posts", ["date", "platform", "post_id"]).details["duplicated_keys"]
-    return CheckOutcome(
-        spam + order + repeated == 0,
-        {"spam_posts": spam, "ranks_out_of_order": order, "posts_listed_twice": repeated},
-    )
+    return _none_found(spam_posts=spam, ranks_out_of_order=order, posts_listed_twice=repeated)
 
 
 def alerts_explained(conn: psycopg.Connection) -> CheckOutcome:

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from kedah_analytics.domain import TIMEZONE_NAME
-from kedah_analytics.warehouse.load import PartitionFilter
+from kedah_analytics.warehouse.scope import PartitionFilter
 
 
 @dataclass

@@ -1,19 +1,14 @@
-"""The PostgreSQL warehouse: schema migrations and partition-aware loads."""
+"""The PostgreSQL warehouse: schema migrations, partition-aware loads and reads, and what a run's
+writes cover."""
 
-from kedah_analytics.warehouse.load import (
-    PartitionFilter,
-    WriteSummary,
-    count_rows,
-    merge_rows,
-    read_table,
-    replace_partitions,
-    table_columns,
-)
+from kedah_analytics.warehouse.columns import table_columns
+from kedah_analytics.warehouse.load import WriteSummary, merge_rows, replace_partitions
 from kedah_analytics.warehouse.migrate import apply_migrations
+from kedah_analytics.warehouse.read import count_rows, read_table
+from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
 from kedah_analytics.warehouse.writes import (
     MergeChunk,
     MergeChunks,
-    MergeRows,
     ReplaceChunks,
     ReplaceRows,
     TableWrite,
@@ -22,10 +17,10 @@ from kedah_analytics.warehouse.writes import (
 __all__ = [
     "MergeChunk",
     "MergeChunks",
-    "MergeRows",
     "PartitionFilter",
     "ReplaceChunks",
     "ReplaceRows",
+    "RunScope",
     "TableWrite",
     "WriteSummary",
     "count_rows",

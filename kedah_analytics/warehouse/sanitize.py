@@ -28,7 +28,6 @@ MAX_COUNT = 2**53 - 1
 EARLIEST_POST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks differ; a post a little in the future is plausible, one a year ahead is not.
 FUTURE_SLACK = timedelta(days=2)
-REPLACEMENT = "\ufffd"
 POST_COUNT_FIELDS = ("like_count", "comment_count", "share_count", "view_count", "author_followers")
 POST_OPTIONAL_TEXT_FIELDS = ("author_id", "author_name", "url", "lang")
 

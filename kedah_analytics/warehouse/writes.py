@@ -1,8 +1,10 @@
 """What an asset asks the warehouse to write, stated by the asset itself.
 
 Every asset stored in PostgreSQL returns one of these to the IO manager. The write mode, the merge
-key and the cursors to save in the same transaction travel in the object, typed, rather than in
-``DataFrame.attrs`` (which one pandas operation drops silently) or in a metadata label.
+key, the cursors to save in the same transaction and the run's partitions (a :class:`RunScope`,
+parsed once) travel in the object, typed, rather than in ``DataFrame.attrs`` (which one pandas
+operation drops silently) or in a metadata label. A partitioned asset that did not need its
+partitions itself leaves ``scope`` out, and the IO manager parses them, once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from kedah_analytics.warehouse.load import PartitionFilter
+from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
 
 # The figures of a set of rows (posts, spam posts, places with posts, ...): recorded on each
 # partition for that partition's own rows, and summed under run_* names for a ranged run.
@@ -29,23 +31,8 @@ class ReplaceRows:
     or a day Google Trends gave nothing for, keeps what was stored before)."""
 
     rows: pd.DataFrame
+    scope: RunScope | None = None
     only: PartitionFilter | None = None
-    describe: Describe | None = None
-
-
-@dataclass(frozen=True)
-class MergeRows:
-    """Merge ``rows`` on ``key``: new keys inserted, known keys updated, nothing deleted.
-
-    Rows are merged platform by platform of the run; ``provider_by_platform`` names who gave each
-    platform's rows (demo rows are never mixed with real ones). ``cursors`` (provider -> cursor
-    key -> value) are saved in the same transaction, so a failed write never skips posts on the
-    next poll."""
-
-    rows: pd.DataFrame
-    key: tuple[str, ...]
-    provider_by_platform: Mapping[str, str]
-    cursors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     describe: Describe | None = None
 
 
@@ -60,6 +47,7 @@ class ReplaceChunks:
     (posts, spam posts, ...) recorded per partition and summed for the run."""
 
     chunks: Iterable[tuple[date, pd.DataFrame]]
+    scope: RunScope | None = None
     describe: Describe | None = None
     # Run-wide figures known only once every chunk is written (a classifier's API telemetry).
     finish: Callable[[], Mapping[str, Any]] | None = None
@@ -84,16 +72,17 @@ class MergeChunks:
     """Merge on ``key`` chunk by chunk (a platform and a few days at a time), each chunk in its own
     transaction, so a year-long run of a raw table holds one chunk of rows in memory, not the year.
 
-    Each chunk is merged as :class:`MergeRows` merges (nothing deleted, demo rows never mixed with
-    real ones, its cursors saved with its rows) into the run's partitions of its platform and days.
+    Each chunk is merged (nothing deleted, demo rows never mixed with real ones, its cursors saved
+    with its rows) into the run's partitions of its platform and days.
     ``chunks`` is consumed lazily, after the asset returns; a chunk that fails leaves the chunks
     before it stored and the ones after it unwritten. ``run_metadata`` gives the run's own
     metadata (providers, API calls...) once every chunk is written, under the names it gives."""
 
     chunks: Iterable[MergeChunk]
     key: tuple[str, ...]
+    scope: RunScope | None = None
     describe: Describe | None = None
     run_metadata: Callable[[], Mapping[str, Any]] | None = None
 
 
-TableWrite = ReplaceRows | MergeRows | ReplaceChunks | MergeChunks
+TableWrite = ReplaceRows | ReplaceChunks | MergeChunks

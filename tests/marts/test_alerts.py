@@ -12,18 +12,11 @@ import psycopg
 import pytest
 
 from assets.marts.automation import send_pending_alerts
-from kedah_analytics.marts.alerts import (
-    AlertConfig,
-    PendingAlert,
-    build_alerts,
-    burst_candidates,
-    dip_candidates,
-    mark_notified,
-    pending_alerts,
-)
+from kedah_analytics.marts.alert_rules import AlertConfig, burst_candidates, dip_candidates
+from kedah_analytics.marts.alerts import build_alerts
 from kedah_analytics.marts.periods import kedah_today
-from kedah_analytics.warehouse import replace_partitions
-from kedah_analytics.warehouse.load import PartitionFilter
+from kedah_analytics.marts.sent_alerts import PendingAlert, mark_notified, pending_alerts
+from kedah_analytics.warehouse import PartitionFilter, replace_partitions
 from resources import PostgresWarehouse
 
 START = date(2026, 10, 1)

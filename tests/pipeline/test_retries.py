@@ -18,7 +18,7 @@ from kedah_analytics.definitions import defs
 from kedah_analytics.sources.common.base import FetchResult, PostSource, SourceError
 from kedah_analytics.warehouse.connection import connect
 from resources import PostgresWarehouse, PostSources, SentimentResource
-from resources.warehouse import final_unless_transient
+from resources.io_manager import final_unless_transient
 
 NOWHERE = "postgresql://postgres@127.0.0.1:1/postgres"  # nothing listens on port 1: refused at once
 PARTITION = "2026-11-20|twitter"
@@ -70,7 +70,7 @@ def unreachable_once(context: dg.AssetExecutionContext, warehouse: PostgresWareh
     if context.retry_number == 0:
         with connect(NOWHERE):
             pass
-    return int(warehouse.query("SELECT %s::int", [answer])[0][0])
+    return _select_int(warehouse, answer)
 
 
 @dg.asset(retry_policy=NO_WAIT)
@@ -78,7 +78,14 @@ def unreachable_once(context: dg.AssetExecutionContext, warehouse: PostgresWareh
 def bad_data(context: dg.AssetExecutionContext, warehouse: PostgresWarehouse, answer: int) -> int:
     """A value PostgreSQL refuses: a real DataError, the same on every attempt."""
     calls.append(context.retry_number)
-    return int(warehouse.query("SELECT %s::int", [f"{answer} posts"])[0][0])
+    return _select_int(warehouse, f"{answer} posts")
+
+
+def _select_int(warehouse: PostgresWarehouse, value: object) -> int:
+    with warehouse.connection() as conn:
+        row = conn.execute("SELECT %s::int", [value]).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @dg.asset(retry_policy=NO_WAIT)

@@ -1,0 +1,43 @@
+"""Daily assets computed from a day's classified posts on every platform, one day at a time.
+
+Daily place metrics and term counts share their shape: a daily partition reads every platform's
+classified posts of its day, follows any day whose posts changed, and a ranged run reads, computes
+and replaces one day at a time (bounded memory). Only the computation and the figures differ.
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+import pandas as pd
+
+from assets.common.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
+from kedah_analytics.warehouse import ReplaceChunks
+from kedah_analytics.warehouse.read import DailyRows
+from kedah_analytics.warehouse.writes import Describe
+
+
+def daily_from_classified_posts(
+    name: str,
+    group_name: str,
+    description: str,
+    compute: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    describe: Describe,
+) -> dg.AssetsDefinition:
+    """The asset ``name``: ``compute(posts, places)`` of each day's classified posts, replaced day
+    by day; ``describe`` gives each day's figures."""
+
+    @dg.asset(
+        name=name,
+        description=description,
+        group_name=group_name,
+        kinds={"postgres", "pandas"},
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
+        automation_condition=FOLLOW_ANY_CHANGED_DAY,
+    )
+    def daily(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
+        chunks = ((day, compute(posts, places)) for day, posts in classified_posts.by_day())
+        return dg.Output(ReplaceChunks(chunks, describe=describe))
+
+    return daily
