@@ -4,13 +4,16 @@ posts and every other column stay, and a second pass changes nothing."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import psycopg
 
 from kedah_analytics.warehouse.retention import prune_payloads
 
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 30)
 COLUMNS = "platform, post_id, date, created_at, text, like_count, provider, first_seen_at, fetched_at"
 
@@ -72,3 +75,17 @@ def test_the_daily_job_prunes_with_the_configured_retention(conn, warehouse_url)
     assert conn.execute("SELECT count(*) FROM kedah.raw_posts").fetchone() == (3,)
     schedule = defs.resolve_schedule_def("daily_payload_retention")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_project_instance_purges_old_ticks_and_its_storage_has_the_timeouts(pg_url, tmp_path):
+    from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+
+    from kedah_analytics.warehouse.connection import CONNECT_TIMEOUT_S
+
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        sensor = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+        assert sensor[TickStatus.SKIPPED] == 7 and 0 < sensor[TickStatus.SUCCESS] <= 30
+        schedule = instance.get_tick_retention_settings(InstigatorType.SCHEDULE)
+        assert all(0 < days <= 30 for days in schedule.values())
+        assert f"connect_timeout={CONNECT_TIMEOUT_S}&" in instance.run_storage.postgres_url  # type: ignore[attr-defined]
