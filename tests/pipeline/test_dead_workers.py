@@ -18,6 +18,7 @@ through ``KEDAH_ALERT_WEBHOOK``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -453,3 +454,32 @@ def test_a_command_line_run_killed_with_sigkill_is_failed_alerted_frees_its_slot
                     process.kill()
             operator.rollback()
     assert len([t for t in d.webhook.texts() if run_id in t]) == 1
+
+
+def test_a_run_marked_failed_by_hand_has_its_slot_freed_by_the_daemons_own_mechanism(own_database, tmp_path):
+    """What an operator does in the UI for a stuck run ("Mark as failed") ends it; Dagster's
+    concurrency-slot iteration (free_slots_after_run_end_seconds in dagster.yaml) then frees its slot,
+    the same mechanism that frees the slots of runs failed by run monitoring."""
+    from types import SimpleNamespace
+
+    from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
+
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["run_monitoring"]["free_slots_after_run_end_seconds"] = 1
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KEDAH_PG_URL", own_database)
+        instance = dg.DagsterInstance.from_config(str(tmp_path))
+    with instance:
+        instance.event_log_storage.set_concurrency_slots("manual_pool", 1)
+        run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
+        claim = instance.event_log_storage.claim_concurrency_slot("manual_pool", run.run_id, "raw_posts")
+        assert claim.is_claimed
+        instance.report_run_failed(run, "marked as failed by hand")
+        context = SimpleNamespace(instance=instance)
+        deadline = time.monotonic() + 60
+        while instance.event_log_storage.get_concurrency_info("manual_pool").claimed_slots:
+            assert time.monotonic() < deadline, "the slot of the run marked failed was never freed"
+            time.sleep(0.5)
+            list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))  # type: ignore[arg-type]
+        assert instance.event_log_storage.get_concurrency_info("manual_pool").slot_count == 1
