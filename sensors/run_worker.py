@@ -158,6 +158,10 @@ class LocalRunLauncher(dg.DefaultRunLauncher):
         # Failed by its code server meanwhile: the daemon sees the run's status changed and leaves it.
         wait_for_run_end(self._instance, run.run_id, DEATH_GRACE_S)
         record = self._instance.get_run_record_by_id(run.run_id)
+        # A re-execution starts with its parent's tags until its own worker tags it, a moment after
+        # it turns STARTED: a worker named meanwhile is the run's real one, and it is checked next poll.
+        if record is not None and run_worker(self._instance, record.dagster_run) != worker:
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "the run's worker changed; checked next poll")
         started = record.start_time if record is not None and record.start_time else 0.0
         orphans = end_orphans(step_process_pids(self._instance, run.run_id), started)
         ended = f"; ended its step processes {', '.join(map(str, orphans))}" if orphans else ""

@@ -483,3 +483,23 @@ def test_a_run_marked_failed_by_hand_has_its_slot_freed_by_the_daemons_own_mecha
             time.sleep(0.5)
             list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))  # type: ignore[arg-type]
         assert instance.event_log_storage.get_concurrency_info("manual_pool").slot_count == 1
+
+
+def test_the_launcher_judges_a_run_by_the_worker_its_tags_name_on_this_host_only():
+    from dagster._core.launcher.base import WorkerStatus
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with dg.instance_for_test(overrides=_project_instance_overrides()) as instance:
+        launcher = instance.run_launcher
+
+        def health(host: str, pid: int) -> WorkerStatus:
+            run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED,
+                                      tags={WORKER_HOST_TAG: host, WORKER_PID_TAG: str(pid)})  # fmt: skip
+            return launcher.check_run_worker_health(run).status
+
+        assert health(this_host(), os.getpid()) == WorkerStatus.RUNNING
+        assert health(this_host(), dead.pid) == WorkerStatus.FAILED
+        assert health("another-machine", dead.pid) == WorkerStatus.RUNNING  # never judged from here
+        untagged = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
+        assert launcher.check_run_worker_health(untagged).status == WorkerStatus.RUNNING  # not started yet
