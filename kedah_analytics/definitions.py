@@ -15,6 +15,7 @@ from assets.ingest import checks as ingest_checks
 from assets.insights import assets as insights_assets
 from assets.insights import automation as insights_automation
 from assets.insights import checks as insights_checks
+from assets.maintenance import automation as maintenance_automation
 from assets.marts import assets as marts_assets
 from assets.marts import automation as marts_automation
 from assets.marts import checks as marts_checks
@@ -47,7 +48,8 @@ PARTITIONS_TAG = "kedah/partitions"
 # Each stage keeps its assets, checks and automation (jobs, schedules, sensors) side by side.
 ASSET_MODULES = [ingest_assets, insights_assets, classify_assets, metrics_assets, trends_assets, marts_assets]
 CHECK_MODULES = [ingest_checks, insights_checks, classify_checks, metrics_checks, trends_checks, marts_checks]
-AUTOMATION = [ingest_automation, insights_automation, metrics_automation, trends_automation, marts_automation]
+AUTOMATION = [ingest_automation, insights_automation, metrics_automation, trends_automation, marts_automation,
+              maintenance_automation]  # fmt: skip
 
 
 def build_executor(options: ExecutorOptions) -> dg.ExecutorDefinition:

@@ -54,7 +54,10 @@ def run_failure_cause(instance: dg.DagsterInstance, run_id: str, failure: dg.Dag
     return cause.strip() or message
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
+# Every run of the instance, not only those launched from this code location: runs executed by
+# `kedah-analytics seed`/`backfill` or `dagster asset materialize` carry no code-location origin, and a
+# sensor limited to its own location skipped them, so their failures were never alerted.
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
 def report_failed_runs(context: dg.RunFailureSensorContext) -> None:
     """Reports the failed run, its failed assets (steps) and their errors."""
     failures = [

@@ -140,6 +140,14 @@ HOST = Setting("KEDAH_HOST", "the address `make run` serves the UI on", CORE, de
 PORT = Setting(
     "KEDAH_PORT", "the port `make run` serves the UI on (also `make run PORT=3001`)", CORE, default="3000"
 )
+# --- growth (README: Growth and retention) ---
+PAYLOAD_RETENTION_DAYS = Setting(
+    "KEDAH_PAYLOAD_RETENTION_DAYS",
+    "days a raw post keeps its provider payload JSON (default 365; `0` keeps it for good): the daily "
+    "`prune_raw_payloads` job empties older payloads, the posts and all their columns stay",
+    CORE,
+    default="365",
+)
 
 # --- sources ----------------------------------------------------------------------------------------
 X_BEARER_TOKEN = Setting(
@@ -291,6 +299,7 @@ class Settings(BaseModel):
     code_server_port: Port = Field(alias=CODE_SERVER_PORT.name)
     host: str = Field(alias=HOST.name)
     port: Port = Field(alias=PORT.name)
+    payload_retention_days: int = Field(ge=0, alias=PAYLOAD_RETENTION_DAYS.name)
     x_bearer_token: SecretStr | None = Field(None, alias=X_BEARER_TOKEN.name)
     x_daily_post_reads: int = Field(ge=0, alias=X_DAILY_POST_READS.name)
     meta_access_token: SecretStr | None = Field(None, alias=META_ACCESS_TOKEN.name)

@@ -1,5 +1,7 @@
 """A run whose worker dies is noticed: failed, alerted with the step it was in, its ``source_api``
-pool slot freed; and a re-run of the same partition completes.
+pool slot freed; and a re-run of the same partition completes. The same holds for runs executed in
+a command-line process (``kedah-analytics seed``, ``kedah-analytics backfill``, ``dagster asset
+materialize``) killed with SIGKILL mid-write, and none of their processes is left running.
 
 The live tests run the deployment's own processes: ``dagster code-server``, ``dagster-webserver``
 and ``dagster-daemon`` started by :func:`kedah_analytics.topology.start_topology` on the project's
@@ -16,8 +18,11 @@ through ``KEDAH_ALERT_WEBHOOK``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -40,8 +45,9 @@ from dagster_ui import LAUNCH, LOCATION, free_port, graphql, stop_instigators
 from assets.common.runs import range_tags
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.topology import Topology, start_topology
+from sensors.instance import WORKER_HOST_TAG, WORKER_PID_TAG, this_host
 from sensors.run_failures import run_failure_cause
-from sensors.run_worker import LocalRunLauncher, process_alive, worker_pid
+from sensors.run_worker import LocalRunLauncher, process_alive, step_process_pids, worker_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT_SENSOR = "report_failed_runs"
@@ -143,6 +149,7 @@ class Deployment:
     webhook: Webhook
     url: str  # the webserver
     database: str
+    home: Path  # DAGSTER_HOME (and KEDAH_HOME of the commands): the project's dagster.yaml, shortened
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +163,8 @@ def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
     home = tmp / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    # The kedah-analytics commands copy $KEDAH_HOME/dagster.yaml into $KEDAH_HOME/.dagster.
+    (home / ".dagster").mkdir()
     webhook = Webhook()
     env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": own_database,
            "KEDAH_SOURCE_MODE": "demo", "KEDAH_ALERT_WEBHOOK": webhook.url}  # fmt: skip
@@ -170,7 +179,9 @@ def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
             mp.setenv("KEDAH_PG_URL", own_database)  # the storage dagster.yaml names
             instance = dg.DagsterInstance.from_config(str(home))
         with instance:
-            yield _prepare(Deployment(topology, instance, webhook, topology.webserver_url, own_database))
+            yield _prepare(
+                Deployment(topology, instance, webhook, topology.webserver_url, own_database, home)
+            )
     finally:
         topology.stop()
         webhook.close()
@@ -344,3 +355,151 @@ def test_a_worker_killed_with_sigkill_is_failed_alerted_and_frees_its_slot_and_a
             "SELECT count(*) FROM kedah.raw_posts WHERE platform = 'twitter' AND date = %s", (day,)
         ).fetchone()
         assert rows and rows[0] > 0
+
+
+# Runs executed in a command-line process: no code server watches them, only run monitoring.
+
+BIN = Path(sys.executable).parent
+
+
+def cli_command(path: str, day: date) -> list[str]:
+    if path == "seed":  # every platform of the last two days: places first, then twitter's posts
+        return [sys.executable, "-m", "kedah_analytics.cli", "seed", "--days", "2"]
+    if path == "backfill":
+        return [sys.executable, "-m", "kedah_analytics.cli", "backfill", "--start", str(day), "--end", str(day),
+                "--platforms", "twitter"]  # fmt: skip
+    return [str(BIN / "dagster"), "asset", "materialize", "-m", "kedah_analytics.definitions",
+            "--select", "raw_posts", "--partition", f"{day}|twitter"]  # fmt: skip
+
+
+def held_run(d: Deployment, before: set[str]) -> str | None:
+    """A run started since ``before`` that waits inside raw_posts holding the pool's slot."""
+    for run in d.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        if run.run_id not in before and (run.run_id, "raw_posts") in slot_holders(d.instance):
+            with psycopg.connect(d.database) as watcher:
+                if writers_waiting(watcher) > 0:
+                    return run.run_id
+    return None
+
+
+@pytest.mark.parametrize(
+    ("path", "executor", "days_ago"),
+    [
+        pytest.param("seed", "in_process", 0, id="kedah-analytics-seed"),
+        pytest.param("backfill", "in_process", 4, id="kedah-analytics-backfill"),
+        pytest.param("materialize", "in_process", 5, id="dagster-asset-materialize"),
+        pytest.param("materialize", "multiprocess", 6, id="dagster-asset-materialize-step-processes"),
+    ],
+)
+def test_a_command_line_run_killed_with_sigkill_is_failed_alerted_frees_its_slot_and_leaves_no_process(
+    deployment: Deployment, path: str, executor: str, days_ago: int
+):
+    """The command's own process is the run's worker (with the multiprocess executor, the parent
+    of the step processes). It is killed mid-write; run monitoring must find the run by the worker
+    tags every run gets as it starts, fail it, end any step process it left, and free its slot."""
+    d, instance = deployment, deployment.instance
+    day: date = datetime.now(KEDAH_TZ).date() - timedelta(days=days_ago)
+    env = {**os.environ, "DAGSTER_HOME": str(d.home), "KEDAH_HOME": str(d.home), "KEDAH_PG_URL": d.database,
+           "KEDAH_SOURCE_MODE": "demo", "KEDAH_EXECUTOR": executor}  # fmt: skip
+    env.pop("KEDAH_ALERT_WEBHOOK", None)  # the alert comes from the deployment's sensor, not the command
+    before = {r.run_id for r in instance.get_runs()}
+    log = d.home / f"{path}-{executor}.log"
+    with psycopg.connect(d.database) as operator, open(log, "wb") as out:
+        operator.execute("LOCK TABLE kedah.raw_posts IN SHARE MODE")
+        command = subprocess.Popen(cli_command(path, day), cwd=ROOT, env=env, stdout=out, stderr=out,
+                                   start_new_session=True)  # fmt: skip
+        processes: list[psutil.Process] = []
+        try:
+            deadline = time.monotonic() + 300
+            run_id = None
+            while run_id is None:
+                assert command.poll() is None, log.read_text(errors="replace")[-3000:]
+                assert time.monotonic() < deadline, (
+                    f"the command's run never waited inside raw_posts: {log.read_text(errors='replace')[-3000:]}"
+                )
+                time.sleep(0.5)
+                run_id = held_run(d, before)
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            # Whoever launched it, the run names its worker: the command's own process.
+            assert run.tags[WORKER_HOST_TAG] == this_host() and run.tags[WORKER_PID_TAG] == str(command.pid)
+            processes = psutil.Process(command.pid).children(recursive=True)
+            if executor == "multiprocess":
+                steps = step_process_pids(instance, run_id)
+                assert steps and set(steps) <= {p.pid for p in processes}, "raw_posts runs in a step process"
+            time.sleep(3)  # run monitoring polls every second: a live worker is left alone
+            assert status(instance, run_id) == dg.DagsterRunStatus.STARTED
+
+            os.kill(command.pid, signal.SIGKILL)
+            command.wait(timeout=30)
+
+            wait_for(lambda: status(instance, run_id) == dg.DagsterRunStatus.FAILURE, 120,
+                     "the run to be failed", d.topology)  # fmt: skip
+            cause = f"the run worker process (pid {command.pid}) died"
+            (failure,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+            assert cause in failure.message
+
+            def alert() -> str | None:
+                return next((t for t in d.webhook.texts() if run_id in t), None)
+
+            wait_for(alert, 180, "the failure alert on the webhook", d.topology)
+            assert "it was in: raw_posts" in (alert() or "") and cause in (alert() or "")
+            wait_for(lambda: not slot_holders(instance), 120, "the pool slot to be freed", d.topology)
+            # Nothing the command started lives on (the step process waiting for the lock included).
+            wait_for(lambda: not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE],
+                     60, "the command's processes to end", d.topology)  # fmt: skip
+        finally:
+            for process in [*processes, psutil.Process(command.pid) if command.poll() is None else None]:
+                if process is not None and process.is_running():
+                    process.kill()
+            operator.rollback()
+    assert len([t for t in d.webhook.texts() if run_id in t]) == 1
+
+
+def test_a_run_marked_failed_by_hand_has_its_slot_freed_by_the_daemons_own_mechanism(own_database, tmp_path):
+    """What an operator does in the UI for a stuck run ("Mark as failed") ends it; Dagster's
+    concurrency-slot iteration (free_slots_after_run_end_seconds in dagster.yaml) then frees its slot,
+    the same mechanism that frees the slots of runs failed by run monitoring."""
+    from types import SimpleNamespace
+
+    from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
+
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    config["run_monitoring"]["free_slots_after_run_end_seconds"] = 1
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KEDAH_PG_URL", own_database)
+        instance = dg.DagsterInstance.from_config(str(tmp_path))
+    with instance:
+        instance.event_log_storage.set_concurrency_slots("manual_pool", 1)
+        run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
+        claim = instance.event_log_storage.claim_concurrency_slot("manual_pool", run.run_id, "raw_posts")
+        assert claim.is_claimed
+        instance.report_run_failed(run, "marked as failed by hand")
+        context = SimpleNamespace(instance=instance)
+        deadline = time.monotonic() + 60
+        while instance.event_log_storage.get_concurrency_info("manual_pool").claimed_slots:
+            assert time.monotonic() < deadline, "the slot of the run marked failed was never freed"
+            time.sleep(0.5)
+            list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))  # type: ignore[arg-type]
+        assert instance.event_log_storage.get_concurrency_info("manual_pool").slot_count == 1
+
+
+def test_the_launcher_judges_a_run_by_the_worker_its_tags_name_on_this_host_only():
+    from dagster._core.launcher.base import WorkerStatus
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with dg.instance_for_test(overrides=_project_instance_overrides()) as instance:
+        launcher = instance.run_launcher
+
+        def health(host: str, pid: int) -> WorkerStatus:
+            run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED,
+                                      tags={WORKER_HOST_TAG: host, WORKER_PID_TAG: str(pid)})  # fmt: skip
+            return launcher.check_run_worker_health(run).status
+
+        assert health(this_host(), os.getpid()) == WorkerStatus.RUNNING
+        assert health(this_host(), dead.pid) == WorkerStatus.FAILED
+        assert health("another-machine", dead.pid) == WorkerStatus.RUNNING  # never judged from here
+        untagged = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
+        assert launcher.check_run_worker_health(untagged).status == WorkerStatus.RUNNING  # not started yet

@@ -27,7 +27,7 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     assert len(list(defs.asset_checks)) >= 7
     assert {s.name for s in defs.schedules} == {
         "hourly_collection", "train_trend_model_schedule", "hourly_predictions", "daily_account_metrics",
-        "daily_search_interest",
+        "daily_search_interest", "daily_payload_retention",
     }  # fmt: skip
     assert {s.name for s in defs.sensors} == {
         "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts",

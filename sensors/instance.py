@@ -1,0 +1,91 @@
+"""The Dagster instance dagster.yaml names: PostgreSQL storage with the warehouse's timeouts, and
+every run tagged with the host and pid of the process that executes it.
+
+Two things every Dagster process needs whatever started it (webserver, daemon, code server, the
+``dagster`` and ``kedah-analytics`` commands, run workers), so they live in the instance that all of
+them load from dagster.yaml rather than in any one command:
+
+- :class:`PostgresStorage` is dagster-postgres' storage on ``KEDAH_PG_URL`` with the session
+  parameters of :mod:`kedah_analytics.warehouse.connection` (connect and statement timeouts,
+  keepalives), and a first connection that fails within the connect timeout naming host, port and
+  database, instead of Dagster's retries hanging a process for minutes on a server that never
+  answers.
+- :class:`KedahInstance` tags each run, as it starts, with the host and pid of its run worker
+  (``kedah/worker_host``, ``kedah/worker_pid``): the daemon's worker, ``kedah-analytics seed`` or
+  ``backfill``, ``dagster asset materialize`` alike. ``sensors.run_worker`` reads them to fail a run
+  whose worker died.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import dagster as dg
+from dagster._serdes import ConfigurableClassData
+from dagster._utils.interrupts import raise_interrupts_as
+from dagster_postgres import DagsterPostgresStorage
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+
+from kedah_analytics.warehouse.connection import connect, with_timeouts
+
+WORKER_HOST_TAG = "kedah/worker_host"
+WORKER_PID_TAG = "kedah/worker_pid"
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def worker_tags() -> dict[str, str]:
+    """The tags naming this process as a run's worker."""
+    return {WORKER_HOST_TAG: this_host(), WORKER_PID_TAG: str(os.getpid())}
+
+
+def check_reachable(url: str) -> None:
+    """Connect once with the project's timeouts: raises WarehouseUnavailable naming the server.
+
+    Dagster's commands (``dagster asset materialize``, run workers) hold SIGINT and SIGTERM until
+    their next checkpoint, so a process waiting here for a server that never answers ignored
+    SIGTERM; here they interrupt at once."""
+    with raise_interrupts_as(KeyboardInterrupt):
+        connect(url, autocommit=True).close()
+
+
+class PostgresStorage(DagsterPostgresStorage):
+    """dagster-postgres storage whose every connection has the project's timeouts."""
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> PostgresStorage:
+        url = pg_url_from_config(config_value)
+        check_reachable(url)
+        return cls(
+            inst_data=inst_data,
+            postgres_url=with_timeouts(url),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+
+class KedahInstance(dg.DagsterInstance):
+    """Dagster's instance, recording each run's worker (host and pid) when the run starts."""
+
+    # What dagster.yaml's `instance_class` asks of a class: no settings of its own, Dagster's defaults.
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def config_defaults(base_dir: str) -> Any:
+        from dagster._core.instance.ref import InstanceRef
+
+        return InstanceRef.config_defaults(base_dir)
+
+    def handle_new_event(self, event: Any, *, batch_metadata: Any = None) -> None:
+        super().handle_new_event(event, batch_metadata=batch_metadata)
+        dagster_event = event.dagster_event
+        # RUN_START is reported by the process that executes the run's steps, whoever launched it.
+        if dagster_event is not None and dagster_event.event_type == dg.DagsterEventType.RUN_START:
+            if event.run_id:
+                self.add_run_tags(event.run_id, worker_tags())
