@@ -28,8 +28,10 @@ from kedah_analytics.config.settings import (
 )
 from kedah_analytics.warehouse.connection import WarehouseUnavailable, with_timeouts
 
-# Four weeks: enough history for the trend model, its predictions and the marts' 28-day changes.
-SEED_DAYS = 28
+# Five weeks: whatever the weekday, the last complete week has the three weeks of history its trend
+# model's backtest needs (with four, Friday to Sunday fall short), and the marts' 28-day changes
+# have a full window.
+SEED_DAYS = 35
 
 
 def _use_database() -> tuple[str, bool]:

@@ -98,7 +98,7 @@ def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
     daily = {**range_tags(str(start), str(today)), PARTITIONS_TAG: span}
     runs += [("collect_search_interest", daily), ("daily_metrics", daily)]
     week = today - timedelta(days=today.weekday() + 7)  # Monday of the last complete week
-    if week >= start:
+    if (week + timedelta(days=6) - start).days + 1 >= ForecastConfig().min_backtest_days:
         runs.append(
             ("train_trend_model", {"dagster/partition": str(week), PARTITIONS_TAG: f"week of {week}"})
         )

@@ -36,6 +36,12 @@ class ForecastConfig:
     top_k: int = 10
     promotion_margin: float = 0.02
 
+    @property
+    def min_backtest_days(self) -> int:
+        """Days of counts the rolling-origin backtest needs at least (one origin): the history, a
+        week to train and scale on, the horizon before the origin's refit and after it."""
+        return self.min_history_days + 2 * self.horizon + 8
+
     def __post_init__(self) -> None:
         if not 1 <= self.horizon <= 7:
             raise ValueError("horizon must be 1..7 days (seasonal-naive needs y[t - 7] known)")

@@ -237,3 +237,19 @@ def test_a_model_of_an_older_format_is_refused_as_stale():
     model.format = MODEL_FORMAT - 1
     with pytest.raises(StaleModelError, match="retrain"):
         load_model(dump_model(model))
+
+
+def test_the_backtest_runs_on_exactly_its_minimum_history_and_not_a_day_less():
+    """``ForecastConfig.min_backtest_days`` is what the seed uses to decide whether a week's model
+    can be trained: it must match what the backtest itself accepts."""
+    config = ForecastConfig()
+    first = date(2026, 1, 1)
+
+    def daily(days: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"term": "langkawi", "date": first + timedelta(days=i), "count": 5 + i % 7} for i in range(days)]
+        )
+
+    assert backtest(daily(config.min_backtest_days), config).n_origins == 1
+    with pytest.raises(ValueError, match="too little data"):
+        backtest(daily(config.min_backtest_days - 1), config)
