@@ -233,9 +233,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _use_database()
     home = _dagster_home()
     options = executor_options()
-    print(
-        f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True
-    )
+    print(f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True)
     worker = start_worker(options, dagster_home=home, cwd=config.project_home(), env=os.environ,
                           name=args.name, concurrency=args.concurrency)  # fmt: skip
     try:
@@ -277,7 +275,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ValueError(
             "give one of --week (2026-W47) or --period (2026-11, last30, 2026-11-01..2026-11-15)"
         )
-    period = Period.week(args.week) if args.week else Period.parse(args.period)
+    period = Period.parse(args.week or args.period)
     url, _ = _use_database()
     with queries.connect(url) as conn:
         report = weekly_report(conn, args.city, period, data=args.data)
