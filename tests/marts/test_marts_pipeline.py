@@ -99,7 +99,9 @@ def test_last_n_days_against_the_n_before_in_one_call(demo_warehouse):
         covered = queries.city_overview(conn, "Langkawi", "2026-11-18..2026-11-22", include_demo=True)
     covered = covered.set_index("metric")
     current, previous = covered.loc["likes", "current"], covered.loc["likes", "previous"]
-    assert covered.loc["likes", "change_pct"] == pytest.approx((current - previous) / previous * 100, abs=0.01)
+    assert covered.loc["likes", "change_pct"] == pytest.approx(
+        (current - previous) / previous * 100, abs=0.01
+    )
     assert ranking["rank"].tolist() == list(range(1, len(ranking) + 1)) and set(ranking["city"]) == {
         "Langkawi"
     }
