@@ -115,6 +115,24 @@ HOST = Setting("KEDAH_HOST", "the address `make run` serves the UI on", CORE, de
 PORT = Setting(
     "KEDAH_PORT", "the port `make run` serves the UI on (also `make run PORT=3001`)", CORE, default="3000"
 )
+# --- the board's window: the HTTP API and the dashboard ---------------------------------------------
+API_PORT = Setting("KEDAH_API_PORT", "the port `make run` serves the HTTP API on", CORE, default="8000")
+DASHBOARD_PORT = Setting(
+    "KEDAH_DASHBOARD_PORT", "the port `make run` serves the dashboard on", CORE, default="8501"
+)
+API_TOKEN = Setting(
+    "KEDAH_API_TOKEN",
+    "the bearer token the HTTP API requires (`Authorization: Bearer ...`) when set; the API refuses to "
+    "listen on any address but 127.0.0.1/localhost without it",
+    CORE,
+    secret=True,
+)
+API_CORS_ORIGINS = Setting(
+    "KEDAH_API_CORS_ORIGINS",
+    "comma-separated origins a browser may call the API from (e.g. `https://visitkedah.example`); unset: "
+    "none, same origin only",
+    CORE,
+)
 
 # --- sources ----------------------------------------------------------------------------------------
 X_BEARER_TOKEN = Setting(
