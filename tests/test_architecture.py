@@ -62,6 +62,7 @@ TOP = {
     "kedah_analytics.config.validate",
     "kedah_analytics.report",
     "kedah_analytics.status",
+    "kedah_analytics.serving",
     "kedah_analytics",
 }
 # The board's window sits on top too: the HTTP API and the dashboard read through queries and status.
