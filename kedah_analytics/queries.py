@@ -178,10 +178,15 @@ def platform_breakdown(
     p = _period(period)
     name = _city(city)
     note = _previous_note(conn, p, include_demo)
+    query = """SELECT * FROM kedah.city_daily_overview
+               WHERE date BETWEEN %s AND %s AND city = %s AND platform <> 'all' AND provider = ANY(%s)"""
+    spans = [
+        _frame(conn, query, (span.start, span.end, name, providers(include_demo)))
+        for span in (p, p.previous())
+    ]
     rows = []
     for platform in PLATFORMS:
-        now = _totals(conn, p, name, platform, include_demo)
-        before = _totals(conn, p.previous(), name, platform, include_demo)
+        now, before = (period_totals(f[f["platform"] == platform] if len(f) else f) for f in spans)
         rows.append({"platform": platform, "posts": int(now["posts"]), "engagement": int(now["engagement"]),
                      "likes": int(now["likes"]), "comments": int(now["comments"]), "shares": int(now["shares"]),
                      "views": int(now["views"]), "sentiment_mean": now["sentiment_mean"],

@@ -1,11 +1,13 @@
 """The FastAPI application: routes over :mod:`kedah_analytics.api.payloads`, a bearer token when
 one is configured, CORS from a setting, and ETags from the marts' version so an unchanged reload is
-a 304 that touches no mart."""
+a 304 that touches no mart, and a repeated request is answered from memory."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from importlib.metadata import version as package_version
@@ -42,6 +44,7 @@ def create_app(
     app = FastAPI(title="Kedah Analytics API", version=package_version("kedah-analytics"),
                   description="Read-only figures of Kedah's tourism marts: the seeds' paths and fields, with changes.")  # fmt: skip
     pool = ConnectionPool(pg_url)
+    answers = AnswerCache()
     app.state.pool = pool
     app.state.clock = clock
     app.router.add_event_handler("shutdown", pool.close)
@@ -65,10 +68,16 @@ def create_app(
         headers = {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Authorization"}
         if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
-        response = await call_next(request)
-        if response.status_code == 200:
-            response.headers.update(headers)
-        return response
+        # The same tag means the same answer: keep recent answers, and let one request of many
+        # identical ones compute it while the others wait for it.
+        async with answers.lock(tag):
+            if (body := answers.get(tag)) is None:
+                response = await call_next(request)
+                if response.status_code != 200:
+                    return response
+                body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+                answers.put(tag, body)
+        return Response(body, media_type="application/json", headers=headers)
 
     @app.middleware("http")
     async def bearer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -139,6 +148,31 @@ def create_app(
         return JSONResponse({**body, "version": app.version}, status_code=code)
 
     return app
+
+
+class AnswerCache:
+    """The latest answers by ETag (a tag names the marts' version, the day and the request)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._answers: OrderedDict[str, bytes] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, tag: str) -> asyncio.Lock:
+        if len(self._locks) > 4 * self.size:
+            self._locks = {t: lock for t, lock in self._locks.items() if lock.locked()}
+        return self._locks.setdefault(tag, asyncio.Lock())
+
+    def get(self, tag: str) -> bytes | None:
+        body = self._answers.get(tag)
+        if body is not None:
+            self._answers.move_to_end(tag)
+        return body
+
+    def put(self, tag: str, body: bytes) -> None:
+        self._answers[tag] = body
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
 
 
 def _predictions(conn: Any, day: date | None, limit: int) -> dict[str, Any]:
