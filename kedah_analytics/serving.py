@@ -25,7 +25,7 @@ def api_command(host: str, port: int) -> list[str]:
 def dashboard_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.headless", "true",
             "--server.address", host, "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none"]  # fmt: skip
+            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]  # fmt: skip
 
 
 def check_dashboard_bind(host: str, public: bool) -> None:

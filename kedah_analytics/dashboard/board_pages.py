@@ -80,10 +80,13 @@ def sentiment(filters: Filters, period: Period) -> None:
     for label in ("positive", "neutral", "negative"):
         by_city[f"{label} %"] = (by_city[label] / by_city["posts"].where(by_city["posts"] > 0) * 100).round(1)
     st.subheader("By city")
-    st.dataframe(by_city.reset_index())
+    st.dataframe(by_city.reset_index(), hide_index=True)
     st.subheader("By place category")
     categories = data.read("sentiment_by_category", period, filters.city, include_demo=include)
-    st.bar_chart(categories.set_index("category")[["positive", "neutral", "negative"]])
+    st.bar_chart(
+        categories.set_index("category")[["positive", "neutral", "negative"]],
+        color=["#1f8a70", "#9aa5ad", "#c8553d"],  # the report's colours
+    )
     st.dataframe(categories, hide_index=True)
     st.subheader("Mean sentiment per day")
     own = daily[daily["city"] == filters.city]

@@ -24,7 +24,9 @@ def test_each_page_loads_in_chromium_and_the_overview_card_is_the_query_figure(d
                                         include_demo="only")  # fmt: skip
     expected = compact(figures.set_index("metric").loc["posts", "current"])
     with dashboard(demo_warehouse) as address, chromium() as driver:
-        headers = {page: open_page(driver, address, page=page, city="langkawi", period=WEEK) for page in PAGES}
+        headers = {
+            page: open_page(driver, address, page=page, city="langkawi", period=WEEK) for page in PAGES
+        }
         assert headers["overview"] == "Langkawi: overview" and headers["status"] == "Data status"
         assert headers["accounts"] == "Our accounts" and headers["places"] == "Langkawi: places"
         open_page(driver, address, page="overview", city="langkawi", period=WEEK)
