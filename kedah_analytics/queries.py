@@ -185,8 +185,9 @@ def platform_breakdown(
         for span in (p, p.previous())
     ]
     rows = []
+    groups = [dict(tuple(f.groupby("platform"))) if len(f) else {} for f in spans]
     for platform in PLATFORMS:
-        now, before = (period_totals(f[f["platform"] == platform] if len(f) else f) for f in spans)
+        now, before = (period_totals(g.get(platform, spans[0].iloc[0:0])) for g in groups)
         rows.append({"platform": platform, "posts": int(now["posts"]), "engagement": int(now["engagement"]),
                      "likes": int(now["likes"]), "comments": int(now["comments"]), "shares": int(now["shares"]),
                      "views": int(now["views"]), "sentiment_mean": now["sentiment_mean"],

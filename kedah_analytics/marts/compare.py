@@ -48,14 +48,17 @@ def coverage_note(covered_days: int, days: int) -> str | None:
 
 def period_totals(daily: pd.DataFrame) -> pd.Series:
     """Sums of the overview counts over some days, with the sentiment shares and the post-weighted mean."""
-    sums = daily[OVERVIEW_COUNTS].sum() if len(daily) else pd.Series(0, index=OVERVIEW_COUNTS)
-    sums = sums.astype("float64")
-    posts = sums["posts"]
+    values = {c: float(v) for c, v in daily[OVERVIEW_COUNTS].sum().items()} if len(daily) else dict.fromkeys(OVERVIEW_COUNTS, 0.0)  # fmt: skip
+    posts = values["posts"]
     for label in ("positive", "neutral", "negative"):
-        sums[f"{label}_share"] = sums[label] / posts if posts else float("nan")
-    weighted = (daily["sentiment_mean"].fillna(0) * daily["posts"]).sum() if len(daily) else 0.0
-    sums["sentiment_mean"] = weighted / posts if posts else float("nan")
-    return sums
+        values[f"{label}_share"] = values[label] / posts if posts else float("nan")
+    weighted = (
+        float((daily["sentiment_mean"].astype("float64").fillna(0) * daily["posts"]).sum())
+        if len(daily)
+        else 0.0
+    )
+    values["sentiment_mean"] = weighted / posts if posts else float("nan")
+    return pd.Series(values, dtype="float64")
 
 
 def compare_totals(current: pd.Series, previous: pd.Series, note: str | None = None) -> pd.DataFrame:
