@@ -5,6 +5,8 @@ the trend model's training status. The API, the dashboard, the report and the no
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -94,6 +96,27 @@ def mart_version(conn: psycopg.Connection) -> str:
     (bumped in the writing transaction, migration 0019): the key of caches and ETags."""
     rows = conn.execute("SELECT mart, version FROM kedah.mart_versions ORDER BY mart").fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+MART_CHANNEL = "kedah_marts"  # migration 0019's trigger notifies it when a mart's version moves
+
+
+def listen_for_mart_changes(url: str, on_change: Callable[[bool], None], stop: threading.Event) -> None:
+    """Call ``on_change(True)`` whenever a mart's version moves (the NOTIFY arrives at the writer's
+    commit), and once each time listening starts, since a change may have been missed;
+    ``on_change(False)`` when the connection is lost (readers must then ask the database). Returns
+    when ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f"LISTEN {MART_CHANNEL}")
+                on_change(True)
+                while not stop.is_set():
+                    for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        on_change(True)
+        except psycopg.Error:
+            on_change(False)
+            stop.wait(2.0)
 
 
 def marts_span(conn: psycopg.Connection) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kedah_analytics import queries, status
 from kedah_analytics.api import params, payloads
-from kedah_analytics.api.db import ConnectionPool
+from kedah_analytics.api.db import ConnectionPool, MartVersion
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.marts.periods import Period, kedah_today
 
@@ -44,10 +44,12 @@ def create_app(
     app = FastAPI(title="Kedah Analytics API", version=package_version("kedah-analytics"),
                   description="Read-only figures of Kedah's tourism marts: the seeds' paths and fields, with changes.")  # fmt: skip
     pool = ConnectionPool(pg_url)
+    marts = MartVersion(pg_url, pool)
     answers = AnswerCache()
     app.state.pool = pool
     app.state.clock = clock
     app.router.add_event_handler("shutdown", pool.close)
+    app.router.add_event_handler("shutdown", marts.close)
 
     def read(build: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         with pool.connection() as conn:

@@ -1,6 +1,7 @@
 -- The marts' version, for the board's API and dashboard: every statement that writes a mart bumps
 -- its row in the same transaction, so a reader sees a new version exactly when it can see the new
--- rows. One indexed row per mart makes it cheap enough to read on every request (ETag, cache key).
+-- rows. One indexed row per mart makes it cheap enough to read on every request (ETag, cache key),
+-- and a NOTIFY on channel kedah_marts (delivered at commit) lets a server keep it in memory.
 CREATE TABLE kedah.mart_versions (
     mart        text PRIMARY KEY,
     version     bigint NOT NULL DEFAULT 0,
@@ -15,6 +16,7 @@ CREATE FUNCTION kedah.bump_mart_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE kedah.mart_versions SET version = version + 1, changed_at = clock_timestamp()
     WHERE mart = TG_TABLE_NAME;
+    PERFORM pg_notify('kedah_marts', TG_TABLE_NAME);
     RETURN NULL;
 END $$;
 
