@@ -3,13 +3,9 @@ empty warehouse, the filters in the URL, and figures that follow the filters."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,23 +14,10 @@ from kedah_analytics.charts import compact
 from kedah_analytics.dashboard.filters import PAGES
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.marts.periods import Period
-from kedah_analytics.warehouse import apply_migrations
 
 APP = Path(__file__).resolve().parents[2] / "kedah_analytics" / "dashboard" / "app.py"
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=KEDAH_TZ)
 WEEK = "2026-11-16..2026-11-22"
-
-
-@pytest.fixture(scope="module")
-def empty_warehouse(pg_server_url: str) -> Iterator[str]:
-    name = f"kedah_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
-    apply_migrations(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def render(url: str, **params: str) -> AppTest:
