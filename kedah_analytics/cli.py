@@ -1,4 +1,5 @@
-"""``kedah-analytics``: the database, the local Dagster UI with demo data, and quality evaluations."""
+"""``kedah-analytics``: the database, the local Dagster UI with demo data, the board's API and dashboard, and
+quality evaluations."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from kedah_analytics import embedded_pg
+from kedah_analytics import embedded_pg, serving
 from kedah_analytics.config import paths as config
 from kedah_analytics.config import validate
 from kedah_analytics.config.settings import (
+    API_PORT,
+    API_TOKEN,
     CELERY_BROKER,
     CELERY_QUEUE,
     CLASSIFIER,
     CODE_SERVER_PORT,
+    DASHBOARD_PORT,
     EXECUTOR,
     HOME,
     HOST,
@@ -93,33 +96,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for_server(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.5)
-    return False
-
-
-def _stop_on_signal(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _default_sigint() -> None:
-    # A child of a non-interactive shell inherits SIGINT as ignored; dagster dev must see it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def cmd_dev(args: argparse.Namespace) -> int:
+    """Demo days, then the Dagster webserver and daemon, the API and the dashboard until Ctrl-C."""
     # Ctrl-C and a plain `kill` both stop everything this command started.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGTERM, serving.stop_on_signal)
     url, embedded = _use_database()
     home = _dagster_home()
     print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}")
@@ -131,47 +112,55 @@ def cmd_dev(args: argparse.Namespace) -> int:
         summary = materialize_recent_days(args.days)
         print(f"materialized {summary} in {time.monotonic() - started:.1f}s", flush=True)
     address = f"http://{args.host}:{args.port}"
+    api, dashboard = f"http://{args.host}:{args.api_port}", f"http://{args.host}:{args.dashboard_port}"
     workspace = str(config.project_home() / "workspace.yaml")
-    bin_dir = Path(sys.executable).parent
     # The webserver and the daemon, the two processes `dagster dev` would start (it is superseded
-    # and warns so), run from DAGSTER_HOME so no dagster.yaml in the checkout is mistaken for it.
-    commands = [
-        [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", args.host, "-p", str(args.port)],
-        [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
-    ]
-    # Each in its own process group, so Ctrl-C here stops them and their children.
-    processes = [
-        subprocess.Popen(
-            command,
-            cwd=home,
-            env={**os.environ, "DAGSTER_HOME": str(home)},
-            start_new_session=True,
-            preexec_fn=_default_sigint,
-        )  # fmt: skip
-        for command in commands
-    ]
-    webserver = processes[0]
+    # and warns so), run from DAGSTER_HOME so no dagster.yaml in the checkout is mistaken for it;
+    # the API and the dashboard read the warehouse only.
+    processes = serving.start(
+        [[sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", args.host, "-p", str(args.port)],
+         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", workspace],
+         serving.api_command(args.host, args.api_port),
+         serving.dashboard_command(args.host, args.dashboard_port)],
+        cwd=home, env={**os.environ, "DAGSTER_HOME": str(home)},
+    )  # fmt: skip
     try:
-        if _wait_for_server(address, webserver):
-            print(f"\nDagster UI: {address}   (Ctrl-C stops it{' and the embedded database' if embedded else ''})\n",
+        checks = [(f"{address}/server_info", processes[0]), (f"{api}/health", processes[2]),
+                  (f"{dashboard}/_stcore/health", processes[3])]  # fmt: skip
+        if all(serving.wait_for_http(check, process) for check, process in checks):
+            stops = " and the embedded database" if embedded else ""
+            print(f"\nDagster UI: {address}\nAPI:        {api}/api/analytics/overview-metrics/\n"
+                  f"API docs:   {api}/docs\nDashboard:  {dashboard}\n(Ctrl-C stops all four{stops})\n",
                   flush=True)  # fmt: skip
         else:
-            print("the Dagster webserver did not come up; see its output above", file=sys.stderr)
-        return webserver.wait()
+            print("a server did not come up; see its output above", file=sys.stderr)
+        while all(process.poll() is None for process in processes):
+            time.sleep(1)
+        print("a server exited; stopping the others", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        serving.stop(processes)
         if embedded and not args.keep_db:
             embedded_pg.stop(config.embedded_pgdata())
             print("stopped the embedded PostgreSQL")
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """The read-only HTTP API until Ctrl-C (127.0.0.1 unless a token guards it)."""
+    from kedah_analytics.api.server import serve
+
+    _use_database()
+    serve(args.host, args.port)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The board's dashboard until Ctrl-C; it needs the warehouse, not the Dagster webserver."""
+    serving.check_dashboard_bind(args.host, args.public)
+    _use_database()
+    return subprocess.call(serving.dashboard_command(args.host, args.port))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -202,7 +191,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kedah_analytics.topology import start_topology
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGTERM, serving.stop_on_signal)
     url, embedded = _use_database()
     home = _dagster_home()
     workspace = config.project_home() / "deploy" / "workspace.grpc.yaml"
@@ -230,7 +219,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from kedah_analytics.topology import start_worker
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGTERM, serving.stop_on_signal)
     _use_database()
     home = _dagster_home()
     options = executor_options()
@@ -276,7 +265,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ValueError(
             "give one of --week (2026-W47) or --period (2026-11, last30, 2026-11-01..2026-11-15)"
         )
-    period = Period.week(args.week) if args.week else Period.parse(args.period)
+    period = Period.parse(args.week or args.period)
     url, _ = _use_database()
     with queries.connect(url) as conn:
         report = weekly_report(conn, args.city, period, data=args.data)
@@ -319,7 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=int, default=SEED_DAYS, help="days to materialize before serving (0: none)"
     )
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
+    dev.add_argument("--api-port", type=int, default=int(API_PORT.read() or 8000))
+    dev.add_argument("--dashboard-port", type=int, default=int(DASHBOARD_PORT.read() or 8501))
     dev.set_defaults(func=cmd_dev)
+
+    api = sub.add_parser("api", help="the read-only HTTP API over the marts (OpenAPI docs at /docs)")
+    api.add_argument("--host", default="127.0.0.1", help=f"other than 127.0.0.1 only with {API_TOKEN.name}")
+    api.add_argument("--port", type=int, default=int(API_PORT.read() or 8000))
+    api.set_defaults(func=cmd_api)
+
+    dashboard = sub.add_parser("dashboard", help="the board's dashboard (Streamlit) over the marts")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=int(DASHBOARD_PORT.read() or 8501))
+    dashboard.add_argument("--public", action="store_true", help="allow an address beyond this machine")
+    dashboard.set_defaults(func=cmd_dashboard)
 
     backfill = sub.add_parser(
         "backfill", help=f"ranged backfill of posts and daily metrics on {EXECUTOR.name}"

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 import pandas as pd
 import psycopg
 
 from kedah_analytics.config.paths import resolve_pg_url
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, OVERVIEW_COUNTS, pct_change
-from kedah_analytics.marts.periods import Period
+from kedah_analytics.marts import compare
+from kedah_analytics.marts.build import ALL_KEDAH, ALL_PLATFORMS, pct_change
+from kedah_analytics.marts.build import OVERVIEW_COUNTS as OVERVIEW_COUNTS  # re-exported for notebooks
+from kedah_analytics.marts.cities import resolve_city
+from kedah_analytics.marts.compare import compare_totals, coverage_note, period_totals, rank_places
+from kedah_analytics.marts.periods import Period, resolve
+from kedah_analytics.status import IncludeDemo as IncludeDemo
+from kedah_analytics.status import days_covered, has_real_rows, latest_day, providers  # noqa: F401 (for notebooks)
 
 
 def connect(url: str | None = None) -> psycopg.Connection:
@@ -64,23 +69,35 @@ def trend_predictions(conn: psycopg.Connection, day: date) -> pd.DataFrame:
 
 # -- marts: any period against the period of the same length before it ------------------------
 # ``period`` is a :class:`Period`: ``Period.last(30)``, ``Period.week("2026-W47")``,
-# ``Period.month("2026-11")``, ``Period(date(2026, 11, 1), date(2026, 11, 15))``, or the same as a
-# string (``"2026-W47"``, ``"last30"``, ``"2026-11-01..2026-11-15"``).
+# ``Period.month("2026-11")``, ``Period(date(2026, 11, 1), date(2026, 11, 15))``, or a name parsed
+# by the rules of ``kedah_analytics.marts.periods`` (``"month"``, ``"this-week"``, ``"2026-W47"``,
+# ``"last30"``, ``"2026-11-01..2026-11-15"``): complete Kedah days unless you ask for ``"today"``.
+# ``city`` is any spelling ``kedah_analytics.marts.cities`` knows (``"langkawi"``, ``"alor-setar"``,
+# ``"Alor Star"``); an unknown city is a ValueError listing the valid ones.
 
 
 def _period(period: Period | str) -> Period:
-    return period if isinstance(period, Period) else Period.parse(period)
+    return resolve(period)
 
 
-# ``include_demo``: False (real rows only, the default), True (real and demo rows), or "only"
-# (demo rows only: what a fresh install without credentials has).
-IncludeDemo = bool | Literal["only"]
+def _city(city: str | None) -> str:
+    """A city as the marts store it; ``None`` or ``All Kedah`` is ``All Kedah``."""
+    return resolve_city(city)
 
 
-def _providers(include_demo: IncludeDemo) -> list[str]:
-    if include_demo == "only":
-        return ["demo"]
-    return ["real", "demo"] if include_demo else ["real"]
+def _scope(city: str | None) -> str | None:
+    """A city filter over per-place rows: ``None`` for the whole state."""
+    found = resolve_city(city)
+    return None if found == ALL_KEDAH else found
+
+
+def _platform(platform: str | None) -> str:
+    value = (platform or ALL_PLATFORMS).strip().lower()
+    if value != ALL_PLATFORMS and value not in PLATFORMS:
+        raise ValueError(
+            f"unknown platform {platform!r}: use one of {', '.join((ALL_PLATFORMS, *PLATFORMS))}"
+        )
+    return value
 
 
 def city_daily(
@@ -91,85 +108,81 @@ def city_daily(
     *,
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
-    """Daily overview rows of the period: one city (``"All Kedah"`` for the total) or every city,
-    one platform or ``"all"`` (the default)."""
+    """Daily overview rows of the period: one city (``"All Kedah"`` for the total) or every city
+    (``None``), one platform or ``"all"`` (the default)."""
     p = _period(period)
+    name = None if city is None else _city(city)
     return _frame(
         conn,
         """SELECT * FROM kedah.city_daily_overview
            WHERE date BETWEEN %s AND %s AND (%s::text IS NULL OR city = %s) AND platform = %s
              AND provider = ANY(%s)
            ORDER BY date, city, provider""",
-        (p.start, p.end, city, city, platform, _providers(include_demo)),
+        (p.start, p.end, name, name, _platform(platform), providers(include_demo)),
+    )
+
+
+def _previous_note(
+    conn: psycopg.Connection, p: Period, include_demo: IncludeDemo, accounts: bool = False
+) -> str | None:
+    before = p.previous()
+    return coverage_note(
+        days_covered(conn, before, include_demo=include_demo, accounts=accounts), before.days
     )
 
 
 def _totals(
     conn: psycopg.Connection, p: Period, city: str, platform: str, include_demo: IncludeDemo
 ) -> pd.Series:
-    frame = city_daily(conn, p, city, platform, include_demo=include_demo)
-    return period_totals(frame)
-
-
-def period_totals(daily: pd.DataFrame) -> pd.Series:
-    """Sums of the overview counts over some days, with the sentiment shares and the post-weighted mean."""
-    sums = daily[OVERVIEW_COUNTS].sum() if len(daily) else pd.Series(0, index=OVERVIEW_COUNTS)
-    sums = sums.astype("float64")
-    posts = sums["posts"]
-    for label in ("positive", "neutral", "negative"):
-        sums[f"{label}_share"] = sums[label] / posts if posts else float("nan")
-    weighted = (daily["sentiment_mean"].fillna(0) * daily["posts"]).sum() if len(daily) else 0.0
-    sums["sentiment_mean"] = weighted / posts if posts else float("nan")
-    return sums
-
-
-def compare_totals(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
-    """``metric, current, previous, change_pct, change``: counts change in percent, shares and the
-    mean sentiment in points (``change``, the difference)."""
-    out = pd.DataFrame({"current": current, "previous": previous})
-    out["change"] = out["current"] - out["previous"]
-    out["change_pct"] = [
-        pct_change(c, p) if m in OVERVIEW_COUNTS else float("nan")
-        for m, c, p in zip(out.index, out["current"], out["previous"], strict=True)
-    ]
-    return out.rename_axis("metric").reset_index()[["metric", "current", "previous", "change_pct", "change"]]
+    return period_totals(city_daily(conn, p, city, platform, include_demo=include_demo))
 
 
 def city_overview(
     conn: psycopg.Connection,
     city: str = ALL_KEDAH,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     platform: str = ALL_PLATFORMS,
     *,
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
-    """A city's headline figures over ``period`` against the period of the same length before it:
-    ``city_overview(conn, "Langkawi", Period.last(30))`` is "Langkawi, last 30 days vs the 30 before"."""
+    """A city's headline figures over ``period`` against the period it is compared with:
+    ``city_overview(conn, "Langkawi", "month")`` is "Langkawi, the last 30 complete days vs the 30
+    before"; ``change_note`` says why the changes are empty when the days before are not all stored."""
     p = _period(period)
     return compare_totals(
-        _totals(conn, p, city, platform, include_demo),
-        _totals(conn, p.previous(), city, platform, include_demo),
+        _totals(conn, p, _city(city), platform, include_demo),
+        _totals(conn, p.previous(), _city(city), platform, include_demo),
+        _previous_note(conn, p, include_demo),
     )
 
 
 def platform_breakdown(
     conn: psycopg.Connection,
     city: str = ALL_KEDAH,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     *,
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """Per platform over the period: posts, engagement, their share of the city's, mean sentiment,
     and the change in posts and engagement against the previous period."""
     p = _period(period)
+    name = _city(city)
+    note = _previous_note(conn, p, include_demo)
+    query = """SELECT * FROM kedah.city_daily_overview
+               WHERE date BETWEEN %s AND %s AND city = %s AND platform <> 'all' AND provider = ANY(%s)"""
+    spans = [
+        _frame(conn, query, (span.start, span.end, name, providers(include_demo)))
+        for span in (p, p.previous())
+    ]
     rows = []
+    groups = [dict(tuple(f.groupby("platform"))) if len(f) else {} for f in spans]
     for platform in PLATFORMS:
-        now = _totals(conn, p, city, platform, include_demo)
-        before = _totals(conn, p.previous(), city, platform, include_demo)
+        now, before = (period_totals(g.get(platform, spans[0].iloc[0:0])) for g in groups)
         rows.append({"platform": platform, "posts": int(now["posts"]), "engagement": int(now["engagement"]),
-                     "likes": int(now["likes"]), "sentiment_mean": now["sentiment_mean"],
-                     "posts_change_pct": pct_change(now["posts"], before["posts"]),
-                     "engagement_change_pct": pct_change(now["engagement"], before["engagement"])})  # fmt: skip
+                     "likes": int(now["likes"]), "comments": int(now["comments"]), "shares": int(now["shares"]),
+                     "views": int(now["views"]), "sentiment_mean": now["sentiment_mean"],
+                     "posts_change_pct": float("nan") if note else pct_change(now["posts"], before["posts"]),
+                     "engagement_change_pct": float("nan") if note else pct_change(now["engagement"], before["engagement"])})  # fmt: skip
     out = pd.DataFrame(rows)
     for measure in ("posts", "engagement"):
         total = out[measure].sum()
@@ -178,7 +191,7 @@ def platform_breakdown(
 
 
 def share_of_voice(
-    conn: psycopg.Connection, period: Period | str = "last30", *, include_demo: IncludeDemo = False
+    conn: psycopg.Connection, period: Period | str = "month", *, include_demo: IncludeDemo = False
 ) -> pd.DataFrame:
     """Each city's share of Kedah's posts and engagement over the period, with the previous period's share."""
     p = _period(period)
@@ -197,7 +210,7 @@ def share_of_voice(
 
 def place_ranking(
     conn: psycopg.Connection,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     city: str | None = None,
     *,
     by: str = "engagement",
@@ -205,55 +218,29 @@ def place_ranking(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """Places over the period ranked ``by`` engagement or posts, with the change against the
-    previous period (the "trending %"), mean sentiment and its change, and share of voice."""
+    previous period (the "trending %", NaN with a ``change_note`` when the days before are not
+    all stored), mean sentiment and its change, share of voice, and coordinates for a map."""
     if by not in ("engagement", "posts"):
         raise ValueError("rank by 'engagement' or 'posts'")
     p = _period(period)
-    query = """SELECT place_id, place_name, city, category, sum(posts) AS posts, sum(engagement) AS engagement,
-                      sum(sentiment_mean * posts) / nullif(sum(posts), 0) AS sentiment_mean
-               FROM kedah.place_rankings
-               WHERE date BETWEEN %s AND %s AND provider = ANY(%s) AND (%s::text IS NULL OR city = %s)
+    scope = _scope(city)
+    query = """SELECT r.place_id, r.place_name, r.city, r.category, sum(r.posts) AS posts,
+                      sum(r.engagement) AS engagement,
+                      sum(r.sentiment_mean * r.posts) / nullif(sum(r.posts), 0) AS sentiment_mean
+               FROM kedah.place_rankings r
+               WHERE r.date BETWEEN %s AND %s AND r.provider = ANY(%s) AND (%s::text IS NULL OR r.city = %s)
                GROUP BY 1, 2, 3, 4"""
-    providers = _providers(include_demo)
-    now = _frame(conn, query, (p.start, p.end, providers, city, city))
-    before = _frame(conn, query, (p.previous().start, p.previous().end, providers, city, city))
-    return rank_places(now, before, by=by, limit=limit)
-
-
-def rank_places(
-    now: pd.DataFrame, before: pd.DataFrame, *, by: str = "engagement", limit: int | None = 10
-) -> pd.DataFrame:
-    """Rank a period's per-place totals against the previous period's (a pure function, tested alone)."""
-    if now.empty:
-        return pd.DataFrame(columns=["rank", "place_id", "place_name", "city", "category", "posts", "engagement",
-                                     f"{by}_change_pct", "sentiment_mean", "sentiment_change", "share_of_voice"])  # fmt: skip
-    for frame in (now, before):
-        for column in ("posts", "engagement", "sentiment_mean"):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce") if len(frame) else frame.get(column)
-    previous = (
-        before.set_index("place_id")
-        if len(before)
-        else pd.DataFrame(columns=["posts", "engagement", "sentiment_mean"])
-    )
-    out = now.copy()
-    out["previous"] = out["place_id"].map(previous[by]).fillna(0) if len(previous) else 0
-    out[f"{by}_change_pct"] = pct_change(out[by], out["previous"])
-    prev_sentiment = out["place_id"].map(previous["sentiment_mean"]) if len(previous) else float("nan")
-    out["sentiment_change"] = (out["sentiment_mean"] - prev_sentiment).round(4)
-    out["share_of_voice"] = (out["posts"] / out["posts"].sum()).round(4)
-    out = out.sort_values(
-        [by, "posts" if by == "engagement" else "engagement", "place_id"], ascending=[False, False, True]
-    )
-    out.insert(0, "rank", range(1, len(out) + 1))
-    columns = ["rank", "place_id", "place_name", "city", "category", "posts", "engagement", f"{by}_change_pct",
-               "sentiment_mean", "sentiment_change", "share_of_voice"]  # fmt: skip
-    out = out[columns].reset_index(drop=True)
-    return out.head(limit) if limit else out
+    kinds = providers(include_demo)
+    now = _frame(conn, query, (p.start, p.end, kinds, scope, scope))
+    before = _frame(conn, query, (p.previous().start, p.previous().end, kinds, scope, scope))
+    ranked = rank_places(now, before, by=by, limit=limit, note=_previous_note(conn, p, include_demo))
+    where = _frame(conn, "SELECT place_id, lat, lon FROM kedah.places", ())
+    return ranked.merge(where, on="place_id", how="left") if len(where) else ranked.assign(lat=None, lon=None)
 
 
 def sentiment_by_category(
     conn: psycopg.Connection,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     city: str = ALL_KEDAH,
     *,
     include_demo: IncludeDemo = False,
@@ -269,13 +256,13 @@ def sentiment_by_category(
            FROM kedah.sentiment_by_category
            WHERE date BETWEEN %s AND %s AND city = %s AND provider = ANY(%s)
            GROUP BY category ORDER BY sum(posts) DESC, category""",
-        (p.start, p.end, city, _providers(include_demo)),
+        (p.start, p.end, _city(city), providers(include_demo)),
     )
 
 
 def top_posts(
     conn: psycopg.Connection,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     city: str | None = None,
     place_id: str | None = None,
     *,
@@ -284,6 +271,7 @@ def top_posts(
 ) -> pd.DataFrame:
     """The most engaging non-spam posts of the period (each place's daily top posts, merged)."""
     p = _period(period)
+    scope = _scope(city)
     return _frame(
         conn,
         """SELECT date, place_name, city, platform, author_name, text, language, sentiment_label,
@@ -292,16 +280,17 @@ def top_posts(
            WHERE date BETWEEN %s AND %s AND provider = ANY(%s) AND (%s::text IS NULL OR city = %s)
              AND (%s::text IS NULL OR place_id = %s)
            ORDER BY engagement DESC, views DESC, date DESC, platform, post_id LIMIT %s""",
-        (p.start, p.end, _providers(include_demo), city, city, place_id, place_id, limit),
+        (p.start, p.end, providers(include_demo), scope, scope, place_id, place_id, limit),
     )
 
 
 def top_authors(
-    conn: psycopg.Connection, period: Period | str = "last30", city: str | None = None, *, limit: int = 10,
+    conn: psycopg.Connection, period: Period | str = "month", city: str | None = None, *, limit: int = 10,
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:  # fmt: skip
     """Authors of the period's non-spam posts about Kedah places, by engagement."""
     p = _period(period)
+    scope = _scope(city)
     return _frame(
         conn,
         """SELECT author_name, platform, count(*) AS posts, sum(engagement) AS engagement,
@@ -311,19 +300,20 @@ def top_authors(
              AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%s)
              AND (%s::text IS NULL OR city = %s) AND author_name IS NOT NULL
            GROUP BY 1, 2 ORDER BY sum(engagement) DESC, count(*) DESC, author_name LIMIT %s""",
-        (p.start, p.end, _providers(include_demo), city, city, limit),
+        (p.start, p.end, providers(include_demo), scope, scope, limit),
     )
 
 
 def alerts(
     conn: psycopg.Connection,
-    period: Period | str = "last30",
+    period: Period | str = "month",
     city: str | None = None,
     *,
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """Alerts raised in the period (a burst or a sentiment dip), newest first, with their message."""
     p = _period(period)
+    scope = _scope(city)
     return _frame(
         conn,
         """SELECT date, kind, subject_name, subject_type, city, observed, baseline, change_pct, score, posts,
@@ -331,28 +321,42 @@ def alerts(
            FROM kedah.alerts
            WHERE date BETWEEN %s AND %s AND provider = ANY(%s) AND (%s::text IS NULL OR city = %s OR city IS NULL)
            ORDER BY date DESC, kind, subject""",
-        (p.start, p.end, _providers(include_demo), city, city),
+        (p.start, p.end, providers(include_demo), scope, scope),
     )
 
 
-def latest_day(
-    conn: psycopg.Connection, table: str = "city_daily_overview", *, include_demo: IncludeDemo = False
-) -> date | None:
-    """The last day a mart holds rows for (``table`` is one of the marts)."""
-    if table not in ("city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts"):
-        raise ValueError(f"not a mart: {table}")
-    row = conn.execute(
-        f"SELECT max(date) FROM kedah.{table} WHERE provider = ANY(%s)",  # noqa: S608 (name checked above)
-        (_providers(include_demo),),
-    ).fetchone()
-    return row[0] if row else None
-
-
-def has_real_rows(conn: psycopg.Connection, period: Period | str) -> bool:
-    """Whether the overview holds real (non-demo) rows in the period."""
+def account_daily(
+    conn: psycopg.Connection,
+    period: Period | str = "month",
+    platform: str | None = None,
+    *,
+    include_demo: IncludeDemo = False,
+) -> pd.DataFrame:
+    """The board's own accounts per day: reach, views, follows, watch minutes and engagement."""
     p = _period(period)
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM kedah.city_daily_overview WHERE date BETWEEN %s AND %s AND provider = 'real')",
-        (p.start, p.end),
-    ).fetchone()
-    return bool(row and row[0])
+    name = _platform(platform)
+    metrics = _frame(
+        conn,
+        """SELECT date, platform, account_id, metric, value FROM kedah.account_daily_metrics
+           WHERE date BETWEEN %s AND %s AND (%s = 'all' OR platform = %s)
+             AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%s)""",
+        (p.start, p.end, name, name, providers(include_demo)),
+    )
+    return compare.account_daily(metrics)
+
+
+def account_performance(
+    conn: psycopg.Connection,
+    period: Period | str = "month",
+    platform: str | None = None,
+    *,
+    include_demo: IncludeDemo = False,
+) -> pd.DataFrame:
+    """Per own account over the period: reach, views, follows, watch minutes and engagement, each
+    with its value in the period before (``*_previous``) and the change (``*_change_pct``)."""
+    p = _period(period)
+    return compare.account_performance(
+        account_daily(conn, p, platform, include_demo=include_demo),
+        account_daily(conn, p.previous(), platform, include_demo=include_demo),
+        _previous_note(conn, p, include_demo, accounts=True),
+    )

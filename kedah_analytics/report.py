@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from kedah_analytics import charts, queries
+from kedah_analytics import charts, queries, status
 from kedah_analytics.domain import KEDAH_TZ
 from kedah_analytics.marts.build import ALL_KEDAH
-from kedah_analytics.marts.periods import Period
+from kedah_analytics.marts.cities import resolve_city
+from kedah_analytics.marts.periods import Period, resolve
 
 HEADLINES = [
     ("posts", "Posts"),
@@ -148,6 +149,19 @@ def choose_data(conn: psycopg.Connection, period: Period, data: str) -> str:
     return "real" if queries.has_real_rows(conn, period) else "demo"
 
 
+def require_rows(conn: psycopg.Connection, period: Period, kind: str) -> None:
+    """A report of a period the marts hold nothing for is an error naming the days they do hold,
+    never a page of zeros."""
+    include: queries.IncludeDemo = "only" if kind == "demo" else False
+    if queries.days_covered(conn, period, include_demo=include):
+        return
+    span = status.marts_span(conn)
+    held = f"they hold {span['first_day']}..{span['latest_day']}" if span["first_day"] else "they are empty"
+    raise ValueError(
+        f"the marts hold no {kind} rows for {period.name} ({period.start}..{period.end}); {held}"
+    )
+
+
 def weekly_report(
     conn: psycopg.Connection,
     city: str,
@@ -161,8 +175,10 @@ def weekly_report(
     any period) against the period of the same length before it. ``render=False`` skips the HTML
     page (a notebook shows the figures and tables itself)."""
     started = time.monotonic()
-    p = period if isinstance(period, Period) else Period.parse(period)
+    p = resolve(period)
+    city = resolve_city(city)
     kind = choose_data(conn, p, data)
+    require_rows(conn, p, kind)
     demo = kind == "demo"
     rows: queries.IncludeDemo = "only" if demo else False  # never demo and real rows together
     scope = None if city == ALL_KEDAH else city
@@ -174,6 +190,7 @@ def weekly_report(
     categories = queries.sentiment_by_category(conn, p, city, include_demo=rows)
     posts = queries.top_posts(conn, p, scope, limit=top, include_demo=rows)
     raised = queries.alerts(conn, p, scope, include_demo=rows)
+    accounts = queries.account_performance(conn, p, include_demo=rows)
 
     cards = headline_cards(overview)
     card_html = "".join(
@@ -205,6 +222,7 @@ def weekly_report(
         "ranking": ranking,
         "posts": posts,
         "alerts": raised,
+        "accounts": accounts,
         "figures": figures,
     }
     if not render:
@@ -216,9 +234,9 @@ def weekly_report(
 <h1>{html.escape(city)}: social media report</h1>
 <p class="muted">{html.escape(p.name)} ({p.start:%d %b %Y} to {p.end:%d %b %Y}), compared with {
         p.previous().start:%d %b} to
-{p.previous().end:%d %b %Y}. Generated {
-        generated
-    } (Kedah time) by Kedah Analytics from the warehouse marts.</p>
+{p.previous().end:%d %b %Y}{
+        " (as many days of the period before: this period is still running)" if p.so_far else ""
+    }. Generated {generated} (Kedah time) by Kedah Analytics from the warehouse marts.</p>
 {banner}
 <div class="cards">{card_html}</div>
 <h2>Engagement and posts</h2>
@@ -266,6 +284,30 @@ def weekly_report(
                 "engagement": "Engagement",
             },
             {"text": _post_text, "engagement": _num},
+        )
+    }
+<h2>Our accounts</h2>
+{
+        _table(
+            accounts,
+            {
+                "platform": "Platform",
+                "account_id": "Account",
+                "reach": "Reach",
+                "views": "Views",
+                "follows": "Follows",
+                "watch_minutes": "Watch minutes",
+                "engagement": "Engagement",
+                "views_change_pct": "Views change",
+            },
+            {
+                "reach": _num,
+                "views": _num,
+                "follows": _num,
+                "watch_minutes": _num,
+                "engagement": _num,
+                "views_change_pct": _pct,
+            },
         )
     }
 <h2>Alerts</h2>

@@ -22,17 +22,20 @@ OVERVIEW = [
     ),
     new_code_cell(
         "%matplotlib inline\n"
+        "from datetime import timedelta\n\n"
         "import pandas as pd\n\n"
         "from kedah_analytics import charts, queries\n"
+        "from kedah_analytics.marts.periods import kedah_today\n"
         "from kedah_analytics.queries import ALL_KEDAH, Period\n\n"
         "pd.set_option('display.max_colwidth', 80)\n"
         "conn = queries.connect()"
     ),
     new_code_cell(
-        "# Parameters: the period to show (last 30 days up to the latest day in the marts, by default).\n"
+        "# Parameters: the period to show (the last 30 complete days up to the latest day in the marts).\n"
         "days = 30\n"
         "end = queries.latest_day(conn, include_demo=True)\n"
         "assert end is not None, 'the marts are empty: run `make run` or `kedah-analytics seed --days 30` first'\n"
+        "end = min(end, kedah_today() - timedelta(days=1))  # complete Kedah days only\n"
         "period = Period.last(days, end=end)\n"
         "rows = False if queries.has_real_rows(conn, period) else 'only'  # real rows, else the demo rows\n"
         "print(f\"{period.name}: {'real' if rows is False else 'DEMO'} data\")",
@@ -71,6 +74,8 @@ OVERVIEW = [
         "Predictions need 14 days of counts (`kedah-analytics seed --days 60`)."
     ),
     new_code_cell("queries.trend_predictions(conn, end)"),
+    new_markdown_cell("## Our accounts: reach, views, follows, watch time and engagement, with their change"),
+    new_code_cell("queries.account_performance(conn, period, include_demo=rows).round(1)"),
     new_code_cell(
         "raised = queries.alerts(conn, period, include_demo=rows)\n"
         "for message in raised['message'].head(5):\n"
@@ -95,16 +100,18 @@ WEEKLY = [
     ),
     new_code_cell(
         "%matplotlib inline\n"
+        "from datetime import timedelta\n\n"
         "from IPython.display import HTML, display\n\n"
         "from kedah_analytics import queries, report\n"
+        "from kedah_analytics.marts.periods import kedah_today\n"
         "from kedah_analytics.queries import Period\n\n"
         "conn = queries.connect()\n"
         "if week is None:\n"
         "    latest = queries.latest_day(conn, include_demo=True)\n"
         "    assert latest is not None, 'the marts are empty: run `make run` first'\n"
-        "    period = Period.week_of(latest)\n"
-        "else:\n"
-        "    period = Period.week(week)\n"
+        "    latest = min(latest, kedah_today() - timedelta(days=1))  # complete Kedah days only\n"
+        "    week = Period.week_of(latest).label\n"
+        "period = Period.parse(week)  # a week still running is 'so far', against as many days before\n"
         "weekly = report.weekly_report(conn, city, period, render=False)\n"
         "print(f'{city}, {period.name} ({period.start}..{period.end}), {weekly.data} data, built in {weekly.seconds:.1f}s')"
     ),
@@ -119,6 +126,8 @@ WEEKLY = [
     new_code_cell("weekly.sections['figures']['places']"),
     new_code_cell("weekly.sections['figures']['platforms']"),
     new_code_cell("weekly.sections['figures']['sentiment']"),
+    new_markdown_cell("## Our accounts"),
+    new_code_cell("weekly.sections['accounts'].round(1)"),
     new_markdown_cell("## Top places, top posts, alerts"),
     new_code_cell("weekly.sections['ranking']"),
     new_code_cell(

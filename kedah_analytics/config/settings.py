@@ -148,6 +148,24 @@ PAYLOAD_RETENTION_DAYS = Setting(
     CORE,
     default="365",
 )
+# --- the board's window: the HTTP API and the dashboard ---------------------------------------------
+API_PORT = Setting("KEDAH_API_PORT", "the port `make run` serves the HTTP API on", CORE, default="8000")
+DASHBOARD_PORT = Setting(
+    "KEDAH_DASHBOARD_PORT", "the port `make run` serves the dashboard on", CORE, default="8501"
+)
+API_TOKEN = Setting(
+    "KEDAH_API_TOKEN",
+    "the bearer token the HTTP API requires (`Authorization: Bearer ...`) when set; the API refuses to "
+    "listen on any address but 127.0.0.1/localhost without it",
+    CORE,
+    secret=True,
+)
+API_CORS_ORIGINS = Setting(
+    "KEDAH_API_CORS_ORIGINS",
+    "comma-separated origins a browser may call the API from (e.g. `https://visitkedah.example`); unset: "
+    "none, same origin only",
+    CORE,
+)
 
 # --- sources ----------------------------------------------------------------------------------------
 X_BEARER_TOKEN = Setting(
@@ -300,6 +318,10 @@ class Settings(BaseModel):
     host: str = Field(alias=HOST.name)
     port: Port = Field(alias=PORT.name)
     payload_retention_days: int = Field(ge=0, alias=PAYLOAD_RETENTION_DAYS.name)
+    api_port: Port = Field(alias=API_PORT.name)
+    dashboard_port: Port = Field(alias=DASHBOARD_PORT.name)
+    api_token: SecretStr | None = Field(None, alias=API_TOKEN.name)
+    api_cors_origins: str | None = Field(None, alias=API_CORS_ORIGINS.name)
     x_bearer_token: SecretStr | None = Field(None, alias=X_BEARER_TOKEN.name)
     x_daily_post_reads: int = Field(ge=0, alias=X_DAILY_POST_READS.name)
     meta_access_token: SecretStr | None = Field(None, alias=META_ACCESS_TOKEN.name)

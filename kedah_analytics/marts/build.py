@@ -33,7 +33,7 @@ PLACE_RANKING_COLUMNS = [
     "rank_engagement", "rank_posts", "rank_engagement_city", "engagement_avg_7d", "engagement_avg_28d",
     "engagement_change_7d", "engagement_change_28d", "posts_avg_7d", "posts_avg_28d", "posts_change_7d",
     "posts_change_28d", "sentiment_mean", "sentiment_mean_28d", "sentiment_change_28d",
-    "share_of_voice_city", "share_of_voice_kedah",
+    "share_of_voice_city", "share_of_voice_kedah", "change_7d_reason", "change_28d_reason",
 ]  # fmt: skip
 SENTIMENT_CATEGORY_COLUMNS = [
     "date", "city", "category", "provider", "posts", "positive", "neutral", "negative", "sentiment_mean",
@@ -132,12 +132,16 @@ def sentiment_by_category(place_metrics: pd.DataFrame, places: pd.DataFrame) -> 
 
 def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list[date]) -> pd.DataFrame:
     """For each of ``days``: the places with posts that day, ranked by engagement and by posts
-    (1 = most), against their daily average over the previous 7 and 28 days (a day without
-    posts counts as 0), their mean sentiment against the previous 28 days', and their share of
-    the day's posts within their city and within Kedah (share of voice).
+    (1 = most), against their daily average over the previous 7 and 28 days, their mean sentiment
+    against the previous 28 days', and their share of the day's posts within their city and
+    within Kedah (share of voice).
 
-    ``place_metrics`` must hold the 28 days before each of ``days`` (fewer rows only means
-    quieter history, never an error)."""
+    Averages count only days the warehouse covers (a day with rows for any place; a covered day
+    without posts for this place counts as 0). When fewer than the 7 (28) days before are
+    covered, the change is NULL and ``change_7d_reason`` (``change_28d_reason``) says how many
+    are, so a place is never "trending" because the days before it were never collected.
+
+    ``place_metrics`` must hold the 28 days before each of ``days``."""
     if place_metrics.empty:
         return pd.DataFrame(columns=PLACE_RANKING_COLUMNS)
     frame = _with_kind(place_metrics)
@@ -145,6 +149,7 @@ def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list
     per_place = frame.groupby(keys)[["posts", "engagement"]].sum()
     per_place = per_place.join(_weighted_mean(frame, keys)).reset_index()
     names = places[["place_id", "name", "city", "category"]].rename(columns={"name": "place_name"})
+    covered_days = {kind: set(dates) for kind, dates in frame.groupby("provider")["date"]}
     out_days = []
     for day in days:
         today = per_place[(per_place["date"] == day) & (per_place["posts"] > 0)]
@@ -153,19 +158,29 @@ def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list
         today = today.merge(names, on="place_id", how="left")
         for window in (7, 28):
             past = per_place[(per_place["date"] < day) & (per_place["date"] >= day - timedelta(days=window))]
-            sums = past.groupby(["place_id", "provider"])[["posts", "engagement"]].sum() / window
-            sums.columns = [f"posts_avg_{window}d", f"engagement_avg_{window}d"]
+            span = {day - timedelta(days=d) for d in range(1, window + 1)}
+            covered = today["provider"].map(lambda kind, span=span: len(span & covered_days.get(kind, set())))
+            today[f"covered_{window}d"] = covered.astype("int64")
+            sums = past.groupby(["place_id", "provider"])[["posts", "engagement"]].sum()
+            sums.columns = [f"posts_sum_{window}d", f"engagement_sum_{window}d"]
             today = today.merge(sums.reset_index(), on=["place_id", "provider"], how="left")
             if window == 28:
                 past_mean = _weighted_mean(past, ["place_id", "provider"]).rename("sentiment_mean_28d")
                 today = today.merge(past_mean.reset_index(), on=["place_id", "provider"], how="left")
-        for column in ("posts_avg_7d", "posts_avg_28d", "engagement_avg_7d", "engagement_avg_28d"):
-            today[column] = today[column].fillna(0.0).round(4)
-        for measure in ("engagement", "posts"):
-            for window in (7, 28):
-                today[f"{measure}_change_{window}d"] = pct_change(
-                    today[measure], today[f"{measure}_avg_{window}d"]
+        for window in (7, 28):
+            covered = today[f"covered_{window}d"]
+            complete = covered >= window
+            for measure in ("engagement", "posts"):
+                total = today[f"{measure}_sum_{window}d"].fillna(0.0)
+                today[f"{measure}_avg_{window}d"] = (total / covered.where(covered > 0)).fillna(0.0).round(4)
+                change = pd.Series(
+                    pct_change(today[measure], today[f"{measure}_avg_{window}d"]), index=today.index
                 )
+                today[f"{measure}_change_{window}d"] = change.where(complete)
+            today[f"change_{window}d_reason"] = [
+                None if n >= window else f"only {n} of the {window} days before are in the warehouse"
+                for n in covered
+            ]
         today["sentiment_change_28d"] = (today["sentiment_mean"] - today["sentiment_mean_28d"]).round(6)
         group = today.groupby("provider")
         # Ties are broken by the other measure, then by place id, so ranks are stable across runs.

@@ -39,10 +39,12 @@ PLACE_RANKINGS = {
     "rank_engagement": "rank by engagement among Kedah's places that day (1 = most)",
     "rank_posts": "rank by posts among Kedah's places that day (1 = most)",
     "rank_engagement_city": "rank by engagement within the place's city",
-    "engagement_avg_7d": "mean daily engagement over the 7 days before (a day without posts counts 0)",
-    "engagement_avg_28d": "mean daily engagement over the 28 days before",
-    "engagement_change_7d": "engagement against its 7-day mean, in percent (null: no posts before)",
-    "engagement_change_28d": "engagement against its 28-day mean, in percent",
+    "engagement_avg_7d": "mean daily engagement over the days of the 7 before that the warehouse covers "
+    "(a covered day without posts counts 0)",
+    "engagement_avg_28d": "mean daily engagement over the covered days of the 28 before",
+    "engagement_change_7d": "engagement against its 7-day mean, in percent (null: no posts before, or "
+    "fewer than 7 days before covered: see change_7d_reason)",
+    "engagement_change_28d": "engagement against its 28-day mean, in percent (null: see change_28d_reason)",
     "posts_avg_7d": "mean daily posts over the 7 days before",
     "posts_avg_28d": "mean daily posts over the 28 days before",
     "posts_change_7d": "posts against their 7-day mean, in percent (the 'trending %')",
@@ -52,6 +54,8 @@ PLACE_RANKINGS = {
     "sentiment_change_28d": "sentiment_mean - sentiment_mean_28d, in score points",
     "share_of_voice_city": "the place's share of the city's posts that day",
     "share_of_voice_kedah": "the place's share of Kedah's posts that day",
+    "change_7d_reason": "why the 7-day changes are null: how few of the 7 days before the warehouse covers",
+    "change_28d_reason": "why the 28-day changes are null: how few of the 28 days before the warehouse covers",
 }
 
 SENTIMENT_BY_CATEGORY = {

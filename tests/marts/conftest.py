@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
@@ -37,23 +38,38 @@ def run_job(
     return result
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(pg_server_url: str, pg_url: str) -> Iterator[str]:
-    """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
-    name = f"kedah_marts_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def new_database(pg_server_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own on the test server, migrated; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
-    apply_migrations(url)
-    bound = bound_defs(url)
-    with dg.instance_for_test() as instance:
-        run_job(bound, "refresh_places", instance)
-        for platform in PLATFORMS:
-            run_job(
-                bound, "collect_posts", instance, tags=range_tags(f"{FIRST}|{platform}", f"{LAST}|{platform}")
-            )
-        run_job(bound, "daily_metrics", instance, tags=range_tags(FIRST, LAST))
-        run_job(bound, "build_marts", instance, tags=range_tags(FIRST, LAST))
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        apply_migrations(url)
+        yield url
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(pg_server_url: str, pg_url: str) -> Iterator[str]:
+    """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
+    with new_database(pg_server_url, "kedah_marts") as url:
+        bound = bound_defs(url)
+        with dg.instance_for_test() as instance:
+            run_job(bound, "refresh_places", instance)
+            for platform in PLATFORMS:
+                run_job(bound, "collect_posts", instance,
+                        tags=range_tags(f"{FIRST}|{platform}", f"{LAST}|{platform}"))  # fmt: skip
+            run_job(bound, "daily_metrics", instance, tags=range_tags(FIRST, LAST))
+            run_job(bound, "build_marts", instance, tags=range_tags(FIRST, LAST))
+        yield url
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(pg_server_url: str) -> Iterator[str]:
+    """Migrated, with nothing in it: what the board sees before anything was collected."""
+    with new_database(pg_server_url, "kedah_empty") as url:
+        yield url

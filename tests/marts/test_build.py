@@ -182,3 +182,21 @@ def test_pct_change_is_nan_where_there_was_nothing_before():
     assert pd.isna(build.pct_change(5, 0))
     series = build.pct_change(pd.Series([1.0, 2.0]), pd.Series([0.0, 1.0]))
     assert pd.isna(series[0]) and series[1] == 100.0
+
+
+def test_a_change_counts_only_days_the_warehouse_covers():
+    """Three stored days before: the 7-day mean is over those three, and the change is NULL with
+    its reason rather than a rise inflated by four uncollected days read as zeros."""
+    rows = [metric(DAY - timedelta(days=d), "cenang", "twitter", posts=2, engagement=10) for d in (1, 2, 3)]
+    rows += [metric(DAY, "cenang", "twitter", posts=4, engagement=30)]
+    cenang = build.place_rankings(pd.DataFrame(rows), PLACES, [DAY]).set_index("place_id").loc["cenang"]
+    assert cenang["engagement_avg_7d"] == pytest.approx(10.0)  # 30 over 3 covered days, not over 7
+    assert pd.isna(cenang["engagement_change_7d"]) and pd.isna(cenang["posts_change_28d"])
+    assert cenang["change_7d_reason"] == "only 3 of the 7 days before are in the warehouse"
+    assert cenang["change_28d_reason"] == "only 3 of the 28 days before are in the warehouse"
+    # a covered day on which the place had no posts still counts, as 0
+    rows += [metric(DAY - timedelta(days=d), "kuah", "twitter", posts=1, engagement=5) for d in range(4, 8)]
+    cenang = build.place_rankings(pd.DataFrame(rows), PLACES, [DAY]).set_index("place_id").loc["cenang"]
+    assert cenang["engagement_avg_7d"] == pytest.approx(30 / 7, abs=1e-4)
+    assert cenang["engagement_change_7d"] == pytest.approx((30 - 30 / 7) / (30 / 7) * 100, abs=0.01)
+    assert cenang["change_7d_reason"] is None
