@@ -278,19 +278,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Print what is configured and what is wrong; exit 1 when something is."""
-    report = validate.configuration_report()
-    width = max(len(name) for name, _ in report)
-    for name, shown in report:
-        print(f"{name:<{width}}  {shown}")
-    problems = validate.configuration_problems()
-    print()
-    if not problems:
-        print("configuration: OK")
-        return 0
-    print(f"configuration: {len(problems)} problem(s)")
-    for problem in problems:
-        print(f"- {problem}")
-    return 1
+    text, ok = validate.check_report()
+    print(text)
+    return 0 if ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -190,3 +190,17 @@ def configuration_report(env: Mapping[str, str] | None = None) -> list[tuple[str
             shown = f"unset (default {setting.default})" if setting.default else "unset"
         rows.append((setting.name, shown))
     return rows
+
+
+def check_report(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """What ``kedah-analytics check-config`` prints (every variable, then every problem) and
+    whether the configuration is fine."""
+    report = configuration_report(env)
+    width = max(len(name) for name, _ in report)
+    lines = [f"{name:<{width}}  {shown}" for name, shown in report] + [""]
+    problems = configuration_problems(env)
+    if not problems:
+        return "\n".join([*lines, "configuration: OK"]), True
+    lines.append(f"configuration: {len(problems)} problem(s)")
+    lines += [f"- {problem}" for problem in problems]
+    return "\n".join(lines), False
