@@ -38,7 +38,7 @@ test: install
 
 # The inner loop: unit and single-process tests, without those marked slow (tests/conftest.py).
 test-fast: install
-	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 # JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
 # Jupyter (this one, or one installed elsewhere) runs the notebooks with the project importable.

@@ -29,7 +29,8 @@ EARLIEST_POST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks differ; a post a little in the future is plausible, one a year ahead is not.
 FUTURE_SLACK = timedelta(days=2)
 POST_COUNT_FIELDS = ("like_count", "comment_count", "share_count", "view_count", "author_followers")
-POST_OPTIONAL_TEXT_FIELDS = ("author_id", "author_name", "url", "lang")
+POST_OPTIONAL_TEXT_FIELDS = ("author_id", "author_name", "url", "lang", "quoted_post_id")
+POST_TEXT_LIST_FIELDS = ("hashtags", "earlier_post_ids")
 
 
 @dataclass
@@ -159,19 +160,20 @@ def screen_post(record: Any, now: datetime | None = None) -> tuple[PostRecord | 
                 return None, problem, changes
         if problem := created_at_problem(record.created_at, now):
             return None, problem, changes
-        tags = record.hashtags
-        if not isinstance(tags, tuple | list) or not all(isinstance(t, str) for t in tags):
-            return None, f"hashtags is not a list of text: {_shown(tags)}", changes
-        cleaned_tags = tuple(clean_text(t) for t in tags)
-        if cleaned_tags != tuple(tags):
-            changes.note("hashtags")
+        for name in POST_TEXT_LIST_FIELDS:
+            items = getattr(record, name)
+            if not isinstance(items, tuple | list) or not all(isinstance(i, str) for i in items):
+                return None, f"{name} is not a list of text: {_shown(items)}", changes
+            values[name] = tuple(clean_text(i) for i in items)
+            if values[name] != tuple(items):
+                changes.note(name)
         if not isinstance(record.payload, Mapping):
             return None, f"payload is not a JSON object: {_shown(record.payload)}", changes
         payload, payload_changed = clean_json(record.payload)
         if payload_changed:
             changes.note("payload")
         return (
-            dataclasses.replace(record, **values, hashtags=cleaned_tags, payload=payload),
+            dataclasses.replace(record, **values, payload=payload),
             None,
             changes,
         )

@@ -236,6 +236,23 @@ def test_texts_and_json_are_repaired_and_the_repair_is_counted():
     assert changes.fields == {"text": 1, "hashtags": 1, "payload": 1}
 
 
+def test_a_posts_references_to_other_posts_are_screened_like_its_text():
+    """X's earlier ids and quoted id come from the payload too: a lone surrogate there is repaired,
+    so the post frames (pandas may back text with Arrow, which refuses surrogates) and stores."""
+    post, problem, changes = screen_post(
+        _post(earlier_post_ids=("1\ud800",), quoted_post_id="2\udfff"), now=FETCHED_AT
+    )
+    assert problem is None and post is not None
+    assert post.earlier_post_ids == ("1\ufffd",) and post.quoted_post_id == "2\ufffd"
+    assert changes.fields == {"earlier_post_ids": 1, "quoted_post_id": 1}
+    frame, _ = posts_frame([post], FETCHED_AT, [post.created_at.astimezone(KEDAH_TZ).date()])
+    assert frame.loc[0, "quoted_post_id"] == "2\ufffd"
+    bad, problem, _ = screen_post(_post(earlier_post_ids=(3,)), now=FETCHED_AT)
+    assert (
+        bad is None and problem is not None and problem.startswith("earlier_post_ids is not a list of text")
+    )
+
+
 def test_a_surrogate_pair_is_joined_not_replaced():
     assert clean_text("\ud83d\ude00") == "😀"
     assert clean_json({"\x00k": ["\ud83d"]}) == ({"k": ["\ufffd"]}, True)
