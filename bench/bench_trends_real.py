@@ -22,8 +22,11 @@ Forecasters, on the Kedah-day totals of each series, day-ahead, in the project's
 backtest (28 origins, refit weekly): MASE of the project's forecaster, of seasonal-naive (same
 weekday last week) and of the 28-day mean, and what the promotion rule decides.
 
-``--sweep`` adds the detector's figures with one setting moved at a time (threshold, cooldown,
-rise floor, dispersion window, level window, the cap on past hours), to show how flat the chosen point is rather than how well it fits.
+``--sweep`` adds the trade-off: windows found against false alarms for every pair of the
+detector's two main settings (the hourly test's threshold and the sustained-rise CUSUM's decision
+level, or the CUSUM off), marking the points no other pair beats on both, so a user can choose a
+point on the curve; then the other settings moved one at a time from the defaults, to show how
+flat the chosen point is rather than how well it fits.
 """
 
 from __future__ import annotations
