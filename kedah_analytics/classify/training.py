@@ -147,7 +147,10 @@ def general_folds(
 
 
 def sample_weights(sources: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+    """Malay posts weigh ``malay_weight``, the general tweets that times ``general_weight`` (1 when
+    absent), the template posts ``synthetic_weight`` and English posts 1."""
     weights = np.where(np.isin(sources, MALAY_SOURCES), config["malay_weight"], 1.0)
+    weights = np.where(sources == "malay_twitter", weights * config.get("general_weight", 1.0), weights)
     return np.where(sources == "synthetic", config["synthetic_weight"], weights)
 
 
