@@ -22,8 +22,11 @@ Forecasters, on the Kedah-day totals of each series, day-ahead, in the project's
 backtest (28 origins, refit weekly): MASE of the project's forecaster, of seasonal-naive (same
 weekday last week) and of the 28-day mean, and what the promotion rule decides.
 
-``--sweep`` adds the detector's figures with one setting moved at a time (threshold, cooldown,
-rise floor, dispersion window, level window, the cap on past hours), to show how flat the chosen point is rather than how well it fits.
+``--sweep`` adds the trade-off: windows found against false alarms for every pair of the
+detector's two main settings (the hourly test's threshold and the sustained-rise CUSUM's decision
+level, or the CUSUM off), marking the points no other pair beats on both, so a user can choose a
+point on the curve; then the other settings moved one at a time from the defaults, to show how
+flat the chosen point is rather than how well it fits.
 """
 
 from __future__ import annotations
@@ -43,26 +46,43 @@ from kedah_analytics.trends.burst import BurstConfig, detect_bursts  # noqa: E40
 from kedah_analytics.trends.evaluation import hourly_to_daily, read_hourly_counts  # noqa: E402
 from kedah_analytics.trends.forecast import ForecastConfig, backtest, build_panel, promote  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "trends"
+# The shared folder sits beside the checkout (../shared), or beside the folder of worktrees.
+DEFAULT_DATA = (
+    next(
+        (
+            p
+            for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+            if (p / "data" / "trends").is_dir()
+        ),
+        ROOT.parent / "shared",
+    )
+    / "data"
+    / "trends"
+)
 HOUR = pd.Timedelta(hours=1)
 BASELINE_RATIO = 3.0
-SWEEP: tuple[tuple[str, object], ...] = (
-    ("threshold", 4.0),
-    ("threshold", 5.0),
-    ("threshold", 7.0),
-    ("threshold", 8.0),
+# The detector's two main settings: the hourly test's threshold (-log10 p) and the decision level
+# of the sustained-rise CUSUM (None: off). Every pair is one point of the windows/false-alarm curve.
+SWEEP_THRESHOLDS: tuple[float, ...] = (5.0, 6.0, 7.0, 8.0, 10.0)
+SWEEP_SUSTAINED: tuple[float | None, ...] = (None, 4.0, 5.0, 6.0, 8.0)
+# Then the other settings moved one at a time from the defaults, to show how flat the chosen point is.
+SWEEP_ONE_AT_A_TIME: tuple[tuple[str, object], ...] = (
+    ("sustained_reference", 0.75),
+    ("sustained_reference", 1.25),
+    ("sustained_cap", 1.5),
+    ("sustained_cap", 3.0),
+    ("sustained_min_rise", 0.25),
+    ("sustained_min_rise", 1.0),
     ("cooldown_hours", 12),
     ("cooldown_hours", 48),
     ("min_rise", 0.5),
     ("min_rise", 2.0),
     ("dispersion_days", 14),
     ("dispersion_days", 56),
-    ("min_history_hours", 168),
     ("level_hours", 12),
     ("level_hours", 48),
     ("clip_factor", 2.0),
     ("clip_factor", 5.0),
-    ("clip_days", 14),
 )
 
 
@@ -150,20 +170,57 @@ def main(argv: list[str] | None = None) -> None:
     figures["promotion_serving"] = decision.serving
     figures["promotion_reason"] = decision.reason
 
-    if args.sweep:
-        for setting, value in SWEEP:
-            config = BurstConfig(**{setting: value})
-            moved = detect_bursts(hourly[[entity, "timestamp", "count"]], config)["is_trending"].to_numpy(
-                bool
-            )
-            got = score_flags(hourly, entity, moved, windows)
-            figures[f"sweep_{setting}={value}"] = (
-                f"{got['windows_found']}/{got['windows']} windows, "
-                f"{got['false_alarms_per_1000_hours']} false alarms per 1,000 hours"
-            )
-
     for name, value in figures.items():
         print(f"{name}: {value}")
+    if args.sweep:
+        print_sweep(hourly, entity, windows)
+
+
+def print_sweep(
+    hourly: pd.DataFrame, entity: str, windows: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]
+) -> None:
+    """Windows found against false alarms for the main settings (a curve to choose a point on),
+    then the other settings moved one at a time."""
+    frame = hourly[[entity, "timestamp", "count"]]
+
+    def point(config: BurstConfig) -> dict[str, float]:
+        return score_flags(
+            hourly, entity, detect_bursts(frame, config)["is_trending"].to_numpy(bool), windows
+        )
+
+    default = BurstConfig()
+    rows = []
+    for threshold in SWEEP_THRESHOLDS:
+        for sustained in SWEEP_SUSTAINED:
+            got = point(BurstConfig(threshold=threshold, sustained_threshold=sustained))
+            rows.append((threshold, sustained, got))
+    # A point is on the curve when no other finds as many windows with fewer false alarms.
+    print()
+    print("| threshold | sustained_threshold | windows found | false alarms per 1,000 h | on the curve |")
+    print("|---|---|---|---|---|")
+    for threshold, sustained, got in sorted(
+        rows, key=lambda r: (r[2]["false_alarms"], -r[2]["windows_found"])
+    ):
+        dominated = any(
+            o["windows_found"] >= got["windows_found"]
+            and o["false_alarms"] <= got["false_alarms"]
+            and (o["windows_found"], o["false_alarms"]) != (got["windows_found"], got["false_alarms"])
+            for _, _, o in rows
+        )
+        chosen = threshold == default.threshold and sustained == default.sustained_threshold
+        shown = "off" if sustained is None else f"{sustained:g}"
+        print(
+            f"| {threshold:g} | {shown} | {got['windows_found']}/{got['windows']} | "
+            f"{got['false_alarms_per_1000_hours']} | {'yes' if not dominated else ''}"
+            f"{' (default)' if chosen else ''} |"
+        )
+    print()
+    for setting, value in SWEEP_ONE_AT_A_TIME:
+        got = point(BurstConfig(**{setting: value}))  # type: ignore[arg-type]
+        print(
+            f"sweep_{setting}={value}: {got['windows_found']}/{got['windows']} windows, "
+            f"{got['false_alarms_per_1000_hours']} false alarms per 1,000 hours"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 counts           classified posts -> hourly and daily counts per term and platform (Kedah hours/days);
                  a keyword that names a place is counted as that place
 burst            hourly burst score and alert against the term's own past (robust dispersion,
-                 rise floor, cooldown)
+                 rise floor, cooldown), from:
+  burst_baseline   the expected count and its dispersion, from the term's past
+  sustained        the CUSUM that finds sustained moderate rises
 forecast         the forecaster's public names, re-exported from:
   forecast_config, panel, features, model, backtest, promotion, predict, weekly
 pipeline         what the trend assets compute, over warehouse rows

@@ -147,3 +147,20 @@ def test_vader_reference_classifier():
     results = vader.predict(["I love it", "I hate it", "It is a bus"])
     assert [r.label for r in results] == ["positive", "negative", "neutral"]
     check(results, 3)
+
+
+def test_shipped_metrics_are_the_shipped_models_and_measured_on_the_general_tweets(model):
+    """The metrics file belongs to the shipped artifact and reports the general-tweets folds."""
+    import json
+
+    metrics = json.loads((DEFAULT_MODEL_PATH.parent / "sentiment_metrics.json").read_text())
+    assert metrics["model_version"] == model.version
+    general = metrics["malay_general_cross_validation"]
+    assert "malay_twitter_train.tsv" in general["how"]
+    shipped = general["shipped_model"]
+    baseline = general["baseline_tfidf_logreg_general_only"]
+    assert len(shipped["folds"]) == len(baseline["folds"]) == general["folds"]
+    assert shipped["mean"] >= baseline["mean"] + 0.03
+    assert metrics["english_held_out"]["shipped_model"]["macro_recall"] >= 0.65
+    # The model's recorded settings are the ones the figures were chosen with.
+    assert metrics["shipped"]["model"] == model.metadata["model"]
