@@ -1,4 +1,5 @@
-"""Insights automation: account metrics and search interest, re-read daily while they settle."""
+"""Insights automation: account metrics re-read daily while they settle, and search interest at
+the pace of the tracking file's ``polling.google_trends_minutes``."""
 
 from datetime import timedelta
 
@@ -6,8 +7,10 @@ import dagster as dg
 
 from assets.common.runs import platform_range_requests, range_tags
 from assets.insights.assets import account_daily_metrics, search_interest
+from kedah_analytics.config.quotas import cron_for_interval
 from kedah_analytics.config.settings import GOOGLE_TRENDS
 from kedah_analytics.config.tracking import load_tracking
+from kedah_analytics.config.validate import configuration
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
 
 collect_account_metrics_job = dg.define_asset_job(
@@ -49,17 +52,26 @@ collect_search_interest_job = dg.define_asset_job(
 def search_interest_request(scheduled_time, lookback_days: int = 3) -> dg.RunRequest:
     """One run for the ``lookback_days`` Kedah days before today: Google marks its latest days
     partial and settles them later."""
-    today = scheduled_time.astimezone(KEDAH_TZ).date()
+    local = scheduled_time.astimezone(KEDAH_TZ)
+    today = local.date()
     first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
-    return dg.RunRequest(run_key=f"search-interest-{today}", tags=range_tags(str(first), str(last)))
+    stamp = str(today) if (local.hour, local.minute) == (2, 15) else local.strftime("%Y-%m-%dT%H:%M")
+    return dg.RunRequest(run_key=f"search-interest-{stamp}", tags=range_tags(str(first), str(last)))
+
+
+TRENDS_MINUTES = configuration().tracking.polling.google_trends_minutes
 
 
 @dg.schedule(
-    cron_schedule="15 2 * * *",
+    # The day's first poll at 02:15 Kedah time, after Google has settled the day before.
+    cron_schedule=cron_for_interval(TRENDS_MINUTES, hour=2, minute=15),
     execution_timezone=TIMEZONE_NAME,
     job=collect_search_interest_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
+    description=(
+        f"Every {TRENDS_MINUTES} minutes from 02:15 Kedah time (polling.google_trends_minutes): Google "
+        "Trends interest for the last three days (when enabled)."
+    ),
 )
 def daily_search_interest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return search_interest_request(context.scheduled_execution_time)
