@@ -20,6 +20,7 @@ from resources import PostgresWarehouse
 
 RAW_POSTS = dg.AssetKey("raw_posts")
 SPAM_COLUMNS = ("post_id", "text", "author_id", "hashtags", "is_withheld")
+MAX_DAYS_PER_TICK = 31
 
 reclassify_posts_job = dg.define_asset_job(
     "reclassify_posts",
@@ -28,10 +29,13 @@ reclassify_posts_job = dg.define_asset_job(
 )
 
 
-def finished_raw_partitions(instance: dg.DagsterInstance, after: int) -> tuple[set[tuple[date, str]], int]:
+def finished_raw_partitions(
+    instance: dg.DagsterInstance, after: int, max_days: int = MAX_DAYS_PER_TICK
+) -> tuple[set[tuple[date, str]], int]:
     """The (day, platform) partitions of ``raw_posts`` written by runs that have finished since
-    storage id ``after``, and the storage id to read from next time. A run still going stops the
-    reading there: its classification step may be about to bring its own days up to date."""
+    storage id ``after`` (at most ``max_days`` days of them), and the storage id to read from next
+    time. A run still going stops the reading there: its classification step may be about to bring
+    its own days up to date."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RAW_POSTS, after_storage_id=after), limit=1000, ascending=True
     ).records
@@ -46,7 +50,10 @@ def finished_raw_partitions(instance: dg.DagsterInstance, after: int) -> tuple[s
             break
         if record.partition_key:
             keys = date_platform_partitions.get_partition_key_from_str(record.partition_key).keys_by_dimension
-            changed.add((date.fromisoformat(keys["date"]), keys["platform"]))
+            day = date.fromisoformat(keys["date"])
+            if len({d for d, _ in changed} | {day}) > max_days:
+                break  # a long backfill is checked over several ticks, a month at a time
+            changed.add((day, keys["platform"]))
         after = record.storage_id
     return changed, after
 
