@@ -125,3 +125,16 @@ def test_check_config_refuses_intervals_off_the_clock_or_too_long_for_the_window
         tmp_path, "polling:\n  google_trends_minutes: 1\ngoogle_trends:\n  min_interval_seconds: 60\n"
     )
     assert any("requests a day" in p and "google_trends_minutes" in p for p in problems), problems
+
+
+def test_freshness_of_posts_allows_the_slowest_platforms_interval():
+    # One freshness policy covers every platform's partitions: it must not fail between two
+    # on-time polls of the slowest platform.
+    slowest = max(getattr(default_tracking().polling, f"{p}_minutes") for p in PLATFORMS)
+    for key in ("raw_posts", "classified_posts"):
+        policy = defs.resolve_assets_def(key).specs_by_key[dg.AssetKey(key)].freshness_policy
+        assert policy is not None
+        warn, fail = (
+            timedelta(days=w.days, seconds=w.seconds) for w in (policy.warn_window, policy.fail_window)
+        )
+        assert timedelta(minutes=slowest) < warn < fail
