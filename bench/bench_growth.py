@@ -3,7 +3,7 @@ storage per hourly tick, and a year's projection, with and without payload reten
 
 Measured, not estimated: a scratch database is seeded with the project's own runs (``kedah-analytics
 seed``'s layout, demo sources) for ``--days`` days, then one hour of the production automation is
-run (``hourly_collection``'s four runs, ``hourly_predictions``, and the ``daily_metrics`` and
+run (the four platforms' collection runs, ``hourly_predictions``, and the ``daily_metrics`` and
 ``build_marts`` runs the automation sensors launch after them), and PostgreSQL reports every
 table's size after ``VACUUM FULL`` (no dead rows: the steady state a vacuumed table reaches).
 Recorded-shape API payloads (tests/fixtures) are sized by PostgreSQL too, since the demo source's
@@ -31,7 +31,7 @@ import psycopg  # noqa: E402
 from _db import scratch_database  # noqa: E402
 
 from assets.common.runs import range_tags  # noqa: E402
-from kedah_analytics.domain import KEDAH_TZ  # noqa: E402
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS  # noqa: E402
 
 PER_POST = ("raw_posts", "classified_posts")  # grow with posts; the others with days
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -96,12 +96,12 @@ def main() -> None:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("VACUUM FULL")
                 before = table_sizes(conn, "public")
-            # One hour of production: hourly_collection's runs, then hourly_predictions'.
+            # One hour of production at its busiest: every platform's collection, then hourly_predictions'.
             now = datetime.now(KEDAH_TZ)
-            hourly = defs.resolve_schedule_def("hourly_collection")
-            predictions = defs.resolve_schedule_def("hourly_predictions")
+            schedules = [defs.resolve_schedule_def(f"{p}_collection") for p in PLATFORMS]
+            schedules.append(defs.resolve_schedule_def("hourly_predictions"))
             requests = []
-            for schedule in (hourly, predictions):
+            for schedule in schedules:
                 with dg.build_schedule_context(
                     instance=instance, scheduled_execution_time=now, repository_def=defs.get_repository_def()
                 ) as context:

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from assets.classify import assets as classify_assets
+from assets.classify import automation as classify_automation
 from assets.classify import checks as classify_checks
 from assets.common.runs import range_tags
 from assets.ingest import assets as ingest_assets
@@ -48,8 +49,15 @@ PARTITIONS_TAG = "kedah/partitions"
 # Each stage keeps its assets, checks and automation (jobs, schedules, sensors) side by side.
 ASSET_MODULES = [ingest_assets, insights_assets, classify_assets, metrics_assets, trends_assets, marts_assets]
 CHECK_MODULES = [ingest_checks, insights_checks, classify_checks, metrics_checks, trends_checks, marts_checks]
-AUTOMATION = [ingest_automation, insights_automation, metrics_automation, trends_automation, marts_automation,
-              maintenance_automation]  # fmt: skip
+AUTOMATION = [
+    ingest_automation,
+    insights_automation,
+    classify_automation,
+    metrics_automation,
+    trends_automation,
+    marts_automation,
+    maintenance_automation,
+]
 
 
 def build_executor(options: ExecutorOptions) -> dg.ExecutorDefinition:

@@ -8,14 +8,22 @@ import dagster as dg
 
 from assets.common.partitions import date_platform_partitions
 from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from kedah_analytics.config.validate import configuration
+from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.ingest import PostCollection, PostsFetchFailed
 from kedah_analytics.places import load_places
 from kedah_analytics.warehouse import MergeChunk, MergeChunks, ReplaceRows
 from resources import PostgresWarehouse, PostSources
 from resources.run_scope import run_scope
 
+# A freshness policy holds for the whole asset, not per platform: it follows the slowest
+# platform's polling interval (YouTube, 6 hours by default), warning 30 minutes after a poll is
+# due and failing after an hour.
+SLOWEST_POLL = timedelta(
+    minutes=max(getattr(configuration().tracking.polling, f"{platform}_minutes") for platform in PLATFORMS)
+)
 RAW_POSTS_FRESHNESS = dg.FreshnessPolicy.time_window(
-    fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
+    fail_window=SLOWEST_POLL + timedelta(hours=1), warn_window=SLOWEST_POLL + timedelta(minutes=30)
 )
 
 

@@ -1,14 +1,17 @@
-"""Insights automation: account metrics and search interest, re-read daily while they settle."""
+"""Insights automation: account metrics re-read daily while they settle, and search interest at
+the pace of the tracking file's ``polling.google_trends_minutes``."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dagster as dg
 
 from assets.common.runs import days_before, kedah_day, kedah_schedule, platform_range_requests, range_tags
 from assets.insights.assets import account_daily_metrics, search_interest
+from kedah_analytics.config.quotas import cron_for_interval
 from kedah_analytics.config.settings import GOOGLE_TRENDS
 from kedah_analytics.config.tracking import load_tracking
-from kedah_analytics.domain import PLATFORMS
+from kedah_analytics.config.validate import configuration
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 
 collect_account_metrics_job = dg.define_asset_job(
     "collect_account_metrics",
@@ -47,15 +50,19 @@ collect_search_interest_job = dg.define_asset_job(
 def search_interest_request(scheduled_time: datetime, lookback_days: int = 3) -> dg.RunRequest:
     """One run for the ``lookback_days`` Kedah days before today: Google marks its latest days
     partial and settles them later."""
-    first, last = days_before(scheduled_time, lookback_days)
-    return dg.RunRequest(
-        run_key=f"search-interest-{kedah_day(scheduled_time)}", tags=range_tags(str(first), str(last))
-    )
+    local = scheduled_time.astimezone(KEDAH_TZ)
+    today = local.date()
+    first, last = today - timedelta(days=lookback_days), today - timedelta(days=1)
+    stamp = str(today) if (local.hour, local.minute) == (2, 15) else local.strftime("%Y-%m-%dT%H:%M")
+    return dg.RunRequest(run_key=f"search-interest-{stamp}", tags=range_tags(str(first), str(last)))
 
 
+TRENDS_MINUTES = configuration().tracking.polling.google_trends_minutes
+# The day's first poll at 02:15 Kedah time, after Google has settled the day before.
 daily_search_interest = kedah_schedule(
-    "daily_search_interest", "15 2 * * *", collect_search_interest_job,
-    "Daily at 02:15 Kedah time: Google Trends interest for the last three days (when enabled).",
+    "daily_search_interest", cron_for_interval(TRENDS_MINUTES, hour=2, minute=15), collect_search_interest_job,
+    f"Every {TRENDS_MINUTES} minutes from 02:15 Kedah time (polling.google_trends_minutes): Google "
+    "Trends interest for the last three days (when enabled).",
     search_interest_request,
 )  # fmt: skip
 

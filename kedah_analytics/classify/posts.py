@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from kedah_analytics.classify.base import FallbackClassifier, Sentiment, SentimentClassifier
 from kedah_analytics.classify.normalize import post_text
 from kedah_analytics.classify.text import (
+    SpamSignals,
     detect_language,
     duplicated_across_accounts,
     hashtags_of,
@@ -55,6 +59,53 @@ def _sentiments(classifier: SentimentClassifier, texts: list[str]) -> tuple[list
     return classifier.predict(texts), [classifier.name] * len(texts), [classifier.version] * len(texts)
 
 
+def _withheld(post: Any) -> bool:
+    # A withheld post (X's withheld object) has no words of its author to read: it is kept for its
+    # counts, but takes no part in sentiment, language, keywords, topics, place or spam.
+    return bool(getattr(post, "is_withheld", False) is True)
+
+
+def _hashtags(post: Any, text: str) -> list[str]:
+    if _withheld(post):
+        return []
+    return hashtags_of(text, list(post.hashtags) if post.hashtags is not None else [])
+
+
+def posts_spam(
+    raw: pd.DataFrame, window: pd.DataFrame | None, texts: list[str] | None = None
+) -> list[SpamSignals]:
+    """Each raw post's spam signals (columns ``text``, ``author_id``, ``hashtags``, ``is_withheld``).
+
+    ``window`` (columns ``text``, ``author_id``): the posts the near-duplicate signal compares with,
+    every platform's posts of the post's day and the day before; None compares within ``raw``. This
+    is the one part of a classified row that reads other partitions: :func:`stale_spam` tells
+    whether stored rows still match it once other platforms' posts have arrived."""
+    texts = texts if texts is not None else [post_text(t) for t in raw["text"].tolist()]
+    authors = raw["author_id"].tolist()
+    if window is None:
+        duplicates = duplicated_across_accounts(texts, authors)
+    else:
+        window_texts = [post_text(t) for t in window["text"].tolist()]
+        duplicates = duplicated_across_accounts(texts, authors, window_texts, window["author_id"].tolist())
+    return [
+        spam_signals(texts[i], _hashtags(post, texts[i]), duplicates[i] and not _withheld(post))
+        for i, post in enumerate(raw.itertuples(index=False))
+    ]
+
+
+def stale_spam(raw: pd.DataFrame, window: pd.DataFrame, stored: Mapping[str, float]) -> list[str]:
+    """The post ids whose stored spam score (``stored``: post id to ``spam_score`` of the classified
+    rows) differs from what ``raw`` and ``window`` give now; posts not yet classified are left out."""
+    if raw.empty:
+        return []
+    spams = posts_spam(raw, window)
+    return [
+        str(post_id)
+        for post_id, spam in zip(raw["post_id"].tolist(), spams, strict=True)
+        if str(post_id) in stored and abs(float(stored[str(post_id)]) - spam.score) > 1e-6
+    ]
+
+
 def classify_posts(
     raw: pd.DataFrame,
     linker: PlaceLinker,
@@ -63,36 +114,24 @@ def classify_posts(
 ) -> pd.DataFrame:
     """One classified row per raw post, in the raw rows' order.
 
-    ``window`` (columns ``text``, ``author_id``): the posts the near-duplicate spam signal compares
-    with, e.g. every platform's posts of the same and the previous day; None compares within ``raw``."""
+    ``window``: the posts the near-duplicate spam signal compares with (see :func:`posts_spam`)."""
     if raw.empty:
         return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
     texts = [post_text(t) for t in raw["text"].tolist()]
     sentiments, names, versions = _sentiments(classifier, texts)
-    if window is None:
-        duplicates = duplicated_across_accounts(texts, raw["author_id"].tolist())
-    else:
-        duplicates = duplicated_across_accounts(
-            texts,
-            raw["author_id"].tolist(),
-            [post_text(t) for t in window["text"].tolist()],
-            window["author_id"].tolist(),
-        )
+    spams = posts_spam(raw, window, texts)
     rows = []
     for i, post in enumerate(raw.itertuples(index=False)):
         text = texts[i]
-        # A withheld post (X's withheld object) has no words of its author to read: it is kept for its
-        # counts, but takes no part in sentiment, language, keywords, topics, place or spam.
-        withheld = bool(getattr(post, "is_withheld", False) is True)
-        given = list(post.hashtags) if post.hashtags is not None and not withheld else []
-        hashtags = hashtags_of(text, given) if not withheld else []
+        withheld = _withheld(post)
+        hashtags = _hashtags(post, text)
         matches = (
             linker.matches(text + " " + " ".join(h.lstrip("#") for h in hashtags)) if not withheld else []
         )
         place = matches[0] if matches else None
         place_words = sorted({linker.canonical_name(m.place_id) for m in matches})
         topics = topics_of(text) if not withheld else []
-        spam = spam_signals(text, hashtags, duplicates[i] and not withheld)
+        spam = spams[i]
         likes, comments, shares = (
             _count(post.like_count),
             _count(post.comment_count),

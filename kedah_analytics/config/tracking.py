@@ -218,18 +218,6 @@ class TrackingConfig(_Model):
                 )
         return value
 
-    @model_validator(mode="after")
-    def _youtube_within_allowance(self) -> TrackingConfig:
-        polls = max(1, (24 * 60) // self.polling.youtube_minutes)
-        calls = polls * len(self.youtube.queries) * self.youtube.max_pages_per_query
-        if calls > self.youtube.daily_search_call_budget:
-            raise ValueError(
-                f"YouTube polling would make up to {calls} search.list calls a day ({polls} polls x "
-                f"{len(self.youtube.queries)} queries x {self.youtube.max_pages_per_query} pages), over the "
-                f"budget of {self.youtube.daily_search_call_budget}"
-            )
-        return self
-
     def provider_order(self, platform: str) -> tuple[str, ...]:
         return self.providers.get(platform) or tuple(sorted(KNOWN_PROVIDERS[platform]))
 

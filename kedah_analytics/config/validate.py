@@ -20,8 +20,10 @@ import yaml
 from pydantic import ValidationError
 
 from kedah_analytics.config import settings
+from kedah_analytics.config.quotas import polling_problems
 from kedah_analytics.config.settings import Settings, SettingsError
 from kedah_analytics.config.tracking import DEFAULT_TRACKING_FILE, TrackingConfig, load_tracking
+from kedah_analytics.sources.twitter.search import build_search_queries
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def tracking_problems(env: Mapping[str, str]) -> list[Problem]:
     path = _tracking_path(env)
     shown = str(path) if path else str(DEFAULT_TRACKING_FILE)
     try:
-        load_tracking(env)
+        tracking = load_tracking(env)
     except FileNotFoundError:
         return [Problem(settings.TRACKING_FILE.name, f"file not found: {shown}")]
     except yaml.MarkedYAMLError as err:
@@ -95,7 +97,51 @@ def tracking_problems(env: Mapping[str, str]) -> list[Problem]:
         return out
     except (ValueError, OSError) as err:
         return [Problem(shown, str(err))]
-    return []
+    return quota_problems(tracking, env)
+
+
+def x_query_count(tracking: TrackingConfig) -> int:
+    """How many X search queries the place terms and hashtags make (each polled separately)."""
+    x = tracking.twitter
+    terms = build_search_queries(
+        tracking.place_terms,
+        tracking.hashtags,
+        exclude_retweets=x.exclude_retweets,
+        max_length=x.max_query_length,
+    )
+    return len(terms)
+
+
+def x_daily_post_reads(env: Mapping[str, str]) -> int:
+    """The X budget in ``env``, or its default where the variable is wrong (reported on its own)."""
+    try:
+        return int(settings.X_DAILY_POST_READS.read(env) or "")
+    except ValueError:
+        return int(settings.X_DAILY_POST_READS.default or 0)
+
+
+def quota_problems(tracking: TrackingConfig, env: Mapping[str, str]) -> list[Problem]:
+    """Polling intervals, queries and page limits whose worst case a day passes a provider's quota,
+    each named by the file and line of its first field, with the arithmetic."""
+    try:
+        queries = x_query_count(tracking)
+    except ValueError as err:  # a term too long for one query
+        return [Problem(str(_tracking_path(env) or DEFAULT_TRACKING_FILE), f"field place_terms: {err}")]
+    out = []
+    for field, what in polling_problems(tracking, queries, x_daily_post_reads(env)):
+        if field.startswith("KEDAH_"):
+            out.append(Problem(field, what))
+            continue
+        out.append(Problem(_field_location(env, tuple(field.split("."))), f"field {field}: {what}"))
+    return out
+
+
+def _field_location(env: Mapping[str, str], loc: tuple[str, ...]) -> str:
+    """file:line where the field is written: the deployment's tracking file, else the defaults."""
+    for path in (_tracking_path(env), DEFAULT_TRACKING_FILE):
+        if path is not None and (line := _yaml_line(path, loc)) is not None:
+            return f"{path}:{line}"
+    return str(_tracking_path(env) or DEFAULT_TRACKING_FILE)
 
 
 def source_problems(mode: str, env: Mapping[str, str] | None = None, tracking: bool = True) -> list[Problem]:

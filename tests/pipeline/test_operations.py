@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from assets.ingest.automation import hourly_collection, refresh_requests
+from assets.ingest.automation import COLLECTION_SCHEDULES, refresh_requests
 from kedah_analytics.definitions import defs
 from kedah_analytics.notify import StepFailure, failure_message, post_webhook
 
@@ -26,11 +26,12 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     }  # fmt: skip
     assert len(list(defs.asset_checks)) >= 7
     assert {s.name for s in defs.schedules} == {
-        "hourly_collection", "train_trend_model_schedule", "hourly_predictions", "daily_account_metrics",
+        "twitter_collection", "instagram_collection", "facebook_collection", "youtube_collection",
+        "train_trend_model_schedule", "hourly_predictions", "daily_account_metrics",
         "daily_search_interest", "daily_payload_retention",
     }  # fmt: skip
     assert {s.name for s in defs.sensors} == {
-        "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts",
+        "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts", "cross_platform_spam",
     }  # fmt: skip
 
 
@@ -56,9 +57,11 @@ def test_hourly_schedule_refreshes_today_and_yesterday_in_kedah_time_for_every_p
     assert len({r.run_key for r in requests}) == 4
 
 
-def test_hourly_schedule_evaluates():
+def test_each_platform_schedule_requests_its_own_platform():
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 20, 3, 5, tzinfo=UTC))
-    assert len(hourly_collection(context)) == 4
+    for platform, schedule in COLLECTION_SCHEDULES.items():
+        (request,) = schedule.evaluate_tick(context).run_requests or []
+        assert request.tags["kedah/platform"] == platform
 
 
 def test_failure_message_names_the_run_step_and_error():

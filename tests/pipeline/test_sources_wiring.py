@@ -63,6 +63,8 @@ SOURCE_TABLES = (
 TRACKING = f"""
 place_terms: [Langkawi, Alor Setar]
 hashtags: ["#VisitKedah"]
+twitter:
+  max_pages_per_query: 2  # the recorded search has two pages (8 polls x 1 query x 2 x 100 fits the budget)
 instagram:
   hashtags: [langkawi]
   account_ids: ["{MISSING}", "{GOOD}"]

@@ -83,10 +83,6 @@ def test_an_override_can_replace_the_defaults_entirely(tmp_path) -> None:
         ({"providers": {"twitter": ["demo"]}}, "demo is never"),
         ({"graph_api": {"version": "latest"}}, "pin a Graph API version"),
         ({"facebook": {"page_ids": ["tourismkedah"]}}, "numeric"),
-        (
-            {"youtube": {"queries": ["a", "b", "c", "d", "e", "f", "g"], "max_pages_per_query": 5}},
-            "search.list calls",
-        ),
         ({"twiter": {}}, "Extra inputs"),
     ],
 )

@@ -1,0 +1,117 @@
+"""Classify automation: re-classify a day's posts whose cross-platform spam signal changed when
+another platform's posts of that day (or the day before) arrived, so a day's classified rows are
+the same whatever order its platforms came in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import dagster as dg
+import psycopg
+
+from assets.classify.assets import DUPLICATE_WINDOW_DAYS, classified_posts
+from assets.common.partitions import date_platform_partitions
+from kedah_analytics.classify.posts import stale_spam
+from kedah_analytics.domain import PLATFORMS
+from kedah_analytics.warehouse import PartitionFilter, read_table
+from kedah_analytics.warehouse.read import read_days
+from resources import PostgresWarehouse
+
+RAW_POSTS = dg.AssetKey("raw_posts")
+SPAM_COLUMNS = ("post_id", "text", "author_id", "hashtags", "is_withheld")
+MAX_DAYS_PER_TICK = 31
+
+reclassify_posts_job = dg.define_asset_job(
+    "reclassify_posts",
+    selection=dg.AssetSelection.assets(classified_posts),
+    description="Classify stored raw posts again (for a day whose other platforms changed its spam signal).",
+)
+
+
+def finished_raw_partitions(
+    instance: dg.DagsterInstance, after: int, max_days: int = MAX_DAYS_PER_TICK
+) -> tuple[set[tuple[date, str]], int]:
+    """The (day, platform) partitions of ``raw_posts`` written by runs that have finished since
+    storage id ``after`` (at most ``max_days`` days of them), and the storage id to read from next
+    time. A run still going stops the reading there: its classification step may be about to bring
+    its own days up to date."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_POSTS, after_storage_id=after), limit=1000, ascending=True
+    ).records
+    changed: set[tuple[date, str]] = set()
+    finished: dict[str, bool] = {}
+    for record in records:
+        run_id = record.run_id
+        if run_id not in finished:
+            run = instance.get_run_by_id(run_id)
+            finished[run_id] = run is None or run.is_finished
+        if not finished[run_id]:
+            break
+        if record.partition_key:
+            keys = date_platform_partitions.get_partition_key_from_str(record.partition_key).keys_by_dimension
+            day = date.fromisoformat(keys["date"])
+            if len({d for d, _ in changed} | {day}) > max_days:
+                break  # a long backfill is checked over several ticks, a month at a time
+            changed.add((day, keys["platform"]))
+        after = record.storage_id
+    return changed, after
+
+
+def days_to_check(changed: Iterable[tuple[date, str]]) -> list[date]:
+    """A day's posts are compared with every platform's posts of that day and the day before, so
+    posts arriving on a day can change that day's and the next days' classified rows."""
+    return sorted({day + timedelta(days=k) for day, _ in changed for k in range(DUPLICATE_WINDOW_DAYS + 1)})
+
+
+def stale_partitions(conn: psycopg.Connection, days: Iterable[date]) -> list[tuple[date, str, int]]:
+    """(day, platform, posts) of every classified partition whose stored spam scores differ from
+    what the stored raw posts give now (posts not yet classified are their own run's business)."""
+    out = []
+    for day in days:
+        window = read_days(
+            conn, "raw_posts", day - timedelta(days=DUPLICATE_WINDOW_DAYS), day, ("text", "author_id")
+        )
+        for platform in PLATFORMS:
+            partition = PartitionFilter(("date", "platform"), ((day, platform),))
+            stored = read_table(conn, "classified_posts", partition, ("post_id", "spam_score"))
+            if stored.empty:
+                continue
+            raw = read_table(conn, "raw_posts", partition, SPAM_COLUMNS)
+            scores = dict(zip(stored["post_id"].astype(str), stored["spam_score"].astype(float), strict=True))
+            if stale := stale_spam(raw, window, scores):
+                out.append((day, platform, len(stale)))
+    return out
+
+
+@dg.sensor(
+    job=reclassify_posts_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "When a platform's raw posts of a day arrive, re-classify the other platforms' posts of that day "
+        "and the next whose near-duplicate spam signal they change (metrics_automation then follows)."
+    ),
+)
+def cross_platform_spam(context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse) -> dg.SensorResult:
+    after = int(context.cursor or 0)
+    changed, cursor = finished_raw_partitions(context.instance, after)
+    if not changed:
+        return dg.SensorResult(skip_reason="no raw posts written since the last check", cursor=str(cursor))
+    with warehouse.connection() as conn:
+        stale = stale_partitions(conn, days_to_check(changed))
+    requests = [
+        dg.RunRequest(
+            run_key=f"reclassify-{day}|{platform}-{cursor}",
+            partition_key=f"{day}|{platform}",
+            tags={"kedah/reason": f"{posts} posts' spam signal changed by other platforms' posts"},
+        )
+        for day, platform, posts in stale
+    ]
+    context.log.info(f"{len(changed)} raw partitions written; {len(requests)} classified partitions stale")
+    return dg.SensorResult(run_requests=requests, cursor=str(cursor))
+
+
+JOBS = [reclassify_posts_job]
+SCHEDULES: list[dg.ScheduleDefinition] = []
+SENSORS = [cross_platform_spam]

@@ -1,0 +1,48 @@
+"""A simulated month: the project's real schedules and sensors over 30 days of simulated time
+against fake X, Graph, YouTube and Google Trends APIs that enforce the providers' rules.
+
+Prints, per day, the calls and units against each quota, X's cost against its budget, runs,
+failures, deferrals, alerts and database bytes; then posts offered against stored per platform
+and closing ``name: value`` lines (quota_breaches, runs_failed_by_quota, completeness_pct,
+x_cost_over_budget_days, db_bytes_per_post). The machinery is in ``tests/month_sim/`` (a
+three-day version runs in ``make test``).
+
+    .venv/bin/python bench/bench_month.py [--days 30] [--start 2026-10-01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT)]
+
+from _db import scratch_database  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--start", default="2026-10-01", help="first simulated day (UTC midnight); in the past"
+    )
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+    from month_sim.driver import Simulation, run
+
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    began = time.monotonic()
+    with scratch_database("kedah_month") as url:
+        run(Simulation(url, start, args.days))
+    print(f"wall_seconds: {time.monotonic() - began:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The near-duplicate spam signal as a function of its window: what changes when another
+platform's copy of a text arrives, and what the re-classification sensor compares."""
+
+import pandas as pd
+
+from kedah_analytics.classify.posts import posts_spam, stale_spam
+
+COPY = "Cheap Langkawi island hopping tour package book now limited seats"
+
+
+def raw(*posts: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"post_id": p, "text": t, "author_id": a, "hashtags": [], "is_withheld": False} for p, t, a in posts]
+    )
+
+
+def test_a_copy_from_another_account_on_another_platform_raises_the_score():
+    posts = raw(("1", COPY, "alice"), ("2", "Sunset at Pantai Cenang was beautiful tonight", "bob"))
+    alone = posts_spam(posts, posts[["text", "author_id"]])
+    window = pd.concat(
+        [posts[["text", "author_id"]], pd.DataFrame([{"text": COPY.upper(), "author_id": "carol"}])]
+    )
+    with_copy = posts_spam(posts, window)
+    assert "same text from several accounts" not in alone[0].reasons
+    assert "same text from several accounts" in with_copy[0].reasons and with_copy[0].score > alone[0].score
+    assert with_copy[1] == alone[1]
+    stored = {"1": alone[0].score, "2": alone[1].score}
+    assert stale_spam(posts, window, stored) == ["1"]
+    assert stale_spam(posts, posts[["text", "author_id"]], stored) == []
+    # A post not classified yet is its own run's business.
+    assert stale_spam(posts, window, {"2": alone[1].score}) == []
+
+
+def test_a_copy_from_the_same_account_or_a_withheld_post_is_not_a_duplicate():
+    posts = raw(("1", COPY, "alice"))
+    window = pd.DataFrame([{"text": COPY, "author_id": "alice"}])
+    assert "same text from several accounts" not in posts_spam(posts, window)[0].reasons
+    withheld = posts.assign(is_withheld=True)
+    other = pd.DataFrame([{"text": COPY, "author_id": "carol"}])
+    assert "same text from several accounts" not in posts_spam(withheld, other)[0].reasons

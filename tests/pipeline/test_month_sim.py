@@ -1,0 +1,46 @@
+"""Three simulated days of the real schedules and sensors against fake X, Graph, YouTube and
+Google Trends APIs that enforce the providers' rules (``bench/bench_month.py`` runs a month).
+
+With the shipped polling intervals no quota is passed, no run fails, X stays within its budget,
+and every post a platform's window offered is stored. The world here has no bursts: a burst on X
+beyond one page of 100 posts a query in 3 hours is more than the shipped X page limit reads (the
+month's bench shows what that costs).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from month_sim.driver import Simulation, run
+from source_fakes import forbid_network
+
+
+@pytest.fixture
+def sim_url(pg_url: str) -> str:
+    """The session database with every warehouse table empty, the sources' state (cursors,
+    budgets, ledgers) included."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'kedah' AND tablename <> 'schema_migrations'"
+        )]  # fmt: skip
+        conn.execute("TRUNCATE " + ", ".join(f'kedah."{t}"' for t in tables))
+    return pg_url
+
+
+def test_three_days_keep_every_quota_and_store_every_offered_post(sim_url, monkeypatch):
+    forbid_network(monkeypatch)
+    lines: list[str] = []
+    sim = Simulation(sim_url, datetime(2026, 10, 1, tzinfo=UTC), days=3, bursts=0)
+    figures = run(sim, log=lines.append)
+    report = "\n".join(lines)
+    assert figures["quota_breaches"] == 0, report
+    assert figures["runs_failed_by_quota"] == 0 and figures["runs_failed"] == 0, report
+    assert figures["x_cost_over_budget_days"] == 0, report
+    assert figures["completeness_pct"] == 100.0, report
+    assert figures["db_bytes_per_post"] > 0
+    # Every platform was polled at its own pace: 3 days of 8 X, 24 Instagram, 8 Facebook, 4 YouTube polls.
+    assert sum(d.runs for d in sim.per_day.values()) >= 3 * (8 + 24 + 8 + 4)
+    calls = {api for (_, api) in sim.ledger.calls}
+    assert {"x_requests", "graph_calls", "youtube_search", "youtube_videos", "trends_requests"} <= calls
