@@ -281,3 +281,20 @@ def test_client_library_debug_logs_are_redacted(adapter, reply, session, clock, 
     tweepy_lines = [r.getMessage() for r in caplog.records if r.name == "tweepy.client"]
     assert any("Bearer ***" in line for line in tweepy_lines)  # tweepy really logged its headers
     assert X not in caplog.text and META not in caplog.text
+
+
+def test_every_provider_built_by_the_registry_keeps_the_wirings_clock():
+    """Recent-only windows (Instagram's 24 hours, X's 7 days) are measured on the wiring's clock, so
+    a source must not fall back to the wall clock (the Meta sources once did)."""
+    from datetime import UTC, datetime
+
+    from kedah_analytics.sources.registry import configured_sources
+
+    fixed = datetime(2026, 10, 1, 6, tzinfo=UTC)
+    env = {"KEDAH_META_ACCESS_TOKEN": "EAAGnotarealtoken", "KEDAH_IG_USER_ID": "17841400008460056",
+           "KEDAH_X_BEARER_TOKEN": "not-a-real-token", "KEDAH_YOUTUBE_API_KEY": "not-a-real-key"}  # fmt: skip
+    sources = configured_sources(env, clock=lambda: fixed)
+    assert set(sources) >= {"instagram", "twitter", "youtube"}
+    for platform, source in sources.items():
+        clock = getattr(source, "clock", None) or getattr(getattr(source, "client", None), "clock", None)
+        assert clock is not None and clock() == fixed, platform

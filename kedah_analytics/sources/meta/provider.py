@@ -26,6 +26,7 @@ def _graph(w: Wiring) -> GraphApiClient:
         w.required_secret(META_ACCESS_TOKEN),
         w.tracking.graph_api,
         session=w.session_factory(),
+        clock=w.clock,
         sleep=w.sleep,
         app_secret=w.secret(META_APP_SECRET),
     )
