@@ -59,9 +59,15 @@ class PostRecord:
     provider: str
     payload: Mapping[str, Any]
     author_followers: int | None = None
-    # Withheld by the platform (X's `withheld`): the text is not the author's, so the post is kept
-    # out of sentiment and text-based metrics; its counts still stand.
+    # The platform put its placeholder in place of the author's text (X's withheld notice): the post
+    # is kept out of sentiment and text-based metrics; its counts still stand.
     is_withheld: bool = False
+    # Countries the post or its author is withheld in (X's `withheld.country_codes`). A post withheld
+    # only elsewhere reaches the project with its author's text, which it keeps.
+    withheld_in: tuple[str, ...] = ()
+    # Fields whose value the provider sent but no count can be (a follower count beyond bigint, a
+    # negative view count): stored as NULL, counted in the metadata; the post itself is kept.
+    repaired: tuple[str, ...] = ()
     # Ids of earlier versions of an edited post (X edit chains): one row per chain, keyed by the
     # first version's id, holding the latest version's text and counts.
     earlier_post_ids: tuple[str, ...] = ()

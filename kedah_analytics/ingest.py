@@ -86,6 +86,7 @@ class PlatformTally:
     posts_outside_partitions: int = 0
     quarantined: int = 0
     values_sanitized: int = 0
+    sanitized_fields: dict[str, int] = field(default_factory=dict)
     cursors_used: int = 0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -96,6 +97,7 @@ class PlatformTally:
             "posts_outside_partitions": self.posts_outside_partitions,
             "quarantined": self.quarantined,
             "values_sanitized": self.values_sanitized,
+            "values_sanitized_by_field": dict(self.sanitized_fields),
             "cursors_used": self.cursors_used,
         }
 
@@ -164,7 +166,8 @@ class PostCollection:
         if screened.sanitized.values:
             self.log.warning(
                 f"{platform} {day_span(days)}: repaired {screened.sanitized.values} unstorable value(s) "
-                f"(NUL, lone surrogates, NaN) in {sorted(screened.sanitized.fields)}"
+                f"(NUL, lone surrogates, NaN; counts no count can be stored as NULL) in "
+                f"{sorted(screened.sanitized.fields)}"
             )
         frame, outside = posts_frame(screened.posts, fetched_at, days)
         quarantined = self.quarantine(
@@ -182,6 +185,8 @@ class PostCollection:
         tally.posts_outside_partitions += outside
         tally.quarantined += quarantined
         tally.values_sanitized += screened.sanitized.values
+        for name, n in screened.sanitized.fields.items():
+            tally.sanitized_fields[name] = tally.sanitized_fields.get(name, 0) + n
         tally.cursors_used = max(tally.cursors_used, len(cursors or {}))
         return MergeChunk(platform, days, frame, result.provider, dict(result.cursors))
 

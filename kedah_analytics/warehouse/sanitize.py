@@ -30,7 +30,7 @@ EARLIEST_POST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=2)
 POST_COUNT_FIELDS = ("like_count", "comment_count", "share_count", "view_count", "author_followers")
 POST_OPTIONAL_TEXT_FIELDS = ("author_id", "author_name", "url", "lang", "quoted_post_id")
-POST_TEXT_LIST_FIELDS = ("hashtags", "earlier_post_ids")
+POST_TEXT_LIST_FIELDS = ("hashtags", "earlier_post_ids", "withheld_in")
 
 
 @dataclass
@@ -156,8 +156,12 @@ def screen_post(record: Any, now: datetime | None = None) -> tuple[PostRecord | 
             if problem:
                 return None, problem, changes
         for name in POST_COUNT_FIELDS:
-            if problem := count_problem(name, getattr(record, name)):
-                return None, problem, changes
+            # A count is never a post's identity: an unstorable one is stored as NULL and counted.
+            if count_problem(name, getattr(record, name)):
+                values[name] = None
+                changes.note(name)
+        for name in record.repaired if isinstance(record.repaired, tuple | list) else ():
+            changes.note(str(name))
         if problem := created_at_problem(record.created_at, now):
             return None, problem, changes
         for name in POST_TEXT_LIST_FIELDS:

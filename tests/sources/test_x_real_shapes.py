@@ -13,6 +13,7 @@ from kedah_analytics.sources.common.base import SourceError
 from kedah_analytics.sources.common.budget import InMemoryDailyCounter
 from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.sources.common.secrets import Secret
+from kedah_analytics.sources.twitter.payload import is_withheld_notice
 from kedah_analytics.sources.twitter.search import TwitterSource
 
 SEARCH = "/2/tweets/search/recent"
@@ -97,14 +98,34 @@ def test_edit_seen_in_either_order_keeps_the_latest_version(
     assert post.post_id == E1 and post.like_count == 31 and "maintenance" in post.text
 
 
-def test_withheld_post_and_withheld_author_are_marked_without_placeholder_text(fetched) -> None:
+def test_a_withheld_notice_is_dropped_and_a_post_withheld_elsewhere_keeps_its_text(fetched) -> None:
     _, posts = fetched
-    post = posts[WH_POST]
+    post = posts[WH_POST]  # X's copyright notice in place of the text
     assert post.is_withheld and post.text == "" and post.hashtags == ()
-    assert post.like_count == 15  # counts stand; the text does not
-    by_author = posts[WH_USER_POST]
-    assert by_author.is_withheld and by_author.text == ""
+    assert post.like_count == 15 and post.withheld_in == ("MY",)  # counts stand; the notice does not
+    by_author = posts[WH_USER_POST]  # its author is withheld in MY and SG; the payload holds their words
+    assert not by_author.is_withheld and by_author.text == "Promo hotel murah Langkawi, DM sekarang"
+    assert by_author.withheld_in == ("MY", "SG")
     assert not posts[ORIG].is_withheld and not posts[QUOTE].is_withheld
+    assert posts[ORIG].withheld_in == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"),
+    [
+        ("This Post from @kedahnews has been withheld in Germany based on local law(s). Learn more.", True),
+        (
+            "This Tweet from @kedahnews has been withheld in response to a report from the copyright holder.",
+            True,
+        ),
+        ("@promohotelku\u2019s account has been withheld in Malaysia based on local law(s).", True),
+        ("Pantai Cenang is withheld from nobody: come visit!", False),
+    ],
+)
+def test_only_xs_notice_counts_as_withheld_text(text: str, notice: bool) -> None:
+    withheld = {"withheld": {"country_codes": ["DE"]}}
+    assert is_withheld_notice(withheld, None, text) is notice
+    assert not is_withheld_notice({}, None, text)  # no withheld object: the author's words whatever they say
 
 
 def test_note_tweet_gives_the_long_post_whole(fetched) -> None:
@@ -198,10 +219,18 @@ def test_malformed_pages_are_quarantined_and_the_rest_goes_on(
     assert any("'next_token' is a list, not text" in r for r in reasons)
     assert any("tweet id is a list" in r for r in reasons)
     assert any("created_at is outside 2004..2099" in r for r in reasons)
-    assert any("like_count is not a count: '\u00b2'" in r for r in reasons)
-    assert any("like_count is negative: -5" in r for r in reasons)
-    assert any("retweet_count is beyond bigint" in r for r in reasons)
     assert {ORIG, QUOTE, E1, LONG, ENT} <= {p.post_id for p in result.posts}  # the neighbours are stored
+    # An impossible count costs that count, not the post: each is stored with NULL there, named.
+    posts = {p.post_id: p for p in result.posts}
+    assert posts["2123639974917046301"].like_count is None and posts["2123639974917046301"].repaired == (
+        "like_count",
+    )
+    assert posts["2123639974917046302"].like_count is None and posts["2123639974917046302"].repaired == (
+        "like_count",
+    )
+    assert posts["2123639974917046303"].share_count is None
+    assert posts["2123639974917046303"].repaired == ("retweet_count",)
+    assert not any("count" in r for r in reasons)
 
 
 def test_read_budget_in_postgres_adds_up_across_objects_and_days(warehouse_url) -> None:
@@ -235,10 +264,15 @@ def test_stored_raw_rows_carry_withheld_edit_and_quote_columns(fetched, warehous
         rows = dict(
             (r[0], r[1:])
             for r in conn.execute(
-                "SELECT post_id, is_withheld, earlier_post_ids, quoted_post_id, text FROM kedah.raw_posts"
+                "SELECT post_id, is_withheld, earlier_post_ids, quoted_post_id, text, withheld_in FROM kedah.raw_posts"
             ).fetchall()
         )
-    assert rows[WH_POST][0] is True and rows[WH_POST][3] == ""
+    assert rows[WH_POST][0] is True and rows[WH_POST][3] == "" and rows[WH_POST][4] == ["MY"]
+    assert (
+        rows[WH_USER_POST][0] is False
+        and rows[WH_USER_POST][4] == ["MY", "SG"]
+        and "Langkawi" in rows[WH_USER_POST][3]
+    )
     assert rows[E1][1] == [E1] and "maintenance" in rows[E1][3]
     assert rows[QUOTE][2] == QUOTED
     assert RT not in rows and E2 not in rows

@@ -211,10 +211,6 @@ def _post(**changes: Any) -> PostRecord:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"like_count": -5}, "like_count is negative: -5"),
-        ({"view_count": 2**63}, "view_count is beyond any real count"),
-        ({"view_count": 2**63 - 1}, "view_count is beyond any real count"),
-        ({"share_count": "²"}, "share_count is not an integer: '²'"),
         ({"created_at": datetime(1, 1, 1, tzinfo=UTC)}, "created_at 0001-01-01T00:00:00+00:00 is outside"),
         ({"post_id": ["1", "2"]}, "post_id is not text: ['1', '2']"),
         ({"author_id": ["p1"]}, "author_id is not text"),
@@ -251,6 +247,25 @@ def test_a_posts_references_to_other_posts_are_screened_like_its_text():
     assert (
         bad is None and problem is not None and problem.startswith("earlier_post_ids is not a list of text")
     )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"like_count": -5}, {"view_count": 2**63}, {"view_count": 2**63 - 1}, {"share_count": "²"},
+     {"author_followers": 10**30}],
+)  # fmt: skip
+def test_an_unstorable_count_becomes_null_and_the_post_is_stored(changes):
+    """A count is never a post's identity: one absurd value costs that value, not the post."""
+    post, problem, repairs = screen_post(_post(**changes), now=FETCHED_AT)
+    assert problem is None and post is not None
+    ((name, _),) = changes.items()
+    assert getattr(post, name) is None and repairs.fields == {name: 1}
+    assert post.like_count == (None if name == "like_count" else 1)
+
+
+def test_a_count_the_normalizer_could_not_read_is_counted_as_repaired():
+    post, problem, repairs = screen_post(_post(like_count=None, repaired=("like_count",)), now=FETCHED_AT)
+    assert problem is None and post is not None and repairs.fields == {"like_count": 1}
 
 
 def test_a_surrogate_pair_is_joined_not_replaced():

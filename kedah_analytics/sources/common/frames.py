@@ -13,7 +13,7 @@ from kedah_analytics.domain import PostRecord, kedah_date
 RAW_COLUMNS = [
     "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
     "url", "hashtags", "like_count", "comment_count", "share_count", "view_count", "lang", "provider",
-    "first_seen_at", "fetched_at", "payload", "is_withheld", "earlier_post_ids", "quoted_post_id",
+    "first_seen_at", "fetched_at", "payload", "is_withheld", "withheld_in", "earlier_post_ids", "quoted_post_id",
 ]  # fmt: skip
 
 
@@ -51,6 +51,7 @@ def posts_frame(
                 "fetched_at": fetched_at,
                 "payload": dict(p.payload),
                 "is_withheld": p.is_withheld,
+                "withheld_in": list(p.withheld_in),
                 "earlier_post_ids": list(p.earlier_post_ids),
                 "quoted_post_id": p.quoted_post_id,
             }

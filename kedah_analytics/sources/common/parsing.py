@@ -77,6 +77,16 @@ def count(value: Any, name: str) -> int | None:
     return number
 
 
+def count_or_null(value: Any, name: str, repaired: list[str]) -> int | None:
+    """A count that is not a post's identity: an unusable value becomes ``None`` and its field is
+    added to ``repaired``, so one absurd number never costs the post (or every post of an author)."""
+    try:
+        return count(value, name)
+    except BadValue:
+        repaired.append(name)
+        return None
+
+
 def post_time(value: Any, name: str) -> datetime:
     """A required timestamp with an offset, in a sane range (years 2004..2099)."""
     if value is None:

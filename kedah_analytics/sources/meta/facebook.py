@@ -16,7 +16,7 @@ from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, che
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
-    count,
+    count_or_null,
     hashtags_in,
     int_or_none,
     item_id,
@@ -35,9 +35,9 @@ POST_FIELDS = (
 )
 
 
-def _summary_total(edge: Any, name: str) -> int | None:
+def _summary_total(edge: Any, name: str, repaired: list[str]) -> int | None:
     if isinstance(edge, Mapping) and isinstance(edge.get("summary"), Mapping):
-        return count(edge["summary"].get("total_count"), f"{name}.summary.total_count")
+        return count_or_null(edge["summary"].get("total_count"), f"{name}.summary.total_count", repaired)
     return None
 
 
@@ -49,10 +49,11 @@ def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
     post_id = item_id(item.get("id"), "post id")
     created_at = post_time(item.get("created_time"), "created_time")
     message = optional_text(item.get("message"), "message") or ""
-    reactions = _summary_total(item.get("reactions"), "reactions")
-    comments = _summary_total(item.get("comments"), "comments")
+    repaired: list[str] = []
+    reactions = _summary_total(item.get("reactions"), "reactions", repaired)
+    comments = _summary_total(item.get("comments"), "comments", repaired)
     if isinstance(item.get("shares"), Mapping):
-        shares = count(item["shares"].get("count"), "shares.count")
+        shares = count_or_null(item["shares"].get("count"), "shares.count", repaired)
     else:
         # The Graph API omits `shares` (which we asked for) on a post nobody shared; when the
         # summaries are missing too, the post was not readable in full and we do not guess.
@@ -75,6 +76,7 @@ def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
         provider=PROVIDER,
         payload=item,
         author_followers=int_or_none(page.get("followers_count")),
+        repaired=tuple(repaired),
     )
 
 

@@ -19,7 +19,7 @@ from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
-    count,
+    count_or_null,
     hashtags_in,
     item_id,
     optional_str,
@@ -80,6 +80,7 @@ def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
     media_id = item_id(item.get("id"), "media id")
     created_at = post_time(item.get("timestamp"), "timestamp")
     caption = optional_text(item.get("caption"), "caption") or ""
+    repaired: list[str] = []
     return PostRecord(
         platform=PLATFORM,
         post_id=media_id,
@@ -89,13 +90,16 @@ def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
         author_name=None,
         url=optional_str(item.get("permalink")),
         hashtags=hashtags_in(caption),
-        like_count=count(item.get("like_count"), "like_count"),  # absent when the owner hides likes
-        comment_count=count(item.get("comments_count"), "comments_count"),
+        like_count=count_or_null(
+            item.get("like_count"), "like_count", repaired
+        ),  # absent when the owner hides likes
+        comment_count=count_or_null(item.get("comments_count"), "comments_count", repaired),
         share_count=None,
         view_count=None,
         lang=None,
         provider=PROVIDER,
         payload=item,
+        repaired=tuple(repaired),
     )
 
 

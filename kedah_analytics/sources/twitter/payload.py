@@ -6,6 +6,7 @@ original (from ``includes.tweets``); a withheld post keeps its counts but not X'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
     count,
+    count_or_null,
     decode_entities,
     is_hashtag,
     item_id,
@@ -66,11 +68,30 @@ def referenced(item: Any, kind: str) -> str | None:
     return None
 
 
-def is_withheld(item: Mapping[str, Any], user: Mapping[str, Any] | None) -> bool:
-    """X marks a withheld post, or a post of a withheld author, with a ``withheld`` object."""
-    return isinstance(item.get("withheld"), Mapping) or bool(
+# X's notice in place of a withheld post's text ("This Post from @user has been withheld in ...",
+# "... in response to a report from the copyright holder") or of a withheld account's.
+WITHHELD_NOTICE = re.compile(
+    r"^\s*(this (post|tweet) from @\w+|@\w+['\u2019]s account)\b.*\b(has been|is) withheld\b", re.I | re.S
+)
+
+
+def withheld_in(item: Mapping[str, Any], user: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The countries X withholds the post or its author in (``withheld.country_codes``)."""
+    codes: dict[str, None] = {}
+    for owner in (item, user or {}):
+        withheld = owner.get("withheld")
+        if isinstance(withheld, Mapping) and isinstance(withheld.get("country_codes"), list):
+            codes.update((c, None) for c in withheld["country_codes"] if isinstance(c, str) and c)
+    return tuple(codes)
+
+
+def is_withheld_notice(item: Mapping[str, Any], user: Mapping[str, Any] | None, text: str) -> bool:
+    """Whether ``text`` is X's withheld notice rather than the author's words: the post or its
+    author carries a ``withheld`` object and the text reads as X's notice."""
+    marked = isinstance(item.get("withheld"), Mapping) or bool(
         user and isinstance(user.get("withheld"), Mapping)
     )
+    return marked and bool(WITHHELD_NOTICE.match(text))
 
 
 def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostRecord:
@@ -78,7 +99,8 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
 
     Text is what a person reads: the note_tweet's full text when present, HTML entities decoded.
     An edited post is keyed by the first id of its edit chain and lists the earlier versions; a
-    withheld one keeps its counts but not X's placeholder text. Raises :class:`BadValue` for
+    withheld one keeps its counts and the countries it is withheld in, and its text unless that text
+    is X's withheld notice. Raises :class:`BadValue` for
     what cannot be a row.
     """
     includes = includes or SearchIncludes()
@@ -110,8 +132,9 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
     if metrics is not None and not isinstance(metrics, Mapping):
         raise BadValue(f"public_metrics is a {type(metrics).__name__}, not an object")
     metrics = metrics or {}
-    retweets = count(metrics.get("retweet_count"), "retweet_count")
-    quotes = count(metrics.get("quote_count"), "quote_count")
+    repaired: list[str] = []
+    retweets = count_or_null(metrics.get("retweet_count"), "retweet_count", repaired)
+    quotes = count_or_null(metrics.get("quote_count"), "quote_count", repaired)
     shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
 
     author_id = optional_str(item.get("author_id"))
@@ -119,13 +142,14 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
     username = optional_str(user.get("username")) if user else None
     followers = None
     if user and isinstance(user.get("public_metrics"), Mapping):
-        followers = count(user["public_metrics"].get("followers_count"), "author followers_count")
+        followers = count_or_null(user["public_metrics"].get("followers_count"), "author_followers", repaired)
     place_id = mapping_or_empty(item.get("geo")).get("place_id")
     place = includes.places.get(place_id) if isinstance(place_id, str) else None
 
-    withheld = is_withheld(item, user)
+    withheld = is_withheld_notice(item, user, text)
     if withheld:
-        # X's placeholder sentence is not the author's text: keep it out of every text metric.
+        # X's notice is not the author's text: keep it out of every text metric. A post withheld
+        # only in other countries arrives with its author's text, and keeps it.
         text, hashtags = "", ()
     payload_includes: dict[str, Any] = {}
     if user:
@@ -143,15 +167,17 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
         if username
         else f"https://x.com/i/web/status/{version_id}",
         hashtags=hashtags,
-        like_count=count(metrics.get("like_count"), "like_count"),
-        comment_count=count(metrics.get("reply_count"), "reply_count"),
+        like_count=count_or_null(metrics.get("like_count"), "like_count", repaired),
+        comment_count=count_or_null(metrics.get("reply_count"), "reply_count", repaired),
         share_count=shares,
-        view_count=count(metrics.get("impression_count"), "impression_count"),
+        view_count=count_or_null(metrics.get("impression_count"), "impression_count", repaired),
         lang=optional_str(item.get("lang")),
         provider=PROVIDER,
         payload={"data": item, "includes": payload_includes},
         author_followers=followers,
         is_withheld=withheld,
+        withheld_in=withheld_in(item, user),
+        repaired=tuple(repaired),
         earlier_post_ids=tuple(v for v in chain if v != version_id and int(v) < int(version_id)),
         quoted_post_id=referenced(item, "quoted"),
     )

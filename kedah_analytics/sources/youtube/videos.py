@@ -23,7 +23,7 @@ from kedah_analytics.sources.common.days import PACIFIC, days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
-    count,
+    count_or_null,
     hashtags_in,
     item_id,
     optional_str,
@@ -58,6 +58,7 @@ def video_to_post(item: Any) -> PostRecord:
     if stats is not None and not isinstance(stats, Mapping):
         raise BadValue(f"statistics is a {type(stats).__name__}, not an object")
     stats = stats or {}
+    repaired: list[str] = []
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
     return PostRecord(
         platform=PLATFORM,
@@ -68,13 +69,14 @@ def video_to_post(item: Any) -> PostRecord:
         author_name=optional_str(snippet.get("channelTitle")),
         url=f"https://www.youtube.com/watch?v={video_id}",
         hashtags=hashtags_in(text),
-        like_count=count(stats.get("likeCount"), "likeCount"),
-        comment_count=count(stats.get("commentCount"), "commentCount"),
+        like_count=count_or_null(stats.get("likeCount"), "likeCount", repaired),
+        comment_count=count_or_null(stats.get("commentCount"), "commentCount", repaired),
         share_count=None,
-        view_count=count(stats.get("viewCount"), "viewCount"),
+        view_count=count_or_null(stats.get("viewCount"), "viewCount", repaired),
         lang=optional_str(lang),
         provider=PROVIDER,
         payload=item,
+        repaired=tuple(repaired),
     )
 
 
