@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine with Python 3.11+:
-#   make run    # virtualenv, install, embedded PostgreSQL, 7 demo days, Dagster UI on 127.0.0.1:3000
+#   make run    # virtualenv, install, embedded PostgreSQL, 28 demo days, Dagster UI on 127.0.0.1:3000
 #   make test   # the same set-up, then the test suite against a real PostgreSQL
 PYTHON ?= python3
 VENV   := .venv

@@ -1,5 +1,6 @@
 """A real dagster-webserver on the project's workspace, asked through its GraphQL API."""
 
+import logging
 import os
 import shutil
 import signal
@@ -99,15 +100,22 @@ def _statuses(url: str, asset: str) -> dict[str, dict[str, set[str]]]:
     return out
 
 
-def test_after_ranged_runs_each_checked_partition_shows_passed_and_none_skipped(webserver, pg_url):
+def test_after_ranged_runs_each_checked_partition_shows_passed_and_none_skipped(webserver, caplog, capfd):
     """Seeding runs every stage over a range of days in one run each: the UI shows each check's
-    result on each partition (Dagster alone would show them all Skipped)."""
+    result on each partition (Dagster alone would show them all Skipped). Its console says what
+    ran, a line per run and step, without Dagster's DEBUG events."""
     import dagster as dg
 
     from kedah_analytics.definitions import materialize_recent_days
 
+    caplog.set_level(logging.INFO, logger="kedah_analytics.seed")
     with dg.DagsterInstance.get() as instance:
-        materialize_recent_days(2, instance)
+        summary = materialize_recent_days(2, instance)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kedah_analytics.seed"]
+    runs = int(summary.split(" runs")[0].rsplit(" ", 1)[1])
+    assert len([line for line in lines if line.startswith("run ")]) == runs
+    assert any(line.split()[0] == "raw_posts_raw_posts_required_fields" for line in lines)
+    assert " - DEBUG - " not in capfd.readouterr().err
     url = f"http://127.0.0.1:{webserver}"
     for asset in ("raw_posts", "classified_posts", "place_daily_metrics", "place_rankings", "alerts"):
         checks = _statuses(url, asset)
