@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions, follow_changed_parents
 from kedah_analytics.marts import build, columns
 from kedah_analytics.marts.alert_rules import AlertConfig
 from kedah_analytics.marts.alerts import build_alerts
@@ -15,16 +15,9 @@ from kedah_analytics.warehouse.writes import Describe
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
 
-# Windows reach back over days that may never have been materialized (a fresh install): such days
-# are quiet history, not a reason to wait, so automation does not require every parent to exist.
-# Like the daily aggregates, a mart follows any day whose parents changed (not only the latest);
-# it does not wait for missing parents: a ranking needs its day, not every day of its history.
-MART_AUTOMATION = (
-    dg.AutomationCondition.eager()
-    .without(dg.AutomationCondition.in_latest_time_window())
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .ignore(dg.AssetSelection.assets("places"))
-)
+# A mart follows any day whose parents changed (not only the latest), without waiting for
+# missing parents: a ranking needs its day, not every day of its history.
+MART_AUTOMATION = follow_changed_parents(wait_for_missing_parents=False)
 RANKING_HISTORY = dg.TimeWindowPartitionMapping(
     start_offset=-28, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
