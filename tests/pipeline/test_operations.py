@@ -30,7 +30,7 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
         "daily_search_interest",
     }  # fmt: skip
     assert {s.name for s in defs.sensors} == {
-        "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts",
+        "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts", "stale_partitions_sensor",
     }  # fmt: skip
 
 
