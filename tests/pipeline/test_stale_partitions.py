@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets.common.runs import range_tags
 from assets.common import staleness
+from assets.common.runs import range_tags
 from assets.common.staleness import stale_partitions, stale_partitions_sensor
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import KEDAH_TZ
