@@ -4,6 +4,7 @@ quality evaluations."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -85,14 +86,19 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(days: int) -> None:
+    """Materialize the last ``days`` days: a line per run and step on the console, at INFO."""
+    from kedah_analytics.definitions import materialize_recent_days
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", force=True)
+    logging.getLogger("kedah_analytics").setLevel(logging.INFO)  # the project's lines, not alembic's
+    print(f"materialized {materialize_recent_days(days)}", flush=True)
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     _use_database()
     _dagster_home()
-    from kedah_analytics.definitions import materialize_recent_days
-
-    started = time.monotonic()
-    summary = materialize_recent_days(args.days)
-    print(f"materialized {summary} in {time.monotonic() - started:.1f}s")
+    _seed(args.days)
     return 0
 
 
@@ -105,12 +111,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     home = _dagster_home()
     print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}")
     if args.days > 0:
-        from kedah_analytics.definitions import materialize_recent_days
-
-        started = time.monotonic()
-        print(f"materializing the last {args.days} days for every platform ...", flush=True)
-        summary = materialize_recent_days(args.days)
-        print(f"materialized {summary} in {time.monotonic() - started:.1f}s", flush=True)
+        _seed(args.days)
     address = f"http://{args.host}:{args.port}"
     api, dashboard = f"http://{args.host}:{args.api_port}", f"http://{args.host}:{args.dashboard_port}"
     workspace = str(config.project_home() / "workspace.yaml")
@@ -294,9 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="start the database, materialize recent demo days, serve the Dagster UI")
     dev.add_argument("--host", default=None, help=f"default {HOST.name} ({HOST.default})")
     dev.add_argument("--port", type=int, default=None, help=f"default {PORT.name} ({PORT.default})")
-    dev.add_argument(
-        "--days", type=int, default=SEED_DAYS, help="days to materialize before serving (0: none)"
-    )
+    dev.add_argument("--days", type=int, default=SEED_DAYS, help="days to seed (%(default)s; 0: none)")
     dev.add_argument("--keep-db", action="store_true", help="leave the embedded PostgreSQL running on exit")
     dev.add_argument("--api-port", type=int, default=int(API_PORT.read() or 8000))
     dev.add_argument("--dashboard-port", type=int, default=int(DASHBOARD_PORT.read() or 8501))
@@ -339,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     seed = sub.add_parser("seed", help="materialize the last N days for every platform")
-    seed.add_argument("--days", type=int, default=SEED_DAYS)
+    seed.add_argument("--days", type=int, default=SEED_DAYS, help="days up to today (default %(default)s)")
     seed.set_defaults(func=cmd_seed)
 
     sentiment = sub.add_parser("eval-sentiment", help="score the configured classifier on a labelled TSV")

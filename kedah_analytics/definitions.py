@@ -1,5 +1,7 @@
 """The one Dagster code location: assets, checks, schedules, sensors and resources."""
 
+import logging
+import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -122,19 +124,41 @@ def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
     return runs
 
 
+SEED_LOG = logging.getLogger("kedah_analytics.seed")
+# Seeding's console shows one line per run and per step (below); Dagster's own events, its DEBUG
+# ones included, stay in each run's event log, which the UI shows.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = None) -> str:
     """Materialize every asset for the last ``days`` Kedah days (see :func:`seed_runs`), recorded
-    in the instance so the runs show in the UI. Raises if a run fails."""
+    in the instance so the runs show in the UI, logging a line per run and step at INFO. Raises if
+    a run fails."""
     instance = instance or dg.DagsterInstance.get()
     today = datetime.now(KEDAH_TZ).date()
     runs = seed_runs(days, today)
-    for name, tags in runs:
+    seeding = time.monotonic()
+    for number, (name, tags) in enumerate(runs, 1):
         job = defs.resolve_job_def(name)
-        result = job.execute_in_process(instance=instance, tags={**tags, "kedah/launched_by": "seed"})
+        started = time.monotonic()
+        result = job.execute_in_process(
+            instance=instance, tags={**tags, "kedah/launched_by": "seed"}, run_config=QUIET_CONSOLE
+        )
         if not result.success:
             raise RuntimeError(f"run {result.run_id} of {job.name} failed; see it in the Dagster UI")
-    start = today - timedelta(days=days - 1)
-    return f"{days} day(s) x {len(PLATFORMS)} platforms ({start}..{today}) in {len(runs)} runs"
+        SEED_LOG.info(
+            "run %d/%d %s (%s): %.1fs, run %s",
+            number, len(runs), name, tags.get(PARTITIONS_TAG, "not partitioned"),
+            time.monotonic() - started, result.run_id.split("-")[0],
+        )  # fmt: skip
+        for event in result.all_events:
+            if event.is_step_success and event.step_key is not None:
+                seconds = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
+                SEED_LOG.info("    %-60s %6.2fs", event.step_key, seconds)
+    start, elapsed = today - timedelta(days=days - 1), time.monotonic() - seeding
+    return (
+        f"{days} day(s) x {len(PLATFORMS)} platforms ({start}..{today}) in {len(runs)} runs, {elapsed:.0f}s"
+    )
 
 
 def backfill_range(

@@ -67,7 +67,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 summary = replace_partitions(conn, table, obj.rows, obj.only)
                 context.add_output_metadata(table_metadata(conn, table, obj.rows, summary))
             else:
-                context.add_output_metadata(_write(context, conn, table, obj, scope))
+                _write(context, conn, table, obj, scope)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | DailyRows:
         table = context.asset_key.path[-1]
@@ -92,8 +92,8 @@ def _scope(context: dg.OutputContext, obj: TableWrite) -> RunScope | None:
 
 def _write(
     context: dg.OutputContext, conn: psycopg.Connection, table: str, obj: TableWrite, scope: RunScope
-) -> dict[str, Any]:
-    """Write ``obj`` into the run's partitions ``scope``; the metadata of the run and of each partition."""
+) -> None:
+    """Write ``obj`` into the run's partitions ``scope``; record each partition's metadata and the run's."""
     figures = PartitionFigures(obj.describe)
     extra: dict[str, Any] = {}
     if isinstance(obj, ReplaceRows):
@@ -124,13 +124,7 @@ def _write(
         if obj.run_metadata is not None:
             extra = dict(obj.run_metadata())
     run = {f"run_{k}": v for k, v in summary.as_metadata().items() if k != "write_mode"}
-    return {
-        "write_mode": summary.mode,
-        **run,
-        **extra,
-        **table_schema(conn, table),
-        **figures.publish(context),
-    }
+    figures.publish(context, {"write_mode": summary.mode, **run, **extra, **table_schema(conn, table)})
 
 
 @contextmanager

@@ -64,6 +64,17 @@ class PostgresWarehouse(dg.ConfigurableResource):
             outcome = check(conn, *args, **kwargs)
         return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.details, severity=severity)
 
+    def check_each(
+        self,
+        check: Callable[..., CheckOutcome],
+        partitions: Sequence[PartitionFilter],
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[CheckOutcome]:
+        """Run a check once per partition, on one connection: its outcome for each, in order."""
+        with self.connection() as conn:
+            return [check(conn, *args, partitions=rows, **kwargs) for rows in partitions]
+
     def refuse_demo_over_real(self, table: str, partitions: PartitionFilter) -> None:
         """Before a demo source runs: fail if ``partitions`` hold real rows (the warehouse's one rule,
         ``refuse_demo_over_real``), rather than invent rows that could never be written."""

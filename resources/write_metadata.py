@@ -116,18 +116,27 @@ class PartitionFigures:
                 )
             raise
 
-    def publish(self, context: dg.OutputContext) -> dict[str, Any]:
-        """Per-partition metadata onto each partition; the run-level metadata to return."""
+    def publish(self, context: dg.OutputContext, run: dict[str, Any]) -> None:
+        """Onto each partition: its own figures first, then the run's (``run``, every name ``run_*``
+        or the table's own, and the totals of the figures).
+
+        Dagster lists an output's metadata before the partition's own on every partition of a
+        ranged run, so nothing goes into the output's metadata: all of it goes on each partition."""
+        run = {**run, **self._run_totals(context)}
         step = context.step_context
-        asset_key = context.asset_key
         for key in self.figures:
-            step.add_asset_metadata(self._partition_metadata(key), asset_key=asset_key, partition_key=key)
+            step.add_asset_metadata(
+                {**self._partition_metadata(key), **run}, asset_key=context.asset_key, partition_key=key
+            )
+
+    def _run_totals(self, context: dg.OutputContext) -> dict[str, Any]:
+        asset_key = context.asset_key
         totals: dict[str, Any] = {}
         for figures in self.figures.values():
             for name, value in figures.items():
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     totals[f"run_{name}"] = totals.get(f"run_{name}", 0) + value
-        table = pd.DataFrame([{"partition": k, **f} for k, f in sorted(self.figures.items())])
+        table = pd.DataFrame([{"partition": k, **_scalars(f)} for k, f in sorted(self.figures.items())])
         if len(table) <= RUN_TABLE_MAX_PARTITIONS:
             return {**totals, "run_partitions": dg.MetadataValue.md(_bounded_markdown(table))}
         # Dagster copies a run's output metadata onto every partition's materialization: a year's
@@ -135,6 +144,11 @@ class PartitionFigures:
         # the run's log once instead.
         context.log.info(f"kedah.{asset_key.path[-1]}: rows per partition\n{_bounded_markdown(table)}")
         return {**totals, "run_partitions": f"{len(table)} partitions: the table is in the run's log"}
+
+
+def _scalars(figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures that fit a table's cell (a partition's list of top places does not)."""
+    return {k: v for k, v in figures.items() if isinstance(v, int | float | str)}
 
 
 # Up to a month of partitions of one platform, or a week of four, carry the run's per-partition

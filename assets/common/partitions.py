@@ -23,15 +23,33 @@ date_platform_partitions = dg.MultiPartitionsDefinition(
     {"date": daily_partitions, "platform": platform_partitions}
 )
 
-# Daily aggregates follow their parents on any day that changed, not only the latest one:
-# eager() alone looks at the newest time partition, so a backfilled week would stay stale. A day
-# waits until each of its parent partitions exists and none is still being written. A refresh of
-# the unpartitioned places table is not a change of every day: it would rebuild all history.
-FOLLOW_ANY_CHANGED_DAY = (
-    dg.AutomationCondition.eager()
-    .without(dg.AutomationCondition.in_latest_time_window())
-    .ignore(dg.AssetSelection.assets("places"))
-)
+AC = dg.AutomationCondition
+
+
+def follow_changed_parents(wait_for_missing_parents: bool = True) -> dg.AutomationCondition:
+    """Rebuild any partition (not only the latest: eager() looks at the newest time partition, so
+    a backfilled week would stay stale) whose parents changed since it was last requested, once
+    none of them is being written and it is not running itself.
+
+    Unlike eager()'s since_last_handled(), the change is forgotten only when this condition
+    requests the partition, not when the partition is materialized: in Dagster 1.13 an OR of
+    conditions carries no timing, so a parent rewritten just after the partition's own
+    materialization (both seen on one tick) was dropped, and the partition stayed stale. Each
+    `since` below has one trigger and one reset, both timed, so a parent's later write wins. The
+    cost: a partition rebuilt by hand after its parents is rebuilt once more by automation.
+
+    A refresh of the unpartitioned places table is not a change of every day: it would rebuild
+    all history. ``wait_for_missing_parents=False`` (the marts): history windows reach back over
+    days that may never have been materialized, which are quiet history, not a reason to wait."""
+    changed = AC.newly_missing().since_last_handled() | AC.any_deps_updated().since(AC.newly_requested())
+    condition = changed & ~AC.any_deps_in_progress() & ~AC.in_progress()
+    if wait_for_missing_parents:
+        condition = condition & ~AC.any_deps_missing()
+    return condition.with_label("follow_changed_parents").ignore(dg.AssetSelection.assets("places"))
+
+
+# Daily aggregates: a day waits until each of its parent partitions exists.
+FOLLOW_ANY_CHANGED_DAY = follow_changed_parents()
 
 # A daily asset reads every platform's partition of the same day. Left to the default mapping it
 # would read none of them, silently (REFERENCE.md).

@@ -1,28 +1,23 @@
 """Marts: what analysts and tourism boards read, and alerts that explain themselves."""
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions
+from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions, follow_changed_parents
 from kedah_analytics.marts import build, columns
 from kedah_analytics.marts.alert_rules import AlertConfig
 from kedah_analytics.marts.alerts import build_alerts
 from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.warehouse.writes import Describe
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
 
-# Windows reach back over days that may never have been materialized (a fresh install): such days
-# are quiet history, not a reason to wait, so automation does not require every parent to exist.
-# Like the daily aggregates, a mart follows any day whose parents changed (not only the latest);
-# it does not wait for missing parents: a ranking needs its day, not every day of its history.
-MART_AUTOMATION = (
-    dg.AutomationCondition.eager()
-    .without(dg.AutomationCondition.in_latest_time_window())
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .ignore(dg.AssetSelection.assets("places"))
-)
+# A mart follows any day whose parents changed (not only the latest), without waiting for
+# missing parents: a ranking needs its day, not every day of its history.
+MART_AUTOMATION = follow_changed_parents(wait_for_missing_parents=False)
 RANKING_HISTORY = dg.TimeWindowPartitionMapping(
     start_offset=-28, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
@@ -50,16 +45,35 @@ def _mart(descriptions: dict[str, str], **kwargs: Any) -> Any:
     )
 
 
-def _summary(frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
-    providers = ", ".join(sorted(frame["provider"].unique())) if len(frame) else ""
-    return {"rows": len(frame), "providers": providers, **extra}
+def _providers(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame["provider"].unique()) if len(frame) else []
+
+
+def _describe(**figures: Callable[[pd.DataFrame], Any]) -> Describe:
+    """A mart partition's own figures: its providers, and ``figures`` of its rows (each a function
+    of a day's rows); the IO manager records them on the day, and sums the numbers as run_*."""
+    return lambda frame: {"providers": _providers(frame), **{k: f(frame) for k, f in figures.items()}}
+
+
+def _top_places(rankings: pd.DataFrame) -> list[str]:
+    """The day's most engaging places (several on a tie, one per provider): a list, shown as JSON."""
+    return sorted(set(rankings.loc[rankings["rank_engagement"] == 1, "place_name"])) if len(rankings) else []
+
+
+def _alert_kinds(raised: pd.DataFrame) -> dict[str, int]:
+    return {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
+
+
+def _messages(raised: pd.DataFrame) -> dg.MetadataValue:
+    preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
+    return dg.MetadataValue.md(f"```\n{preview}\n```")
 
 
 @_mart(columns.CITY_DAILY_OVERVIEW)
 def city_daily_overview(place_daily_metrics: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, city (and All Kedah) and platform (and all): posts, engagement, sentiment split and mean."""
     overview = build.city_daily_overview(place_daily_metrics)
-    return dg.Output(ReplaceRows(overview), metadata=_summary(overview))
+    return dg.Output(ReplaceRows(overview, describe=_describe()))
 
 
 @_mart(columns.PLACE_RANKINGS, ins={"place_daily_metrics": dg.AssetIn(partition_mapping=RANKING_HISTORY)})
@@ -69,17 +83,14 @@ def place_rankings(
     """Per day, places ranked by engagement and posts, with their change on 7 and 28 days and share of voice."""
     scope = run_scope(context)
     rankings = build.place_rankings(place_daily_metrics, places, scope.days())
-    top = rankings[rankings["rank_engagement"] == 1]["place_name"].tolist() if len(rankings) else []
-    return dg.Output(
-        ReplaceRows(rankings, scope=scope), metadata=_summary(rankings, top_place=", ".join(top) or "none")
-    )
+    return dg.Output(ReplaceRows(rankings, scope=scope, describe=_describe(top_places=_top_places)))
 
 
 @_mart(columns.SENTIMENT_BY_CATEGORY)
 def sentiment_by_category(place_daily_metrics: pd.DataFrame, places: pd.DataFrame) -> dg.Output[ReplaceRows]:
     """Per day, city (and All Kedah) and place category: sentiment counts and mean."""
     sentiment = build.sentiment_by_category(place_daily_metrics, places)
-    return dg.Output(ReplaceRows(sentiment), metadata=_summary(sentiment))
+    return dg.Output(ReplaceRows(sentiment, describe=_describe()))
 
 
 @_mart(
@@ -94,10 +105,10 @@ def top_posts(
 ) -> dg.Output[ReplaceRows]:
     """Per day and place, the most engaging non-spam posts with author, url, sentiment and language."""
     posts = build.top_posts(classified_posts, raw_posts, places)
-    return dg.Output(
-        ReplaceRows(posts),
-        metadata=_summary(posts, places_with_posts=int(posts["place_id"].nunique()) if len(posts) else 0),
+    places_with_posts = _describe(
+        places_with_posts=lambda day: int(day["place_id"].nunique()) if len(day) else 0
     )
+    return dg.Output(ReplaceRows(posts, describe=places_with_posts))
 
 
 @_mart(
@@ -123,11 +134,6 @@ def alerts(
     scope = run_scope(context)
     with warehouse.connection() as conn:
         raised = build_alerts(conn, scope.days(), term_hourly_counts, place_daily_metrics, places)
-    kinds = {str(k): int(v) for k, v in raised["kind"].value_counts().items()} if len(raised) else {}
-    preview = "\n\n".join(raised["message"].head(3)) if len(raised) else "(no alerts)"
     return dg.Output(
-        ReplaceRows(raised, scope=scope),
-        metadata=_summary(
-            raised, kinds=dg.MetadataValue.json(kinds), messages=dg.MetadataValue.md(f"```\n{preview}\n```")
-        ),
+        ReplaceRows(raised, scope=scope, describe=_describe(kinds=_alert_kinds, messages=_messages))
     )

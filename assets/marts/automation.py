@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from assets.common.staleness import stale_partitions_sensor
 from kedah_analytics.config.settings import ALERT_WEBHOOK
 from kedah_analytics.marts.periods import kedah_today
 from kedah_analytics.marts.sent_alerts import mark_notified, pending_alerts
@@ -68,4 +69,4 @@ marts_automation = dg.AutomationConditionSensorDefinition(
 
 JOBS = [build_marts_job]
 SCHEDULES: list[dg.ScheduleDefinition] = []
-SENSORS = [marts_automation, send_alerts]
+SENSORS = [marts_automation, send_alerts, stale_partitions_sensor]

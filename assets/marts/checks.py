@@ -1,23 +1,13 @@
-"""Checks of the marts: each mart's keys, its totals against its parents, alerts with evidence."""
-
-from typing import Any
+"""Checks of the marts, one result per day checked: each mart's keys, its totals against its
+parents, alerts with evidence."""
 
 import dagster as dg
 
+from assets.common.checks import table_check
 from assets.marts.assets import alerts, city_daily_overview, place_rankings, sentiment_by_category, top_posts
 from kedah_analytics.quality.marts import mart_checks
-from resources import PostgresWarehouse
 
-
-def _make_check(asset: Any, name: str, description: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name=name, description=description)
-    def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-        return warehouse.run_check(mart_checks[name])
-
-    return _check
-
-
-MART_ASSETS = {
+MART_ASSETS: dict[str, dg.AssetsDefinition] = {
     "city_daily_overview": city_daily_overview,
     "place_rankings": place_rankings,
     "sentiment_by_category": sentiment_by_category,
@@ -25,5 +15,6 @@ MART_ASSETS = {
     "alerts": alerts,
 }
 mart_asset_checks = [
-    _make_check(MART_ASSETS[check.asset], check.name, check.description) for check in mart_checks.values()
+    table_check(MART_ASSETS[check.asset], check.name, check.description, check)
+    for check in mart_checks.values()
 ]

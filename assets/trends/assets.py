@@ -122,6 +122,7 @@ def trend_predictions(
     """Top rising keywords, hashtags, topics and places for the day: predicted volume, score,
     confidence, the serving model's version, and whether the burst detector already sees a burst."""
     frames, notes, versions = [], [], set()
+    servings: list[str] = []
     min_days = ForecastConfig().min_history_days
     scope = run_scope(context)
     for day in scope.days():
@@ -134,9 +135,11 @@ def trend_predictions(
             continue
         with warehouse.connection() as conn:
             model = store.serving_model_on(conn, day)
+            serving = store.serving_note(conn, day)
         if model is None:
             model = seasonal_naive_model(history["date"].min(), day - timedelta(days=1))
-            notes.append(f"{day}: no trained model yet; seasonal-naive serves")
+        if not any(line.endswith(serving.split(": ", 1)[1]) for line in servings):  # once per model
+            servings.append(serving)
         hourly = term_hourly_counts[
             (term_hourly_counts["date"] <= day) & (term_hourly_counts["date"] > day - timedelta(days=29))
         ] if len(term_hourly_counts) else term_hourly_counts  # fmt: skip
@@ -152,12 +155,15 @@ def trend_predictions(
     )
     for note in notes:
         context.log.warning(note)
+    for serving in servings:  # what was trained, what serves and why
+        context.log.info(serving)
     return dg.Output(
         ReplaceRows(predictions, scope=scope),
         metadata={
             "model_versions": ", ".join(sorted(versions)) or "none",
             "bursting_now": int(predictions["is_bursting"].sum()) if len(predictions) else 0,
             "notes": "\n".join(notes) or "none",
+            "serving": "\n".join(servings) or "none",
         },
     )
 

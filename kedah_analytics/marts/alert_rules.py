@@ -10,6 +10,9 @@ days (at least ``dip_min_baseline_posts`` posts), and the drop is improbable for
 posts: ``z <= -dip_z`` with the standard error of a mean of ``n`` posts whose per-post
 spread is estimated from the baseline's positive and negative counts.
 
+Neither fires without history: at least ``min_history_days`` of the ``baseline_days`` before the
+day must hold data (a one-day baseline is no baseline).
+
 Cooldown: a condition that already held on any of the ``cooldown_days`` days before raises no
 new alert, so a burst that lasts three days is one alert. Because the cooldown is computed from
 the inputs (not from alerts already stored), a day's alerts are a pure function of its inputs:
@@ -38,6 +41,10 @@ MIN_POST_SPREAD = 0.05  # floor on the per-post variance, so a unanimous baselin
 class AlertConfig:
     cooldown_days: int = 3
     baseline_days: int = 28
+    # Days with data among the baseline days before an alert day: with fewer, a "baseline" is a
+    # day or two of whatever happened to be collected, and the first days of a fresh install (or
+    # of a new source) would alert on noise.
+    min_history_days: int = 7
     dip_min_posts: int = 5
     dip_min_baseline_posts: int = 20
     dip_min_drop: float = 0.2
@@ -48,6 +55,12 @@ class AlertConfig:
     def history_days(self) -> int:
         """Days of input before the first alert day: the baseline of each cooldown day."""
         return self.baseline_days + self.cooldown_days
+
+
+def has_history(days_with_data: set[date], day: date, config: AlertConfig) -> bool:
+    """Whether at least ``min_history_days`` of the ``baseline_days`` before ``day`` hold data."""
+    first = day - timedelta(days=config.baseline_days)
+    return sum(1 for d in days_with_data if first <= d < day) >= config.min_history_days
 
 
 def _split_subject(subject: str) -> tuple[str, str]:
@@ -115,8 +128,11 @@ def burst_candidates(
     per_platform = per_platform[per_platform["term_type"].isin(TERM_TYPES)]
     daily_platform = per_platform.groupby(["day", "keyword", "platform"])["posts"].sum()
     reach = timedelta(hours=max(BurstConfig().windows) - 1)
+    known_days = set(per_platform["day"])
     rows = []
     for day in days:
+        if not has_history(known_days, day, config):
+            continue
         today = flagged[flagged["day"] == day]
         for keyword, hours in today.groupby("term"):
             keyword = str(keyword)
@@ -183,6 +199,8 @@ def dip_candidates(place_metrics: pd.DataFrame, days: Iterable[date], config: Al
         base.columns = ["baseline_posts", "base_pos", "base_neg", "base_sum"]
         joined = today.merge(base.reset_index(), on=["place_id", "provider"], how="inner")
         joined = joined[joined["baseline_posts"] >= config.dip_min_baseline_posts]
+        if not has_history(set(past["date"]), day, config):
+            joined = joined.iloc[0:0]
         if joined.empty:
             return joined.assign(sentiment_now=[], sentiment_baseline=[], z=[])
         now = joined["score_sum"] / joined["posts"]

@@ -130,6 +130,10 @@ def sentiment_by_category(place_metrics: pd.DataFrame, places: pd.DataFrame) -> 
     )
 
 
+# The category of a place that is a city itself (places.csv): ranked with the cities, not the places.
+CITY_CATEGORY = "city"
+
+
 def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list[date]) -> pd.DataFrame:
     """For each of ``days``: the places with posts that day, ranked by engagement and by posts
     (1 = most), against their daily average over the previous 7 and 28 days, their mean sentiment
@@ -141,7 +145,13 @@ def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list
     covered, the change is NULL and ``change_7d_reason`` (``change_28d_reason``) says how many
     are, so a place is never "trending" because the days before it were never collected.
 
-    ``place_metrics`` must hold the 28 days before each of ``days``."""
+    ``place_metrics`` must hold the 28 days before each of ``days``.
+
+    Places only: a city-level place (``Langkawi`` the island, ``Alor Setar`` the town; category
+    ``city``) is a city, ranked among cities by ``city_daily_overview``; among its own attractions
+    it took half the share of voice."""
+    city_level = set(places.loc[places["category"] == CITY_CATEGORY, "place_id"])
+    place_metrics = place_metrics[~place_metrics["place_id"].isin(city_level)]
     if place_metrics.empty:
         return pd.DataFrame(columns=PLACE_RANKING_COLUMNS)
     frame = _with_kind(place_metrics)

@@ -41,3 +41,28 @@ def _latest_serving_model(conn: psycopg.Connection, condition: str, value: date)
 def week_window(week_start: date, weeks_before: int) -> tuple[date, date]:
     """First and last day of the training window ending with the week that starts ``week_start``."""
     return week_start - timedelta(weeks=weeks_before), week_start + timedelta(days=6)
+
+
+def serving_note(conn: psycopg.Connection, day: date) -> str:
+    """What serves on ``day`` and why, in words: the week whose training chose it, the candidate
+    trained then and whether it was promoted (and the reason), or why seasonal-naive serves."""
+    before = conn.execute(
+        """SELECT week_start, candidate_version, promoted, serving_kind, serving_version, reason
+           FROM kedah.trend_model WHERE week_start + 7 <= %s ORDER BY week_start DESC LIMIT 1""",
+        (day,),
+    ).fetchone()
+    if before is None:
+        later = conn.execute(
+            "SELECT min(week_start) FROM kedah.trend_model WHERE week_start + 7 > %s", (day,)
+        ).fetchone()
+        when = (
+            f"; the week of {later[0]}'s training serves from {later[0] + timedelta(days=7)}"
+            if later and later[0]
+            else ""
+        )
+        return (
+            f"{day}: seasonal-naive serves: no model was trained on a week that ended before this day{when}"
+        )
+    week, candidate, promoted, kind, version, reason = before
+    verdict = "promoted" if promoted else "not promoted"
+    return f"{day}: {kind} {version} serves, chosen by the week of {week}'s training (candidate {candidate} {verdict}: {reason})"

@@ -12,7 +12,7 @@ way. The Dagster side (which dimensions an asset has, which column each fills) i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -164,6 +164,11 @@ class RunScope:
 
     def on_days(self, days: Collection[date]) -> RunScope:
         return self.where(self.day_column, days)
+
+    def each(self) -> Iterator[tuple[str, PartitionFilter]]:
+        """Each partition of the run on its own: its key and its rows (a check reports per partition)."""
+        for key, value in zip(self.keys, self.rows.values, strict=True):
+            yield key, PartitionFilter(self.rows.columns, (value,))
 
 
 def _normalise(value: Any) -> Any:

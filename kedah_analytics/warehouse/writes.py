@@ -19,8 +19,9 @@ import pandas as pd
 from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
 
 # The figures of a set of rows (posts, spam posts, places with posts, ...): recorded on each
-# partition for that partition's own rows, and summed under run_* names for a ranged run.
-Describe = Callable[[pd.DataFrame], Mapping[str, int | float]]
+# partition for that partition's own rows, and the numbers summed under run_* names for a ranged
+# run. A list or a mapping (the partition's top places, its alerts by kind) shows as JSON.
+Describe = Callable[[pd.DataFrame], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

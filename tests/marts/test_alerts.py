@@ -245,3 +245,20 @@ def test_a_failed_post_is_retried_on_the_next_tick(alert_conn, hook_url, warehou
     assert [a.alert_id for a in pending_alerts(alert_conn)] == ["a2"]
     assert send_pending_alerts(warehouse)["webhook"] == 1
     assert mark_notified(alert_conn, PendingAlert("a2", kedah_today(), "alert two"), "webhook") is False
+
+
+def test_no_alert_against_a_baseline_of_a_few_days():
+    """A fresh install's second day is no baseline: an alert needs min_history_days of data."""
+    dip = START + timedelta(days=33)
+    metrics = place_metrics(dip_day=dip)
+    config = AlertConfig()
+    enough_posts = metrics[metrics["date"] >= dip - timedelta(days=2)]  # 33 baseline posts, 2 days
+    assert dip_candidates(enough_posts, [dip], config).empty
+    week = metrics[metrics["date"] >= dip - timedelta(days=config.min_history_days)]
+    assert dip_candidates(week, [dip], config)["place_id"].tolist() == ["kuah"]
+    counts = hourly()
+    three_days = counts[counts["date"] >= BURST_DAY - timedelta(days=3)]  # the detector alone flags it
+    assert not burst_candidates(three_days, [BURST_DAY], KINDS, AlertConfig(min_history_days=1)).empty
+    assert burst_candidates(three_days, [BURST_DAY], KINDS, config).empty
+    week = counts[counts["date"] >= BURST_DAY - timedelta(days=config.min_history_days)]
+    assert not burst_candidates(week, [BURST_DAY], KINDS, config).empty

@@ -200,3 +200,18 @@ def test_a_change_counts_only_days_the_warehouse_covers():
     assert cenang["engagement_avg_7d"] == pytest.approx(30 / 7, abs=1e-4)
     assert cenang["engagement_change_7d"] == pytest.approx((30 - 30 / 7) / (30 / 7) * 100, abs=0.01)
     assert cenang["change_7d_reason"] is None
+
+
+def test_a_city_level_place_is_ranked_with_the_cities_not_among_the_places():
+    places = pd.concat(
+        [PLACES, pd.DataFrame({"place_id": ["langkawi"], "name": ["Langkawi"], "city": ["Langkawi"],
+                               "category": ["city"], "aliases_en": [["Langkawi"]], "aliases_ms": [[]]})],
+        ignore_index=True,
+    )  # fmt: skip
+    rows = [metric(DAY, "cenang", "twitter", posts=3), metric(DAY, "kuah", "twitter", posts=1)]
+    rows.append({**metric(DAY, "kuah", "twitter", posts=20, engagement=900), "place_id": "langkawi"})
+    rankings = build.place_rankings(pd.DataFrame(rows), places, [DAY])
+    assert set(rankings["place_id"]) == {"cenang", "kuah"}
+    assert rankings.set_index("place_id").loc["cenang", "share_of_voice_kedah"] == 0.75
+    overview = build.city_daily_overview(pd.DataFrame(rows)).set_index(["city", "platform", "provider"])
+    assert overview.loc[("Langkawi", "all", "real"), "posts"] == 24  # the island's posts count for its city

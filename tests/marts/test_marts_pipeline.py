@@ -80,6 +80,28 @@ def test_a_ranged_run_fills_every_day_and_a_rerun_gives_the_same_rows(demo_wareh
     after = _tables(demo_warehouse)
     for name in MARTS:
         pd.testing.assert_frame_equal(before[name], after[name], check_like=True)
+    # Each day of the ranged run lists its own figures first, then the run's, all named run_*.
+    rankings = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == ["place_rankings"]
+    ]
+    assert len(rankings) == len(pd.date_range("2026-11-21", LAST))
+    for materialization in rankings:
+        metadata = materialization.metadata
+        names = list(metadata)
+        assert names[0] == "dagster/partition_row_count" and "rows" not in names
+        assert names.index("top_places") < min(i for i, n in enumerate(names) if n.startswith("run_"))
+        day = before["place_rankings"][
+            before["place_rankings"]["date"].astype(str) == materialization.partition
+        ]
+        assert metadata["dagster/partition_row_count"].value == len(day)
+        assert isinstance(metadata["top_places"], dg.JsonMetadataValue)
+        assert metadata["top_places"].value == sorted(set(day.loc[day["rank_engagement"] == 1, "place_name"]))
+        assert metadata["run_rows_written"].value == sum(
+            (before["place_rankings"]["date"].astype(str) == str(d)).sum()
+            for d in pd.date_range("2026-11-21", LAST).date
+        )
 
 
 def test_last_n_days_against_the_n_before_in_one_call(demo_warehouse):

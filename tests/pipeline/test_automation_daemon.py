@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -58,18 +60,26 @@ def daemon_home(pg_url, tmp_path, monkeypatch):
     return home
 
 
-def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_launch(pg_url, daemon_home):
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(daemon_home),
-        "KEDAH_PG_URL": pg_url,
-        "KEDAH_SOURCE_MODE": "demo",
-    }
+@contextmanager
+def running_daemon(pg_url: str, home: Path) -> Iterator[subprocess.Popen]:
+    """The real dagster-daemon on ``home``'s instance and the project's workspace, stopped after."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url, "KEDAH_SOURCE_MODE": "demo"}
     daemon = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-        cwd=daemon_home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:
+        yield daemon
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+
+
+def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_launch(pg_url, daemon_home):
+    with running_daemon(pg_url, daemon_home) as daemon:
         with dg.DagsterInstance.get() as instance:
             # The sensor's first evaluation only records where it starts; a backfill after it is new.
             _wait(lambda: _sensor_ticks(instance) >= 1, 180, "the automation sensor's first tick", daemon)
@@ -104,9 +114,3 @@ def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_lau
             ]
             # Three days of three daily assets, launched together rather than one run per partition.
             assert 1 <= len(launched) <= 3, [r.tags for r in launched]
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)

@@ -1,6 +1,6 @@
 """Plain functions: places and linking, the lexicon baseline, text signals, daily metrics, demo data."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -8,10 +8,11 @@ import pytest
 from kedah_analytics.classify.lexicon import LexiconSentiment
 from kedah_analytics.classify.posts import classify_posts, engagement_rate
 from kedah_analytics.classify.text import detect_language, duplicated_across_accounts, spam_signals, topics_of
+from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.place_metrics import place_daily_metrics
 from kedah_analytics.places import CITIES, PlaceLinker, load_places
 from kedah_analytics.sources.common.frames import posts_frame
-from kedah_analytics.sources.demo.posts import DemoSource, demo_items
+from kedah_analytics.sources.demo.posts import MAX_LIKES, MAX_VIEWS, DemoSource, demo_items
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,14 @@ def test_demo_data_is_deterministic_multilingual_and_has_spam_and_malformed_item
     assert classified["place_id"].notna().mean() > 0.9
     likes = frame["like_count"].astype(float)
     assert likes.max() > 10 * likes.median()  # long-tailed engagement
+
+
+def test_demo_engagement_stays_within_what_a_kedah_tourism_post_reaches():
+    """Over 200 days of every platform the uncapped tail reaches tens of thousands of likes."""
+    days = [date(2026, 6, 1) + timedelta(days=d) for d in range(200)]
+    metrics = [i["metrics"] for p in PLATFORMS for d in days for i in demo_items(d, p) if "metrics" in i]
+    assert max(m["likes"] for m in metrics) == MAX_LIKES
+    assert max(m["views"] or 0 for m in metrics) <= MAX_VIEWS
 
 
 def test_place_daily_metrics_leave_spam_out_and_add_up(linker, places):

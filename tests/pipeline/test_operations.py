@@ -32,6 +32,7 @@ def test_definitions_load_with_every_asset_check_schedule_and_sensor():
     }  # fmt: skip
     assert {s.name for s in defs.sensors} == {
         "metrics_automation", "report_failed_runs", "marts_automation", "send_alerts", "cross_platform_spam",
+        "stale_partitions_sensor",
     }  # fmt: skip
 
 

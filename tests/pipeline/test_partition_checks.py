@@ -5,8 +5,10 @@ from datetime import date
 import dagster as dg
 import psycopg
 
+from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
 from kedah_analytics.quality import tables
+from kedah_analytics.quality.marts import mart_checks
 from kedah_analytics.warehouse import PartitionFilter
 
 D1, D2 = date(2026, 11, 18), date(2026, 11, 19)
@@ -44,12 +46,73 @@ def test_every_asset_has_a_check_and_partitioned_assets_have_partitioned_checks(
     graph = defs.resolve_asset_graph()
     assert set(graph.get_all_asset_keys()) <= {key.asset_key for key in graph.asset_check_keys}
     for key in graph.asset_check_keys:
-        asset_partitions = graph.get(key.asset_key).partitions_def
-        if key.asset_key.path[0] not in MART_ASSETS:
-            assert graph.get(key).partitions_def == asset_partitions, key
+        assert graph.get(key).partitions_def == graph.get(key.asset_key).partitions_def, key
 
 
-MART_ASSETS = {"city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts"}
+def test_a_mart_check_looks_at_its_days_only(conn):
+    conn.execute(
+        """INSERT INTO kedah.alerts (date, alert_id, kind, subject, subject_type, subject_name, provider,
+               observed, baseline, score, posts, platforms, top_posts, message)
+           VALUES (%s, 'unexplained', 'burst', 'x', 'keyword', 'x', 'demo', 1, 1, 1, 0, '{}', '[]', '')""",
+        (D2,),
+    )
+    try:
+        assert mart_checks["alerts_explained"](conn, PartitionFilter(("date",), ((D1,),))).passed
+        assert not mart_checks["alerts_explained"](conn, PartitionFilter(("date",), ((D2,),))).passed
+        assert not mart_checks["alerts_explained"](conn).passed
+    finally:
+        conn.execute("DELETE FROM kedah.alerts WHERE alert_id = 'unexplained'")
+
+
+def _evaluations(result: dg.ExecuteInProcessResult, check: str) -> list[dg.AssetCheckEvaluation]:
+    return [e for e in result.get_asset_check_evaluations() if e.check_name == check]
+
+
+def test_a_ranged_run_reports_each_partition_of_each_check(warehouse_url):
+    """Dagster 1.13 records a ranged run's AssetCheckResult without a partition (the UI shows every
+    partition Skipped): each partition gets its own evaluation, pointing at its materialization."""
+    days = [date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)]
+    keys = [f"{d}|facebook" for d in days]
+    with dg.instance_for_test() as instance:
+        defs.resolve_job_def("refresh_places").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("collect_posts").execute_in_process(
+            instance=instance, tags=range_tags(keys[0], keys[-1])
+        )
+        assert result.success
+        evaluations = _evaluations(result, "raw_posts_required_fields")
+        assert sorted(e.partition for e in evaluations) == keys and all(e.passed for e in evaluations)
+        assert all(e.blocking for e in evaluations)
+        for evaluation in evaluations:
+            target = evaluation.target_materialization_data
+            latest = instance.fetch_materializations(
+                dg.AssetRecordsFilter(dg.AssetKey("raw_posts"), asset_partitions=[evaluation.partition]),
+                limit=1,
+            ).records[0]
+            assert target is not None and target.storage_id == latest.storage_id
+        assert all(e.partition is not None for e in result.get_asset_check_evaluations())
+
+
+def test_a_failed_blocking_check_of_one_partition_fails_that_partition_and_stops_downstream(warehouse_url):
+    days = [date(2026, 11, 10), date(2026, 11, 11)]
+    keys = [f"{d}|facebook" for d in days]
+    with dg.instance_for_test() as instance, psycopg.connect(warehouse_url, autocommit=True) as conn:
+        defs.resolve_job_def("refresh_places").execute_in_process(instance=instance)
+        # A post of another day already filed under the first day: that partition's check fails.
+        conn.execute(
+            """INSERT INTO kedah.raw_posts (platform, post_id, date, created_at, text, provider,
+                   first_seen_at, fetched_at, payload)
+               VALUES ('facebook', 'misfiled', %s, %s::timestamptz, 'x', 'demo', now(), now(), '{}')""",
+            (days[0], "2026-11-01T12:00:00+08:00"),
+        )
+        result = defs.resolve_job_def("collect_posts").execute_in_process(
+            instance=instance, tags=range_tags(keys[0], keys[-1]), raise_on_error=False
+        )
+    assert not result.success
+    evaluations = {e.partition: e.passed for e in _evaluations(result, "raw_posts_required_fields")}
+    assert evaluations == {keys[0]: False, keys[1]: True}
+    assert not any(
+        e.asset_key.path == ["classified_posts"] for e in result.get_asset_materialization_events()
+    )
 
 
 def test_a_failing_predictions_check_reports_its_partition(warehouse_url):

@@ -19,6 +19,11 @@ from kedah_analytics.domain import DEMO_PROVIDER, KEDAH_TZ, PostRecord, Quaranti
 from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
 
 DAILY_VOLUME = {"twitter": 60, "instagram": 40, "facebook": 25, "youtube": 8}
+# Engagement is long-tailed (most posts get a few likes, about 1 in 100 over 100) but bounded by
+# what a post about a Kedah attraction plausibly reaches: an unbounded Pareto gave one demo post
+# 73,554 engagement, which flattened every other city's line in the charts.
+MAX_LIKES = 1_500
+MAX_VIEWS = 150_000
 PLACES = [
     ("Langkawi", "Langkawi"), ("Pantai Cenang", "Pantai Chenang"), ("Alor Setar", "Alor Star"),
     ("Sungai Petani", "Sg. Petani"), ("Kulim", "Bandar Kulim"), ("Jitra", "Pekan Jitra"),
@@ -118,8 +123,8 @@ def demo_items(day: date, platform: str) -> list[dict[str, Any]]:
         # Tourism posts are mostly in daylight: a normal around 14:00 Kedah time.
         minute = int(np.clip(rng.normal(14 * 60, 200), 0, 24 * 60 - 1))
         created = start + timedelta(minutes=minute, seconds=int(rng.integers(60)))
-        views = int(rng.lognormal(6.5, 1.3))
-        likes = int(rng.pareto(1.3) * 4)
+        views = int(min(rng.lognormal(6.5, 1.3), MAX_VIEWS))
+        likes = int(min(rng.pareto(1.3) * 4, MAX_LIKES))
         item: dict[str, Any] = {
             "id": f"demo-{platform}-{day.isoformat()}-{i:04d}",
             "text": text,
