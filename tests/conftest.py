@@ -97,6 +97,11 @@ SLOW = (
     "tests/warehouse/test_hung_server.py",
     "tests/test_settings.py::test_check_config",
     "tests/test_settings.py::test_seed",
+    "tests/pipeline/test_arrival_order.py",
+    "tests/pipeline/test_month_sim.py",
+    "tests/pipeline/test_no_stale_partition_daemon.py",
+    "tests/marts/test_dashboard_browser.py",
+    "tests/marts/test_board_commands.py",
 )
 
 
