@@ -157,6 +157,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--posts-per-day", type=int, default=2000)
+    parser.add_argument(
+        "--instance-yaml", type=Path, default=ROOT / "dagster.yaml", help="a baseline's dagster.yaml"
+    )
     args = parser.parse_args()
     os.environ["KEDAH_DEMO_POSTS_PER_DAY"] = str(args.posts_per_day)
     days = [FIRST_DAY + timedelta(days=i) for i in range(args.days)]
@@ -164,7 +167,7 @@ def main() -> None:
 
     with scratch_database(server=resolve_pg_url()) as url:
         home = Path(tempfile.mkdtemp(prefix="kedah_bench_home_"))
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        shutil.copy(args.instance_yaml, home / "dagster.yaml")
         os.environ["KEDAH_PG_URL"] = url
         instance = dg.DagsterInstance.from_config(str(home))
         timer = EventTimer()
@@ -193,9 +196,11 @@ def main() -> None:
 
         classify_s, classified = classifier_ceiling(url, days)
         copy_s, copied = copy_ceiling(url, ["raw_posts", "classified_posts", *daily_tables, *MARTS])
+        event_log = type(instance.event_log_storage).__name__
         instance.dispose()
 
     stages = [posts, daily, marts]
+    print(f"instance: {args.instance_yaml}   event log storage: {event_log}")
     print(
         f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   load average {os.getloadavg()[0]:.1f}"
     )
