@@ -11,10 +11,10 @@ hides the error.
 from __future__ import annotations
 
 import socket
+import sys
 from typing import Any
 
 import psycopg
-import requests
 import tenacity
 import urllib3.exceptions
 
@@ -34,13 +34,6 @@ TRANSIENT_SQLSTATES = frozenset(
         "57P03",  # cannot connect now (starting up, recovering)
         "57P05",  # idle session timeout
     }
-)
-# requests' own ConnectionError is not the builtin one; SSLError (a bad certificate) is one of
-# its ConnectionErrors but never heals by itself.
-_REQUESTS_TRANSPORT = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
 )
 _URLLIB3_TRANSPORT = (
     urllib3.exceptions.TimeoutError,
@@ -93,17 +86,38 @@ def _own_verdict(exc: BaseException) -> bool | None:
         return True
     if isinstance(exc, socket.gaierror):
         return exc.errno == socket.EAI_AGAIN  # "temporary failure in name resolution"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, (*_REQUESTS_TRANSPORT, *_URLLIB3_TRANSPORT)) or transient_transport_error(exc):
+    verdict = _requests_verdict(exc)
+    if verdict is not None:
+        return verdict
+    if isinstance(exc, _URLLIB3_TRANSPORT) or transient_transport_error(exc):
         return True
-    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
-        return _transient_status(exc.response.status_code)
     status = _httpx_status(exc)
     if status is not None:
         return _transient_status(status)
     if type(exc).__module__.startswith("google.genai"):
         return _transient_gemini_error(exc)
+    return None
+
+
+def _requests_verdict(exc: BaseException) -> bool | None:
+    # Read from sys.modules rather than imported here: no requests error can exist before a
+    # source imported requests, and the code location loads without it.
+    requests = sys.modules.get("requests")
+    if requests is None:
+        return None
+    # requests' own ConnectionError is not the builtin one; SSLError (a bad certificate) is one of
+    # its ConnectionErrors but never heals by itself.
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    transport = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    )
+    if isinstance(exc, transport):
+        return True
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return _transient_status(exc.response.status_code)
     return None
 
 

@@ -1,5 +1,7 @@
 """The sentiment classifier the classified_posts asset uses."""
 
+import functools
+
 import dagster as dg
 
 from kedah_analytics.classify.base import SentimentClassifier
@@ -24,7 +26,25 @@ class SentimentResource(dg.ConfigurableResource):
 
     def get_classifier(self, cache_url: str | None = None) -> SentimentClassifier:
         """The classifier; Gemini results are cached in the warehouse at ``cache_url``."""
+        if self.classifier.lower() == "offline":
+            return _offline_model(*_model_file_stamp())
         return build_classifier(self.classifier, cache=PgSentimentCache(cache_url) if cache_url else None)
+
+
+def _model_file_stamp() -> tuple[str, int]:
+    from kedah_analytics.classify.offline import DEFAULT_MODEL_PATH
+
+    return str(
+        DEFAULT_MODEL_PATH
+    ), DEFAULT_MODEL_PATH.stat().st_mtime_ns if DEFAULT_MODEL_PATH.exists() else 0
+
+
+@functools.lru_cache(maxsize=1)
+def _offline_model(path: str, mtime_ns: int) -> SentimentClassifier:
+    """The offline model, loaded once per process and file version: it holds no per-run state (no
+    telemetry, no cache), and an in-process backfill runs one run per platform, each of which paid
+    about half a second to unpickle it."""
+    return build_classifier("offline")
 
 
 def sentiment_from_settings(settings: Settings) -> SentimentResource:

@@ -29,6 +29,7 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 from kedah_analytics.warehouse.connection import connect, with_timeouts
+from sensors.event_log import PooledPostgresEventLogStorage
 
 WORKER_HOST_TAG = "kedah/worker_host"
 WORKER_PID_TAG = "kedah/worker_pid"
@@ -54,7 +55,15 @@ def check_reachable(url: str) -> None:
 
 
 class PostgresStorage(DagsterPostgresStorage):
-    """dagster-postgres storage whose every connection has the project's timeouts."""
+    """dagster-postgres storage whose every connection has the project's timeouts, with the pooled
+    event log (:mod:`sensors.event_log`) in place of the one that connects per event."""
+
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
+        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
+        self._event_log_storage.dispose()
+        self._event_log_storage = PooledPostgresEventLogStorage(
+            postgres_url, should_autocreate_tables, token_provider=kwargs.get("token_provider")
+        )
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> PostgresStorage:

@@ -220,6 +220,12 @@ GOOGLE_TRENDS = Setting(
     "stays offline",
     SOURCES,
 )
+DEMO_POSTS_PER_DAY = Setting(
+    "KEDAH_DEMO_POSTS_PER_DAY",
+    "demo posts per weekday across the four platforms (default 133; weekends a third more), for "
+    "benchmarks at a real volume (`bench/bench_year.py`)",
+    SOURCES,
+)
 TRACKING_FILE = Setting(
     "KEDAH_TRACKING_FILE",
     "your own tracking YAML, deep-merged over `kedah_analytics/data/tracking.yaml`",
@@ -334,6 +340,7 @@ class Settings(BaseModel):
     youtube_oauth_refresh_token: SecretStr | None = Field(None, alias=YOUTUBE_OAUTH_REFRESH_TOKEN.name)
     google_trends: Annotated[bool, BeforeValidator(_flag)] = Field(False, alias=GOOGLE_TRENDS.name)
     tracking_file: Path | None = Field(None, alias=TRACKING_FILE.name)
+    demo_posts_per_day: float | None = Field(None, gt=0, alias=DEMO_POSTS_PER_DAY.name)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

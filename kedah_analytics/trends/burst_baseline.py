@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
@@ -113,6 +112,8 @@ def negbin_upper_tail(count: np.ndarray, shape: np.ndarray, rate: np.ndarray) ->
     out = np.ones_like(count)
     positive = count > 0
     # P(X >= x) = I_{1-p}(x, r) with p = rate / (rate + 1): the regularized incomplete beta.
+    from scipy import special  # SciPy loads when bursts are scored, not with the code location
+
     out[positive] = special.betainc(count[positive], shape[positive], 1.0 / (rate[positive] + 1.0))
     return out
 

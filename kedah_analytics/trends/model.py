@@ -16,11 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-import joblib
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from kedah_analytics.trends.features import FeatureSet, feature_rows, feature_set
@@ -49,6 +46,10 @@ class Booster:
     def __init__(self, config: ForecastConfig, categorical: tuple[int, ...]):
         self.config = config
         self.categorical = categorical
+        # scikit-learn (and SciPy under it) loads when a model is built, not when the code
+        # location is imported: every run, UI reload and sensor tick would pay for it.
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         self.edges: list[np.ndarray | None] = []
         self.estimator = HistGradientBoostingRegressor(
             loss=config.loss,
@@ -125,7 +126,7 @@ class TrendModel:
     estimators: tuple[Booster, ...]  # one per horizon step
     dispersion: float = math.inf
     backtest: BacktestResult | None = None
-    sklearn_version: str = field(default=sklearn.__version__)
+    sklearn_version: str = field(default_factory=lambda: _sklearn_version())
     format: int = MODEL_FORMAT
 
     @property
@@ -197,12 +198,20 @@ def seasonal_naive_model(
     )
 
 
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
 class StaleModelError(ValueError):
     """A stored model of an older format: it cannot serve, and the next weekly run replaces it."""
 
 
 def dump_model(model: TrendModel) -> bytes:
     """joblib bytes (compressed) of the model, for the trend_model asset."""
+    import joblib
+
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
     return buffer.getvalue()
@@ -210,6 +219,8 @@ def dump_model(model: TrendModel) -> bytes:
 
 def load_model(blob: bytes) -> TrendModel:
     """Inverse of :func:`dump_model`; only load bytes this project wrote (joblib is pickle)."""
+    import joblib
+
     model = joblib.load(io.BytesIO(blob))
     if not isinstance(model, TrendModel):
         raise TypeError(f"not a TrendModel: {type(model).__name__}")

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from kedah_analytics.trends.backtest import rise_score
 from kedah_analytics.trends.features import TERM_WINDOW, feature_set
@@ -31,6 +30,8 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 
 def _confidence(predicted: np.ndarray, recent: np.ndarray, size: float) -> np.ndarray:
     """P(volume > recent level) if volume ~ NB(mean=predicted, size) (Poisson when size is inf)."""
+    from scipy import special  # SciPy loads when predictions are scored, not with the code location
+
     mu = np.maximum(predicted, 1e-9)
     threshold = np.floor(recent)  # P(Y > r) = P(Y >= floor(r) + 1)
     if not math.isfinite(size):

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from kedah_analytics.config.settings import DEMO_POSTS_PER_DAY
 from kedah_analytics.domain import DEMO_PROVIDER, KEDAH_TZ, PostRecord, QuarantinedRecord, is_kedah_weekend
 from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry
 
@@ -96,11 +97,23 @@ def _rng(day: date, platform: str) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def volume_scale(env: Mapping[str, str] | None = None) -> float:
+    """``KEDAH_DEMO_POSTS_PER_DAY`` over the default volume, shared by the platforms in the default
+    proportions; 1 when unset, so the demo data stays what it always was."""
+    wanted = DEMO_POSTS_PER_DAY.read(env)
+    if not wanted:
+        return 1.0
+    per_day = float(wanted)
+    if per_day <= 0:
+        raise ValueError(f"{DEMO_POSTS_PER_DAY.name} must be positive, got {wanted!r}")
+    return per_day / sum(DAILY_VOLUME.values())
+
+
 def demo_items(day: date, platform: str) -> list[dict[str, Any]]:
     """The demo payloads of one Kedah day and platform (always the same)."""
     rng = _rng(day, platform)
     weekend = is_kedah_weekend(day)
-    volume = DAILY_VOLUME[platform] * (1.35 if weekend else 1.0)
+    volume = DAILY_VOLUME[platform] * volume_scale() * (1.35 if weekend else 1.0)
     n = int(rng.poisson(volume))
     start = datetime.combine(day, time(0), tzinfo=KEDAH_TZ)
     authors = [f"{platform[:2]}user{int(i)}" for i in rng.zipf(1.6, size=n)]

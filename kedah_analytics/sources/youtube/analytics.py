@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httplib2
-from googleapiclient.discovery import build
 
 from kedah_analytics.config.settings import (
     YOUTUBE_OAUTH_CLIENT_ID,
@@ -95,6 +94,8 @@ class YouTubeAnalyticsSource:
             import google_auth_httplib2
 
             http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+        from googleapiclient.discovery import build  # loads when a real source is built
+
         self.service = build(
             "youtubeAnalytics", "v2", http=http, static_discovery=True, cache_discovery=False
         )

@@ -1,0 +1,228 @@
+"""A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would:
+places, then raw and classified posts (one ranged run per platform), daily metrics and term
+counts (one ranged run), the marts (one ranged run), all on KEDAH_EXECUTOR=in_process against a
+Postgres-backed Dagster instance (this repository's dagster.yaml) on a scratch database.
+
+For each stage: posts or rows per second, wall and CPU time of this process, peak memory so far,
+and Dagster's share: time inside the instance's event storage (``store_event``, wrapped here) and
+in asset-check steps. Then, in the same process, the ceilings: the classifier alone on the same
+posts (a month of texts at a time), and COPY alone on the same rows (each table streamed into an
+empty copy of itself, COPY TO piped into COPY FROM). It ends with ``name: value`` lines.
+
+Run: .venv/bin/python bench/bench_year.py [--days 365] [--posts-per-day 2000]
+(``--days 30`` is a short check.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+FIRST_DAY = date(2025, 6, 1)
+os.environ["KEDAH_EXECUTOR"] = "in_process"
+os.environ["KEDAH_START_DATE"] = str(FIRST_DAY)  # the partitions must reach back a whole year
+
+import dagster as dg  # noqa: E402
+import psycopg  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import scratch_database  # noqa: E402
+
+from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MARTS = ("city_daily_overview", "place_rankings", "sentiment_by_category", "top_posts", "alerts")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class EventTimer:
+    """Seconds spent in the instance's event storage, wrapped around ``store_event``."""
+
+    seconds: float = 0.0
+    events: int = 0
+
+    def wrap(self, instance: dg.DagsterInstance) -> None:
+        storage = instance.event_log_storage
+        original = storage.store_event
+
+        def timed(event, *args, **kwargs):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            try:
+                return original(event, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.events += 1
+
+        storage.store_event = timed  # type: ignore[method-assign]
+
+
+@dataclass
+class Stage:
+    name: str
+    unit: str
+    count: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    events_s: float = 0.0
+    events: int = 0
+    checks_s: float = 0.0
+    peak_mib: float = 0.0
+    steps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def check_step_keys(defs: dg.Definitions) -> set[str]:
+    return {checks.node_def.name for checks in defs.asset_checks or () if hasattr(checks, "node_def")}
+
+
+def run_stage(stage: Stage, runs, defs, instance, timer: EventTimer, checks: set[str]) -> None:  # type: ignore[no-untyped-def]
+    wall, cpu = time.perf_counter(), time.process_time()
+    events_s, events = timer.seconds, timer.events
+    for job_name, tags in runs:
+        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags)
+        if not result.success:
+            raise SystemExit(f"run {result.run_id} of {job_name} failed")
+        for step in instance.get_run_step_stats(result.run_id):
+            seconds = (step.end_time or 0) - (step.start_time or 0)
+            stage.steps[step.step_key] += seconds
+            if step.step_key in checks:
+                stage.checks_s += seconds
+    stage.wall += time.perf_counter() - wall
+    stage.cpu += time.process_time() - cpu
+    stage.events_s += timer.seconds - events_s
+    stage.events += timer.events - events
+    stage.peak_mib = peak_rss_mib()
+
+
+def count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM kedah.{table}").fetchone()[0])  # type: ignore[index]
+
+
+def classifier_ceiling(url: str, days: list[date]) -> tuple[float, int]:
+    """Seconds the classifier alone takes on every raw post's text, a month at a time."""
+    from kedah_analytics.classify.normalize import post_text
+    from kedah_analytics.definitions import SETTINGS
+    from resources import sentiment_from_settings
+
+    classifier = sentiment_from_settings(SETTINGS).get_classifier()
+    seconds, posts = 0.0, 0
+    for i in range(0, len(days), 30):
+        first, last = days[i], days[min(i + 29, len(days) - 1)]
+        with psycopg.connect(url) as conn:
+            texts = [
+                post_text(t)
+                for (t,) in conn.execute(
+                    "SELECT text FROM kedah.raw_posts WHERE date BETWEEN %s AND %s", (first, last)
+                )
+            ]
+        started = time.perf_counter()
+        classifier.predict(texts)
+        seconds += time.perf_counter() - started
+        posts += len(texts)
+    return seconds, posts
+
+
+def copy_ceiling(url: str, tables: list[str]) -> tuple[float, int]:
+    """Seconds to COPY every row of ``tables`` into empty copies of them (indexes included)."""
+    seconds, rows = 0.0, 0
+    with psycopg.connect(url, autocommit=True) as source, psycopg.connect(url, autocommit=True) as target:
+        target.execute("CREATE SCHEMA IF NOT EXISTS copy_ceiling")
+        for table in tables:
+            target.execute(f"CREATE TABLE copy_ceiling.{table} (LIKE kedah.{table} INCLUDING ALL)")
+            started = time.perf_counter()
+            with source.cursor().copy(f"COPY kedah.{table} TO STDOUT (FORMAT binary)") as out:
+                with target.cursor().copy(f"COPY copy_ceiling.{table} FROM STDIN (FORMAT binary)") as into:
+                    for block in out:
+                        into.write(block)
+            seconds += time.perf_counter() - started
+            rows += count(url, table)
+            target.execute(f"DROP TABLE copy_ceiling.{table}")
+    return seconds, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--posts-per-day", type=int, default=2000)
+    parser.add_argument(
+        "--instance-yaml", type=Path, default=ROOT / "dagster.yaml", help="a baseline's dagster.yaml"
+    )
+    args = parser.parse_args()
+    os.environ["KEDAH_DEMO_POSTS_PER_DAY"] = str(args.posts_per_day)
+    days = [FIRST_DAY + timedelta(days=i) for i in range(args.days)]
+    first, last = str(days[0]), str(days[-1])
+
+    with scratch_database(server=resolve_pg_url()) as url:
+        home = Path(tempfile.mkdtemp(prefix="kedah_bench_home_"))
+        shutil.copy(args.instance_yaml, home / "dagster.yaml")
+        os.environ["KEDAH_PG_URL"] = url
+        instance = dg.DagsterInstance.from_config(str(home))
+        timer = EventTimer()
+        timer.wrap(instance)
+        from assets.common.runs import range_tags
+        from kedah_analytics.definitions import defs
+        from kedah_analytics.domain import PLATFORMS
+
+        checks = check_step_keys(defs)
+        imported_mib = peak_rss_mib()
+        run_stage(Stage("places", "rows"), [("refresh_places", {})], defs, instance, timer, checks)
+        posts = Stage("raw + classified posts", "posts")
+        daily = Stage("daily metrics + term counts", "rows")
+        marts = Stage("marts", "rows")
+        started = time.perf_counter()
+        runs = [("collect_posts", range_tags(f"{first}|{p}", f"{last}|{p}")) for p in PLATFORMS]
+        run_stage(posts, runs, defs, instance, timer, checks)
+        posts.count = count(url, "raw_posts")
+        run_stage(daily, [("daily_metrics", range_tags(first, last))], defs, instance, timer, checks)
+        daily_tables = ["place_daily_metrics", "term_daily_counts", "term_hourly_counts"]
+        daily.count = sum(count(url, t) for t in daily_tables)
+        run_stage(marts, [("build_marts", range_tags(first, last))], defs, instance, timer, checks)
+        marts.count = sum(count(url, t) for t in MARTS)
+        wall = time.perf_counter() - started
+        peak = peak_rss_mib()
+
+        classify_s, classified = classifier_ceiling(url, days)
+        copy_s, copied = copy_ceiling(url, ["raw_posts", "classified_posts", *daily_tables, *MARTS])
+        event_log = type(instance.event_log_storage).__name__
+        instance.dispose()
+
+    stages = [posts, daily, marts]
+    print(f"instance: {args.instance_yaml}   event log storage: {event_log}")
+    print(
+        f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
+    for s in stages:
+        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
+    print("steps (seconds, summed over runs):")
+    for s in stages:
+        for key, seconds in sorted(s.steps.items(), key=lambda kv: -kv[1]):
+            print(f"  {s.name:30s} {key:45s} {seconds:8.1f}")
+    print(
+        f"ceiling, classifier alone on {classified} posts: {classify_s:.1f} s ({classified / classify_s:.0f} posts/s)"
+    )
+    print(f"ceiling, COPY alone on {copied} rows: {copy_s:.1f} s ({copied / copy_s:.0f} rows/s)")
+    print(f"memory after imports: {imported_mib:.0f} MiB")
+    dagster_s = sum(s.events_s + s.checks_s for s in stages)
+    print(f"year_wall_s: {wall:.1f}")
+    print(f"posts_per_s: {posts.count / wall:.0f}")
+    print(f"ceiling_ratio: {wall / (classify_s + copy_s):.2f}")
+    print(f"peak_rss_mib: {peak:.0f}")
+    print(f"dagster_share_pct: {100 * dagster_s / wall:.1f}")
+
+
+if __name__ == "__main__":
+    main()
