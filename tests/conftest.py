@@ -102,6 +102,8 @@ SLOW = (
     "tests/pipeline/test_no_stale_partition_daemon.py",
     "tests/marts/test_dashboard_browser.py",
     "tests/marts/test_board_commands.py",
+    "tests/pipeline/test_event_log_storage.py",
+    "tests/test_import_cost.py",
 )
 
 
