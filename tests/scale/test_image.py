@@ -14,6 +14,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -267,6 +268,7 @@ def layout(pg_url: str) -> Iterator[Layout]:
     # Not under pytest's tmp_path: its parents are private to root, the image's user must traverse.
     root = Path(tempfile.mkdtemp(prefix="kedah-image-"))
     root.chmod(0o755)
+    opened = open_socket_to_image_user(pg_url)
     try:
         built = build_layout(root)
         bin_dir = install_python(root, python)
@@ -276,6 +278,30 @@ def layout(pg_url: str) -> Iterator[Layout]:
         yield built
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        for path, mode in opened:
+            path.chmod(mode)
+
+
+def open_socket_to_image_user(pg_url: str) -> list[tuple[Path, int]]:
+    """Where the test database is a local socket (the embedded server, KEDAH_PG_URL unset), let the
+    image's user reach it: its folders traversable, the socket writable, as in a pod that mounts
+    it. Returns each changed path with its old mode, to restore."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(pg_url)
+    host = str(info.get("host") or "")
+    if not host.startswith("/"):
+        return []
+    folder = Path(host)
+    changes = [(folder / f".s.PGSQL.{info.get('port') or 5432}", stat.S_IROTH | stat.S_IWOTH)]
+    changes += [(parent, stat.S_IXOTH) for parent in [folder, *folder.parents] if parent != Path("/")]
+    opened = []
+    for path, bits in changes:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & bits != bits:
+            path.chmod(mode | bits)
+            opened.append((path, mode))
+    return opened
 
 
 def as_image_user(command: list[str], setpriv: str = "setpriv") -> list[str]:
