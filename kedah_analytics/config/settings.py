@@ -352,11 +352,6 @@ class Settings(BaseModel):
         except ValidationError as err:
             raise SettingsError(_problems(err, values)) from None
 
-    def secret(self, name: str) -> str | None:
-        """A secret field's value, for the one place that hands it to a client."""
-        value = getattr(self, name)
-        return value.get_secret_value() if isinstance(value, SecretStr) else value
-
 
 _BY_NAME = {s.name: s for s in ALL}
 

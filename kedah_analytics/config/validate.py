@@ -212,12 +212,6 @@ def configuration() -> Configuration:
     return load_configuration()
 
 
-def check_configuration(env: Mapping[str, str] | None = None) -> None:
-    """Raise :class:`ConfigurationError` naming every mistake; return quietly when all is well."""
-    if problems := configuration_problems(env):
-        raise ConfigurationError(problems)
-
-
 def configuration_report(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(variable, what it is set to) for every setting; secrets show only whether they are set."""
     env = os.environ if env is None else env
