@@ -21,14 +21,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kedah_analytics.trends.backtest import backtest  # noqa: E402
 from kedah_analytics.trends.burst import detect_bursts  # noqa: E402
 from kedah_analytics.trends.evaluation import hourly_to_daily  # noqa: E402
-from kedah_analytics.trends.forecast import (  # noqa: E402
-    backtest,
-    build_panel,
-    fit_trend_model,
-    predict_trends,
-)
+from kedah_analytics.trends.model import fit_trend_model  # noqa: E402
+from kedah_analytics.trends.panel import build_panel  # noqa: E402
+from kedah_analytics.trends.predict import predict_trends  # noqa: E402
 
 KEDAH_TZ = "Asia/Kuala_Lumpur"
 DIURNAL = np.array(

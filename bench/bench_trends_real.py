@@ -42,9 +42,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kedah_analytics.trends.backtest import backtest  # noqa: E402
 from kedah_analytics.trends.burst import BurstConfig, detect_bursts  # noqa: E402
 from kedah_analytics.trends.evaluation import hourly_to_daily, read_hourly_counts  # noqa: E402
-from kedah_analytics.trends.forecast import ForecastConfig, backtest, build_panel, promote  # noqa: E402
+from kedah_analytics.trends.forecast_config import ForecastConfig  # noqa: E402
+from kedah_analytics.trends.panel import build_panel  # noqa: E402
+from kedah_analytics.trends.promotion import promote  # noqa: E402
 
 # The shared folder sits beside the checkout (../shared), or beside the folder of worktrees.
 DEFAULT_DATA = (

@@ -9,7 +9,8 @@ from assets.common.daily import daily_from_classified_posts
 from assets.common.partitions import FIRST_MONDAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends import pipeline, store
-from kedah_analytics.trends.forecast import ForecastConfig, seasonal_naive_model
+from kedah_analytics.trends.forecast_config import ForecastConfig
+from kedah_analytics.trends.model import seasonal_naive_model
 from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope

@@ -221,7 +221,11 @@ def load_model(blob: bytes) -> TrendModel:
     """Inverse of :func:`dump_model`; only load bytes this project wrote (joblib is pickle)."""
     import joblib
 
-    model = joblib.load(io.BytesIO(blob))
+    try:
+        model = joblib.load(io.BytesIO(blob))
+    except (ModuleNotFoundError, AttributeError) as err:
+        # Format 1 pickled its classes under ``kedah_analytics.trends.forecast``, which is gone.
+        raise StaleModelError(f"model of an older layout ({err}); retrain") from err
     if not isinstance(model, TrendModel):
         raise TypeError(f"not a TrendModel: {type(model).__name__}")
     if getattr(model, "format", None) != MODEL_FORMAT:

@@ -1,4 +1,6 @@
 import math
+import sys
+import types
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -7,23 +9,20 @@ import pandas as pd
 import pytest
 from trends_synth import daily_panel
 
-from kedah_analytics.trends.forecast import (
+from kedah_analytics.trends.backtest import BacktestResult, MethodMetrics, backtest
+from kedah_analytics.trends.forecast_config import ForecastConfig
+from kedah_analytics.trends.model import (
     MODEL_FORMAT,
-    PREDICTION_COLUMNS,
-    BacktestResult,
-    ForecastConfig,
-    MethodMetrics,
     StaleModelError,
-    backtest,
-    build_panel,
     dump_model,
     fit_trend_model,
     load_model,
-    predict_trends,
-    promote,
     seasonal_naive_model,
-    train_weekly,
 )
+from kedah_analytics.trends.panel import build_panel
+from kedah_analytics.trends.predict import PREDICTION_COLUMNS, predict_trends
+from kedah_analytics.trends.promotion import promote
+from kedah_analytics.trends.weekly import train_weekly
 
 CONFIG = ForecastConfig(max_iter=120)  # fewer boosting rounds keep the tests quick
 
@@ -237,6 +236,23 @@ def test_a_model_of_an_older_format_is_refused_as_stale():
     model.format = MODEL_FORMAT - 1
     with pytest.raises(StaleModelError, match="retrain"):
         load_model(dump_model(model))
+
+
+def test_a_model_pickled_under_the_removed_forecast_module_is_refused_as_stale(monkeypatch):
+    """Format 1 stored its classes as ``kedah_analytics.trends.forecast.TrendModel``; that module
+    is gone, so such a blob must read as stale (seasonal-naive serves), not crash the trend step."""
+    old = types.ModuleType("kedah_analytics.trends.forecast")
+
+    class TrendModel:  # the old class path, as a format-1 blob names it
+        format = 1
+
+    TrendModel.__module__, TrendModel.__qualname__ = old.__name__, "TrendModel"
+    old.TrendModel = TrendModel  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, old.__name__, old)
+    blob = dump_model(TrendModel())  # type: ignore[arg-type]
+    monkeypatch.delitem(sys.modules, old.__name__)
+    with pytest.raises(StaleModelError, match="retrain"):
+        load_model(blob)
 
 
 def test_the_backtest_runs_on_exactly_its_minimum_history_and_not_a_day_less():
