@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common.partitions import date_platform_partitions
-from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.common.retries import retrying_asset
 from assets.ingest.assets import RAW_POSTS_FRESHNESS
 from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
 from kedah_analytics.classify.posts import classify_posts
@@ -22,15 +22,11 @@ from resources import PostgresWarehouse, SentimentResource
 DUPLICATE_WINDOW_DAYS = 1
 
 
-@dg.asset(
+@retrying_asset(
     group_name="classify",
-    kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=TRANSIENT_RETRY,
     freshness_policy=RAW_POSTS_FRESHNESS,
 )
-@retry_only_transient
 def classified_posts(
     context: dg.AssetExecutionContext,
     raw_posts: DailyRows,

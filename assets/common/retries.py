@@ -1,17 +1,18 @@
 """What a step retries: transient failures only.
 
 An asset with ``retry_policy=TRANSIENT_RETRY`` also wraps its body in :func:`retry_only_transient`
-(a test holds every such asset to it). Dagster's retry policy retries any exception; the wrapper
-lets a transient one through to it (``kedah_analytics.transient.is_transient``: the warehouse or a
-provider unreachable or slow, a deadlock, a retryable ``SourceError``) and turns anything else into
-a ``dg.Failure`` that is never retried, with the whole error in its description. The IO manager
-applies the same rule to its reads and writes.
+(a test holds every such asset to it); :func:`retrying_asset` declares one with both. Dagster's
+retry policy retries any exception; the wrapper lets a transient one through to it
+(``kedah_analytics.transient.is_transient``: the warehouse or a provider unreachable or slow, a
+deadlock, a retryable ``SourceError``) and turns anything else into a ``dg.Failure`` that is never
+retried, with the whole error in its description. The IO manager applies the same rule to its
+reads and writes.
 """
 
 from collections.abc import Callable
 from functools import wraps
 from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
 
@@ -54,3 +55,19 @@ def retry_only_transient(body: Callable[P, R]) -> Callable[P, R]:
 
     only_transient_retried.retries_only_transient = True  # type: ignore[attr-defined]
     return only_transient_retried
+
+
+def retrying_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``@dg.asset(**asset_args)`` for a step that reads a source or the warehouse and writes
+    PostgreSQL in Python: a ranged run is one run, and transient failures are retried
+    (``TRANSIENT_RETRY`` with the body under :func:`retry_only_transient`)."""
+    defaults: dict[str, Any] = {
+        "kinds": {"postgres", "python"},
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "retry_policy": TRANSIENT_RETRY,
+    }
+
+    def declare(body: Callable[..., Any]) -> dg.AssetsDefinition:
+        return dg.asset(**{**defaults, **asset_args})(retry_only_transient(body))
+
+    return declare

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from assets.common.partitions import date_platform_partitions
-from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.common.retries import retrying_asset
 from kedah_analytics.config.validate import configuration
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.ingest import PostCollection, PostsFetchFailed
@@ -36,17 +36,13 @@ def places() -> ReplaceRows:
 RAW_POSTS_KEY = ("platform", "post_id")
 
 
-@dg.asset(
+@retrying_asset(
     group_name="ingest",
-    kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=TRANSIENT_RETRY,
     freshness_policy=RAW_POSTS_FRESHNESS,
     pool="source_api",
     metadata={"primary_key": list(RAW_POSTS_KEY)},
 )
-@retry_only_transient
 def raw_posts(
     context: dg.AssetExecutionContext, post_sources: PostSources, warehouse: PostgresWarehouse
 ) -> dg.Output[MergeChunks]:

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common.partitions import daily_partitions, date_platform_partitions
-from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from assets.common.retries import retrying_asset
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.common.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
@@ -27,16 +27,12 @@ from resources.run_scope import run_scope
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
 
 
-@dg.asset(
+@retrying_asset(
     group_name="insights",
-    kinds={"postgres", "python"},
     partitions_def=date_platform_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=TRANSIENT_RETRY,
     pool="source_api",
     metadata={"primary_key": ACCOUNT_KEY},
 )
-@retry_only_transient
 def account_daily_metrics(
     context: dg.AssetExecutionContext,
     account_metric_sources: AccountMetricSources,
@@ -91,16 +87,12 @@ def account_daily_metrics(
     )
 
 
-@dg.asset(
+@retrying_asset(
     group_name="insights",
-    kinds={"postgres", "python"},
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=TRANSIENT_RETRY,
     pool="source_api",
     metadata={"primary_key": ["date", "keyword", "geo"]},
 )
-@retry_only_transient
 def search_interest(
     context: dg.AssetExecutionContext,
     search_interest_source: SearchInterestSource,
