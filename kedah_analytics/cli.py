@@ -95,6 +95,19 @@ def _seed(days: int) -> None:
     print(f"materialized {materialize_recent_days(days)}", flush=True)
 
 
+def _foreground() -> tuple[str, bool, Path]:
+    """For a command that runs until stopped: Ctrl-C and a plain `kill` both stop everything it
+    starts. The database URL in use, whether it is the embedded one, and DAGSTER_HOME."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, serving.stop_on_signal)
+    url, embedded = _use_database()
+    return url, embedded, _dagster_home()
+
+
+def _say_database(url: str, embedded: bool) -> None:
+    print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}", flush=True)
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     _use_database()
     _dagster_home()
@@ -104,12 +117,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Demo days, then the Dagster webserver and daemon, the API and the dashboard until Ctrl-C."""
-    # Ctrl-C and a plain `kill` both stop everything this command started.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, serving.stop_on_signal)
-    url, embedded = _use_database()
-    home = _dagster_home()
-    print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}")
+    url, embedded, home = _foreground()
+    _say_database(url, embedded)
     if args.days > 0:
         _seed(args.days)
     address = f"http://{args.host}:{args.port}"
@@ -135,8 +144,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                   flush=True)  # fmt: skip
         else:
             print("a server did not come up; see its output above", file=sys.stderr)
-        while all(process.poll() is None for process in processes):
-            time.sleep(1)
+        serving.wait_until_one_exits(processes)
         print("a server exited; stopping the others", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -191,12 +199,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The deployment topology: code server, webserver and daemon as three processes."""
     from kedah_analytics.topology import start_topology
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, serving.stop_on_signal)
-    url, embedded = _use_database()
-    home = _dagster_home()
+    url, embedded, home = _foreground()
     workspace = config.project_home() / "deploy" / "workspace.grpc.yaml"
-    print(f"database: {config.redact_url(url)}{' (embedded)' if embedded else ''}", flush=True)
+    _say_database(url, embedded)
     topology = start_topology(
         workspace=workspace, cwd=config.project_home(), env={**os.environ, "DAGSTER_HOME": str(home)},
         host=args.host, port=args.port, code_port=args.code_port,
@@ -204,8 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         print(f"code server: {args.host}:{args.code_port}   Dagster UI: {topology.webserver_url}   "
               "daemon: running   (Ctrl-C stops all three)", flush=True)  # fmt: skip
-        while all(p.poll() is None for p in topology.processes):
-            time.sleep(1)
+        serving.wait_until_one_exits(topology.processes)
         print("a process of the topology exited; stopping the others", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -219,10 +223,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from kedah_analytics.executors import executor_options
     from kedah_analytics.topology import start_worker
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, serving.stop_on_signal)
-    _use_database()
-    home = _dagster_home()
+    _, _, home = _foreground()
     options = executor_options()
     print(f"celery worker on queue {options.queue!r}, broker {config.redact_url(options.broker)}", flush=True)
     worker = start_worker(options, dagster_home=home, cwd=config.project_home(), env=os.environ,

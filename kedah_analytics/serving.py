@@ -67,6 +67,12 @@ def stop(processes: Sequence[subprocess.Popen], timeout_s: float = 30.0) -> None
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def wait_until_one_exits(processes: Sequence[subprocess.Popen]) -> None:
+    """Return once any of ``processes`` has exited (polled each second)."""
+    while all(process.poll() is None for process in processes):
+        time.sleep(1)
+
+
 def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> bool:
     """Whether ``url`` answers 200 before ``process`` exits or the time runs out."""
     deadline = time.monotonic() + timeout_s
