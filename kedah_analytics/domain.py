@@ -35,27 +35,27 @@ def is_kedah_weekend(day: date) -> bool:
     return day.weekday() in (4, 5)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PostRecord:
     """One public post as collected, normalized across platforms.
 
-    Counts are ``None`` when the provider did not give them (hidden likes, missing statistics),
-    never 0 by guess.
+    What a provider does not give is left out and stays ``None``: counts are ``None`` when the
+    provider did not give them (hidden likes, missing statistics), never 0 by guess.
     """
 
     platform: str
     post_id: str
     created_at: datetime  # timezone-aware
     text: str
-    author_id: str | None
-    author_name: str | None
-    url: str | None
+    author_id: str | None = None
+    author_name: str | None = None
+    url: str | None = None
     hashtags: tuple[str, ...]
-    like_count: int | None
-    comment_count: int | None
-    share_count: int | None
-    view_count: int | None
-    lang: str | None  # the provider's own language tag, if any
+    like_count: int | None = None
+    comment_count: int | None = None
+    share_count: int | None = None
+    view_count: int | None = None
+    lang: str | None = None  # the provider's own language tag, if any
     provider: str
     payload: Mapping[str, Any]
     author_followers: int | None = None

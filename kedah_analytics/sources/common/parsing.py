@@ -2,10 +2,11 @@
 
 Two kinds of readers. The lenient ones (``parse_time``, ``int_or_none``, ``mapping_or_empty``) read
 a value of the wrong type or shape as ``None``. The strict ones (``count``, ``post_time``,
-``item_id``, ``optional_text``) are for the fields a stored row depends on: a value that is absent
-reads as ``None``, but a value that is present and unusable (a negative count, ``"²"``, 2**63, the
-year 1, a list where an id belongs) raises :class:`BadValue`, and the item is quarantined with that
-reason instead of being stored wrong or failing its partition.
+``item_id``, ``optional_text``, ``json_object``, ``optional_object``) are for the fields a stored
+row depends on: a value that is absent reads as ``None``, but a value that is present and unusable
+(a negative count, ``"²"``, 2**63, the year 1, a list where an id belongs) raises
+:class:`BadValue`, and the item is quarantined with that reason instead of being stored wrong or
+failing its partition.
 """
 
 from __future__ import annotations
@@ -131,6 +132,22 @@ def optional_str(value: Any) -> str | None:
 def mapping_or_empty(value: Any) -> Mapping[str, Any]:
     """A payload field that should be an object: itself, or empty when it is missing or not one."""
     return value if isinstance(value, Mapping) else {}
+
+
+def json_object(value: Any, name: str) -> Mapping[str, Any]:
+    """A payload item that must be a JSON object (a post, a video, a search result)."""
+    if not isinstance(value, Mapping):
+        raise BadValue(f"{name} is a {type(value).__name__}, not a JSON object")
+    return value
+
+
+def optional_object(value: Any, name: str) -> Mapping[str, Any]:
+    """A nested object that may be absent (empty then); present but not an object is bad input."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BadValue(f"{name} is a {type(value).__name__}, not an object")
+    return value
 
 
 def hashtags_in(text: str) -> tuple[str, ...]:

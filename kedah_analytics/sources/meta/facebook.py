@@ -15,11 +15,11 @@ from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
-    BadValue,
     count_or_null,
     hashtags_in,
     int_or_none,
     item_id,
+    json_object,
     optional_str,
     optional_text,
     post_time,
@@ -44,8 +44,7 @@ def _summary_total(edge: Any, name: str, repaired: list[str]) -> int | None:
 def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
     """One ``/{page-id}/posts`` item. ``like_count`` is the total of all reactions. Raises
     :class:`BadValue` for what cannot be a row."""
-    if not isinstance(item, Mapping):
-        raise BadValue(f"post is a {type(item).__name__}, not a JSON object")
+    item = json_object(item, "post")
     post_id = item_id(item.get("id"), "post id")
     created_at = post_time(item.get("created_time"), "created_time")
     message = optional_text(item.get("message"), "message") or ""
@@ -71,8 +70,6 @@ def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
         like_count=reactions,
         comment_count=comments,
         share_count=shares,
-        view_count=None,
-        lang=None,
         provider=PROVIDER,
         payload=item,
         author_followers=int_or_none(page.get("followers_count")),

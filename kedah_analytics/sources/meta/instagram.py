@@ -18,10 +18,10 @@ from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTe
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
-    BadValue,
     count_or_null,
     hashtags_in,
     item_id,
+    json_object,
     optional_str,
     optional_text,
     post_time,
@@ -75,8 +75,7 @@ class InMemoryHashtagLedger:
 def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
     """One ``recent_media`` item. Hashtag search gives no username, and hidden likes give no count.
     Raises :class:`BadValue` for what cannot be a row."""
-    if not isinstance(item, Mapping):
-        raise BadValue(f"media item is a {type(item).__name__}, not a JSON object")
+    item = json_object(item, "media item")
     media_id = item_id(item.get("id"), "media id")
     created_at = post_time(item.get("timestamp"), "timestamp")
     caption = optional_text(item.get("caption"), "caption") or ""
@@ -86,17 +85,12 @@ def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
         post_id=media_id,
         created_at=created_at,
         text=caption,
-        author_id=None,
-        author_name=None,
         url=optional_str(item.get("permalink")),
         hashtags=hashtags_in(caption),
         like_count=count_or_null(
             item.get("like_count"), "like_count", repaired
         ),  # absent when the owner hides likes
         comment_count=count_or_null(item.get("comments_count"), "comments_count", repaired),
-        share_count=None,
-        view_count=None,
-        lang=None,
         provider=PROVIDER,
         payload=item,
         repaired=tuple(repaired),

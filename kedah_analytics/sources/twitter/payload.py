@@ -20,7 +20,9 @@ from kedah_analytics.sources.common.parsing import (
     decode_entities,
     is_hashtag,
     item_id,
+    json_object,
     mapping_or_empty,
+    optional_object,
     optional_str,
     optional_text,
     post_time,
@@ -104,8 +106,7 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
     what cannot be a row.
     """
     includes = includes or SearchIncludes()
-    if not isinstance(item, Mapping):
-        raise BadValue(f"tweet is a {type(item).__name__}, not a JSON object")
+    item = json_object(item, "tweet")
     version_id = item_id(item.get("id"), "tweet id", digits=True)
     chain = _edit_chain(item, version_id)
     key = chain[0]
@@ -128,10 +129,7 @@ def tweet_to_post(item: Any, includes: SearchIncludes | None = None) -> PostReco
         )
     )
 
-    metrics = item.get("public_metrics")
-    if metrics is not None and not isinstance(metrics, Mapping):
-        raise BadValue(f"public_metrics is a {type(metrics).__name__}, not an object")
-    metrics = metrics or {}
+    metrics = optional_object(item.get("public_metrics"), "public_metrics")
     repaired: list[str] = []
     retweets = count_or_null(metrics.get("retweet_count"), "retweet_count", repaired)
     quotes = count_or_null(metrics.get("quote_count"), "quote_count", repaired)

@@ -25,6 +25,8 @@ from kedah_analytics.sources.common.parsing import (
     count_or_null,
     hashtags_in,
     item_id,
+    json_object,
+    optional_object,
     optional_str,
     post_time,
 )
@@ -43,8 +45,7 @@ def rfc3339(moment: datetime) -> str:
 def video_to_post(item: Any) -> PostRecord:
     """One ``videos.list`` item. Statistics arrive as strings; missing ones (hidden likes) are None.
     Raises :class:`BadValue` for what cannot be a row."""
-    if not isinstance(item, Mapping):
-        raise BadValue(f"video is a {type(item).__name__}, not a JSON object")
+    item = json_object(item, "video")
     video_id = item_id(item.get("id"), "video id")
     snippet = item.get("snippet")
     if not isinstance(snippet, Mapping):
@@ -53,10 +54,7 @@ def video_to_post(item: Any) -> PostRecord:
     title = optional_str(snippet.get("title")) or ""
     description = optional_str(snippet.get("description")) or ""
     text = f"{title}\n\n{description}".strip()
-    stats = item.get("statistics")
-    if stats is not None and not isinstance(stats, Mapping):
-        raise BadValue(f"statistics is a {type(stats).__name__}, not an object")
-    stats = stats or {}
+    stats = optional_object(item.get("statistics"), "statistics")
     repaired: list[str] = []
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
     return PostRecord(
@@ -70,7 +68,6 @@ def video_to_post(item: Any) -> PostRecord:
         hashtags=hashtags_in(text),
         like_count=count_or_null(stats.get("likeCount"), "likeCount", repaired),
         comment_count=count_or_null(stats.get("commentCount"), "commentCount", repaired),
-        share_count=None,
         view_count=count_or_null(stats.get("viewCount"), "viewCount", repaired),
         lang=optional_str(lang),
         provider=PROVIDER,
@@ -82,8 +79,7 @@ def video_to_post(item: Any) -> PostRecord:
 def search_result_video_id(item: Any) -> str | None:
     """The video id of one ``search.list`` result; None for a channel or playlist result; raises
     :class:`BadValue` when a video result has no usable id."""
-    if not isinstance(item, Mapping):
-        raise BadValue(f"search result is a {type(item).__name__}, not a JSON object")
+    item = json_object(item, "search result")
     ident = item.get("id")
     if not isinstance(ident, Mapping):
         raise BadValue(f"search result id is a {type(ident).__name__}, not an object")
