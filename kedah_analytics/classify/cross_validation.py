@@ -109,6 +109,24 @@ def config_name(config: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in config.items())
 
 
+def config_logits(
+    corpus: Corpus,
+    features: FoldFeatures,
+    configs: list[dict[str, Any]],
+    fit_rows: np.ndarray,
+    test_rows: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Each config (by name) fitted on ``fit_rows``, with features learned from those rows alone:
+    its logits on ``test_rows``."""
+    fitted = features.fold(fit_rows)
+    X_fit, X_test = fitted.matrix(fit_rows), fitted.matrix(test_rows)
+    out = {}
+    for config in configs:
+        coef, intercept = fit_on(corpus, config, fit_rows, X_fit)
+        out[config_name(config)] = X_test @ coef + intercept
+    return out
+
+
 def malay_cross_validation(
     corpus: Corpus,
     features: FoldFeatures,
@@ -125,14 +143,8 @@ def malay_cross_validation(
     result = CVResult({}, {config_name(c): np.zeros((len(corpus.texts), 3)) for c in configs})
     for k, (malay_train, malay_test) in enumerate(folds):
         fit_rows = np.concatenate([english_train, malay_train, synthetic])
-        fitted = features.fold(fit_rows)
-        X_fit = fitted.matrix(fit_rows)
-        X_test = fitted.matrix(malay_test)
         y_test = corpus.labels[malay_test]
-        for config in configs:
-            name = config_name(config)
-            coef, intercept = fit_on(corpus, config, fit_rows, X_fit)
-            z = X_test @ coef + intercept
+        for name, z in config_logits(corpus, features, configs, fit_rows, malay_test).items():
             result.logits[name][malay_test] = z
             result.record(name, y_test, labels[z.argmax(axis=1)])
         for name, sources in (baselines or {}).items():
@@ -157,17 +169,12 @@ def english_held_out(
     """English held-out macro-F1 and macro-recall of each config, trained on the English training
     part, all the Malay posts and the synthetic posts; with the held-out logits."""
     fit_rows = np.concatenate([english_train, corpus.rows(*MALAY_SOURCES), corpus.rows("synthetic")])
-    fitted = features.fold(fit_rows)
-    X_fit = fitted.matrix(fit_rows)
-    X_test = fitted.matrix(english_test)
     y_test = corpus.labels[english_test]
     labels = np.array(LABELS)
     out: dict[str, dict[str, Any]] = {}
-    for config in configs:
-        coef, intercept = fit_on(corpus, config, fit_rows, X_fit)
-        z = X_test @ coef + intercept
+    for name, z in config_logits(corpus, features, configs, fit_rows, english_test).items():
         figures = scores(list(y_test), list(labels[z.argmax(axis=1)]))
-        out[config_name(config)] = {
+        out[name] = {
             "macro_f1": round(float(figures["macro_f1"]), 4),
             "macro_recall": round(float(figures["macro_recall"]), 4),
             "accuracy": round(float(figures["accuracy"]), 4),
@@ -191,13 +198,9 @@ def cross_file(
     for train_source, test_source in (MALAY_SOURCES, MALAY_SOURCES[::-1]):
         train, test = corpus.rows(train_source), corpus.rows(test_source)
         fit_rows = np.concatenate([english_train, train, synthetic])
-        fitted = features.fold(fit_rows)
-        X_fit, X_test = fitted.matrix(fit_rows), fitted.matrix(test)
         direction = f"{train_source}->{test_source}"
-        for config in configs:
-            coef, intercept = fit_on(corpus, config, fit_rows, X_fit)
-            predicted = labels[(X_test @ coef + intercept).argmax(axis=1)]
-            out[config_name(config)][direction] = round(macro_f1(corpus.labels[test], predicted), 4)
+        for name, z in config_logits(corpus, features, configs, fit_rows, test).items():
+            out[name][direction] = round(macro_f1(corpus.labels[test], labels[z.argmax(axis=1)]), 4)
         model = LinearBaseline().fit([corpus.texts[i] for i in train], corpus.labels[train])
         predicted = model.predict_labels([corpus.texts[i] for i in test])
         out["baseline"][direction] = round(macro_f1(corpus.labels[test], predicted), 4)
