@@ -3,13 +3,12 @@
 import dagster as dg
 
 from assets.classify.assets import classified_posts
-from assets.common.checks import table_check
+from assets.common.checks import keys_unique_check, table_check
 from kedah_analytics.quality import tables
 
-classified_posts_keys_unique = table_check(
-    classified_posts, "classified_posts_keys_unique", "No two rows share (platform, post_id).",
-    tables.duplicate_keys, "classified_posts", ["platform", "post_id"], blocking=True,
-)  # fmt: skip
+classified_posts_keys_unique = keys_unique_check(
+    classified_posts, ["platform", "post_id"], "No two rows share (platform, post_id).", blocking=True
+)
 classified_posts_scores_in_range = table_check(
     classified_posts, "classified_posts_scores_in_range", "Scores, confidences and rates within their ranges.",
     tables.classified_scores_in_range, blocking=True,

@@ -12,7 +12,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as TargetMaterialization,
 )
 
-from kedah_analytics.quality.tables import CheckOutcome
+from kedah_analytics.quality.tables import CheckOutcome, duplicate_keys
 from kedah_analytics.warehouse import PartitionFilter
 from resources import PostgresWarehouse
 from resources.run_scope import scope_of
@@ -100,3 +100,13 @@ def table_check(
         yield from partition_evaluations(context, [key for key, _ in parts], outcomes, severity)
 
     return _check
+
+
+def keys_unique_check(
+    asset: dg.AssetsDefinition, key: Sequence[str], description: str, *, blocking: bool = False
+) -> dg.AssetChecksDefinition:
+    """``<asset>_keys_unique``: no two rows of the asset's table (named like the asset) share ``key``."""
+    table = asset.key.path[-1]
+    return table_check(
+        asset, f"{table}_keys_unique", description, duplicate_keys, table, list(key), blocking=blocking
+    )

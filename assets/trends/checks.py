@@ -1,6 +1,6 @@
 """Checks of the trends stage: term counts' keys and ranges, one model row a week, a day's predictions present."""
 
-from assets.common.checks import table_check
+from assets.common.checks import keys_unique_check, table_check
 from assets.trends.assets import (
     TERM_KEY,
     term_daily_counts,
@@ -10,18 +10,18 @@ from assets.trends.assets import (
 )
 from kedah_analytics.quality import tables
 
-term_daily_counts_keys_unique = table_check(
-    term_daily_counts, "term_daily_counts_keys_unique", "No two rows share (date, platform, term, type).",
-    tables.duplicate_keys, "term_daily_counts", TERM_KEY,
-)  # fmt: skip
+term_daily_counts_keys_unique = keys_unique_check(
+    term_daily_counts, TERM_KEY, "No two rows share (date, platform, term, type)."
+)
 term_daily_counts_non_negative = table_check(
     term_daily_counts, "term_daily_counts_non_negative", "Posts and engagement are never negative.",
     tables.values_in_range, "term_daily_counts", {"posts": (0, None), "engagement": (0, None)},
 )  # fmt: skip
-term_hourly_counts_keys_unique = table_check(
-    term_hourly_counts, "term_hourly_counts_keys_unique", "No two rows share (hour, platform, term, type).",
-    tables.duplicate_keys, "term_hourly_counts", ["hour", "platform", "term", "term_type"],
-)  # fmt: skip
+term_hourly_counts_keys_unique = keys_unique_check(
+    term_hourly_counts,
+    ["hour", "platform", "term", "term_type"],
+    "No two rows share (hour, platform, term, type).",
+)
 trend_model_one_row_per_week = table_check(
     trend_model, "trend_model_one_row_per_week", "Each week holds exactly one training outcome.",
     tables.rows_present, "trend_model", why_empty="the week's training wrote no row",
