@@ -31,7 +31,7 @@ from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
-from kedah_analytics.trends.forecast import ForecastConfig
+from kedah_analytics.trends.forecast_config import ForecastConfig
 from resources import (
     AccountMetricSources,
     PostgresIOManager,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -18,18 +18,15 @@ import tenacity
 
 from kedah_analytics.sources.common.base import FetchTelemetry, RateLimited, SourceError
 
+# Re-exported: the sources import their clock and sleep from here.
+from kedah_analytics.sources.common.clock import Clock as Clock
+from kedah_analytics.sources.common.clock import Sleep
+from kedah_analytics.sources.common.clock import utcnow as utcnow
+
 T = TypeVar("T")
 
 # (connect, read) seconds for every HTTP call.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 30.0)
-
-
-Sleep = Callable[[float], None]
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class TimeoutSession(requests.Session):
