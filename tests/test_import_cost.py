@@ -25,6 +25,8 @@ LAZY = (
     "googleapiclient",
     "httplib2",
     "httpx",
+    "requests",
+    "urllib3",
 )
 
 
