@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_S = 10.0
@@ -60,6 +63,8 @@ def failure_message(
 
 
 def _retryable(err: BaseException) -> bool:
+    import httpx
+
     if isinstance(err, httpx.HTTPStatusError):
         return err.response.status_code == 429 or err.response.status_code >= 500
     return isinstance(err, httpx.TransportError)
@@ -73,6 +78,8 @@ def _retryable(err: BaseException) -> bool:
 )
 def post_webhook(url: str, text: str, client: httpx.Client | None = None) -> None:
     """POST ``{"text": ...}`` (Slack and most chat webhooks accept it); retries 429, 5xx, timeouts."""
+    import httpx  # loads with the first message, not with the code location
+
     own = client is None
     client = client or httpx.Client(timeout=WEBHOOK_TIMEOUT_S)
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLACE_METRIC_COLUMNS = [
     "date", "place_id", "place_name", "city", "platform", "provider", "posts", "spam_posts", "likes",
@@ -17,6 +20,8 @@ def place_daily_metrics(classified: pd.DataFrame, places: pd.DataFrame) -> pd.Da
     place are left out (the classified_posts check reports that share). ``provider`` keeps demo
     and real figures apart.
     """
+    import pandas as pd
+
     if classified.empty:
         return pd.DataFrame(columns=PLACE_METRIC_COLUMNS)
     linked = classified[classified["place_id"].notna()].copy()

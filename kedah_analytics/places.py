@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kedah_analytics.config.paths import DATA_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLACES_CSV = DATA_DIR / "places.csv"
 PLACE_COLUMNS = ["place_id", "name", "city", "district", "category", "lat", "lon", "aliases_en", "aliases_ms"]
@@ -24,6 +26,8 @@ CITIES = ("Langkawi", "Alor Setar", "Sungai Petani", "Kulim", "Jitra")
 
 def load_places(path=PLACES_CSV) -> pd.DataFrame:
     """The places table with aliases as lists; raises ValueError on a malformed file."""
+    import pandas as pd
+
     df = pd.read_csv(path, dtype={"place_id": str}, keep_default_na=False)
     missing = set(PLACE_COLUMNS) - set(df.columns)
     if missing:

@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 import tenacity
-import urllib3.exceptions
 
 # SQLSTATEs of failures that a later attempt may not meet: connection exceptions (class 08),
 # transaction rollbacks (class 40: serialization failure, deadlock), and these single codes.
@@ -34,11 +33,6 @@ TRANSIENT_SQLSTATES = frozenset(
         "57P03",  # cannot connect now (starting up, recovering)
         "57P05",  # idle session timeout
     }
-)
-_URLLIB3_TRANSPORT = (
-    urllib3.exceptions.TimeoutError,
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.NewConnectionError,
 )
 MAX_CHAIN = 16
 MAX_DESCRIPTION_CHARS = 3000
@@ -89,7 +83,7 @@ def _own_verdict(exc: BaseException) -> bool | None:
     verdict = _requests_verdict(exc)
     if verdict is not None:
         return verdict
-    if isinstance(exc, _URLLIB3_TRANSPORT) or transient_transport_error(exc):
+    if _urllib3_transport_error(exc) or transient_transport_error(exc):
         return True
     status = _httpx_status(exc)
     if status is not None:
@@ -97,6 +91,15 @@ def _own_verdict(exc: BaseException) -> bool | None:
     if type(exc).__module__.startswith("google.genai"):
         return _transient_gemini_error(exc)
     return None
+
+
+def _urllib3_transport_error(exc: BaseException) -> bool:
+    # As for requests below: no urllib3 error exists before a client library imported urllib3.
+    urllib3 = sys.modules.get("urllib3")
+    if urllib3 is None:
+        return False
+    errors = urllib3.exceptions
+    return isinstance(exc, errors.TimeoutError | errors.ProtocolError | errors.NewConnectionError)
 
 
 def _requests_verdict(exc: BaseException) -> bool | None:

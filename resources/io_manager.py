@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 import psycopg
 
 from kedah_analytics.sources.common.failures import day_span
@@ -36,6 +35,9 @@ from kedah_analytics.warehouse.state import save_cursors
 from resources.run_scope import input_scope, output_scope
 from resources.warehouse import ensure_migrated
 from resources.write_metadata import PartitionFigures, table_metadata, table_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PostgresIOManager(dg.ConfigurableIOManager):

@@ -12,7 +12,7 @@ import inspect
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
@@ -23,10 +23,6 @@ from kedah_analytics.config.validate import ConfigurationError, source_problems
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.sources.common.base import PostSource
 from kedah_analytics.sources.common.providers import Wiring
-from kedah_analytics.sources.demo.insights import DemoAccountMetricsSource, DemoSearchInterestSource
-from kedah_analytics.sources.demo.posts import DemoSource
-from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
-from kedah_analytics.sources.insights import AccountMetricsSource
 from kedah_analytics.sources.registry import (
     configured_account_sources,
     configured_sources,
@@ -40,6 +36,12 @@ from kedah_analytics.warehouse.state import (
     PgTrendsCache,
     load_cursors,
 )
+
+if TYPE_CHECKING:
+    # The sources' libraries (numpy, pandas, pytrends) load when a step asks for a source.
+    from kedah_analytics.sources.demo.insights import DemoSearchInterestSource
+    from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
+    from kedah_analytics.sources.insights import AccountMetricsSource
 
 MODES = ("auto", "demo")
 DEMO_MODE_NOTE = f"{SOURCE_MODE.name}=demo"
@@ -112,6 +114,8 @@ class PostSources(_SourceResource):
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}; platforms are {PLATFORMS}")
         self._check_mode()
+        from kedah_analytics.sources.demo.posts import DemoSource  # numpy, with the first fetch
+
         return self.real_sources().get(platform) or DemoSource()
 
     def describe(self) -> dict[str, str]:
@@ -141,6 +145,8 @@ class AccountMetricSources(_SourceResource):
         """The demo account of a platform that has account metrics, else None (X)."""
         if platform in NO_ACCOUNT_METRICS:
             return None
+        from kedah_analytics.sources.demo.insights import DemoAccountMetricsSource
+
         return DemoAccountMetricsSource.for_platform(platform, load_tracking(self.environment()))
 
     def source_for(self, platform: str) -> AccountMetricsSource | None:
@@ -175,6 +181,8 @@ class SearchInterestSource(_SourceResource):
     network, so it is never called unless asked for)."""
 
     def demo_source(self) -> DemoSearchInterestSource:
+        from kedah_analytics.sources.demo.insights import DemoSearchInterestSource
+
         return DemoSearchInterestSource(load_tracking(self.environment()))
 
     url: str | None = Field(
@@ -187,6 +195,8 @@ class SearchInterestSource(_SourceResource):
         if self.mode == "demo":
             return None
         env = self.environment()
+        from kedah_analytics.sources.google_trends.client import GoogleTrendsSource  # pytrends, pandas
+
         kwargs = self.hooks_for(GoogleTrendsSource)
         tracking = load_tracking(env)
         if self.url and "cache" not in kwargs:

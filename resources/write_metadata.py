@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 import psycopg
 
 from kedah_analytics.warehouse import WriteSummary, count_rows, table_columns
 from kedah_analytics.warehouse.read import count_rows_by_partition
 from kedah_analytics.warehouse.scope import RunScope, rows_by_partition
 from kedah_analytics.warehouse.writes import Describe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PREVIEW_ROWS = 5
 
@@ -136,6 +138,8 @@ class PartitionFigures:
             for name, value in figures.items():
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     totals[f"run_{name}"] = totals.get(f"run_{name}", 0) + value
+        import pandas as pd
+
         table = pd.DataFrame([{"partition": k, **_scalars(f)} for k, f in sorted(self.figures.items())])
         if len(table) <= RUN_TABLE_MAX_PARTITIONS:
             return {**totals, "run_partitions": dg.MetadataValue.md(_bounded_markdown(table))}

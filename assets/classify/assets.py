@@ -2,20 +2,21 @@
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
+from assets.common.frames import DataFrame
 from assets.common.partitions import date_platform_partitions
 from assets.common.retries import retrying_asset
 from assets.ingest.assets import RAW_POSTS_FRESHNESS
 from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
-from kedah_analytics.classify.posts import classify_posts
-from kedah_analytics.places import PlaceLinker
 from kedah_analytics.warehouse import ReplaceChunks
 from kedah_analytics.warehouse.read import DailyRows, read_days
 from resources import PostgresWarehouse, SentimentResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The near-duplicate spam signal compares a post with every platform's posts of its day and the
 # day before: a fixed window of the warehouse, so the flag is the same however runs are laid out.
@@ -30,18 +31,21 @@ DUPLICATE_WINDOW_DAYS = 1
 def classified_posts(
     context: dg.AssetExecutionContext,
     raw_posts: DailyRows,
-    places: pd.DataFrame,
+    places: DataFrame,
     sentiment: SentimentResource,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceChunks]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
+    from kedah_analytics.classify.posts import classify_posts  # pandas: loaded by the step
+    from kedah_analytics.places import PlaceLinker
+
     if places.empty:
         raise dg.Failure("kedah.places is empty: materialize the `places` asset first", allow_retries=False)
     classifier = sentiment.get_classifier(cache_url=warehouse.url)
     linker = PlaceLinker(places)
 
-    def by_day() -> Iterator[tuple[date, pd.DataFrame]]:
+    def by_day() -> Iterator[tuple[date, DataFrame]]:
         # One day at a time: a year-long run holds a day of posts, not the year.
         for day, raw in raw_posts.by_day():
             with warehouse.connection() as conn:
@@ -56,7 +60,7 @@ def classified_posts(
     )
 
 
-def describe_classified(classified: pd.DataFrame) -> dict[str, int | float]:
+def describe_classified(classified: DataFrame) -> dict[str, int | float]:
     """A partition's own figures: posts, spam, share linked to a place, and counts by classifier,
     language and sentiment."""
     figures: dict[str, int | float] = {
@@ -77,5 +81,5 @@ def _telemetry(classifier: SentimentClassifier) -> dict[str, Any]:
     return {}
 
 
-def _counts(values: pd.Series) -> dict[str, int]:
+def _counts(values: "pd.Series") -> dict[str, int]:
     return {str(k): int(v) for k, v in values.value_counts().items()}

@@ -12,7 +12,6 @@ import psycopg
 
 from assets.classify.assets import DUPLICATE_WINDOW_DAYS, classified_posts
 from assets.common.partitions import date_platform_partitions
-from kedah_analytics.classify.posts import stale_spam
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.warehouse import PartitionFilter, read_table
 from kedah_analytics.warehouse.read import read_days
@@ -67,6 +66,8 @@ def days_to_check(changed: Iterable[tuple[date, str]]) -> list[date]:
 def stale_partitions(conn: psycopg.Connection, days: Iterable[date]) -> list[tuple[date, str, int]]:
     """(day, platform, posts) of every classified partition whose stored spam scores differ from
     what the stored raw posts give now (posts not yet classified are their own run's business)."""
+    from kedah_analytics.classify.posts import stale_spam  # pandas: when the sensor finds arrivals
+
     out = []
     for day in days:
         window = read_days(

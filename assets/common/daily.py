@@ -8,8 +8,8 @@ and replaces one day at a time (bounded memory). Only the computation and the fi
 from collections.abc import Callable
 
 import dagster as dg
-import pandas as pd
 
+from assets.common.frames import DataFrame
 from assets.common.partitions import ALL_PLATFORMS_OF_DAY, FOLLOW_ANY_CHANGED_DAY, daily_partitions
 from kedah_analytics.warehouse import ReplaceChunks
 from kedah_analytics.warehouse.read import DailyRows
@@ -20,7 +20,7 @@ def daily_from_classified_posts(
     name: str,
     group_name: str,
     description: str,
-    compute: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    compute: Callable[[DataFrame, DataFrame], DataFrame],
     describe: Describe,
 ) -> dg.AssetsDefinition:
     """The asset ``name``: ``compute(posts, places)`` of each day's classified posts, replaced day
@@ -36,7 +36,7 @@ def daily_from_classified_posts(
         ins={"classified_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY)},
         automation_condition=FOLLOW_ANY_CHANGED_DAY,
     )
-    def daily(classified_posts: DailyRows, places: pd.DataFrame) -> dg.Output[ReplaceChunks]:
+    def daily(classified_posts: DailyRows, places: DataFrame) -> dg.Output[ReplaceChunks]:
         chunks = ((day, compute(posts, places)) for day, posts in classified_posts.by_day())
         return dg.Output(ReplaceChunks(chunks, describe=describe))
 

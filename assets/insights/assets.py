@@ -1,28 +1,26 @@
-"""Insights: account-level daily metrics per platform, and Google Trends search interest in Kedah."""
+"""Insights: account-level daily metrics per platform, and Google Trends search interest in Kedah.
+
+The sources' modules (pandas, numpy) load in the steps that call them, not with the code location."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import product
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from assets.common.partitions import daily_partitions, date_platform_partitions
 from assets.common.retries import retrying_asset
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.common.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
-from kedah_analytics.sources.demo.insights import demo_account_id
-from kedah_analytics.sources.google_trends.interest import SearchInterestProvider, collect_search_interest
-from kedah_analytics.sources.insights import (
-    ACCOUNT_METRIC_COLUMNS,
-    AccountMetricsOutcome,
-    account_metrics_metadata,
-    collect_account_metrics,
-)
 from kedah_analytics.warehouse import PartitionFilter, ReplaceRows
 from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSource
 from resources.run_scope import run_scope
+
+if TYPE_CHECKING:
+    from kedah_analytics.sources.google_trends.interest import SearchInterestProvider
+    from kedah_analytics.sources.insights import AccountMetricsOutcome
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
 
@@ -43,6 +41,14 @@ def account_daily_metrics(
     value (day basis, period) in ``metadata``. Each account's days are replaced when it answers; an
     account that fails keeps the rows stored before. X has none; an unconfigured platform gets an
     invented ``demo`` account, never mixed with real rows."""
+    import pandas as pd
+
+    from kedah_analytics.sources.insights import (
+        ACCOUNT_METRIC_COLUMNS,
+        account_metrics_metadata,
+        collect_account_metrics,
+    )
+
     fetched_at = datetime.now(UTC)
     scope = run_scope(context)
     outcomes: list[AccountMetricsOutcome] = []
@@ -101,6 +107,8 @@ def search_interest(
     """Google Trends interest (0..100) per day for the tracked keywords in Kedah (geo MY-02), with the
     keyword group and timeframe it is relative to; invented ``demo`` interest unless Google Trends
     is switched on (``KEDAH_GOOGLE_TRENDS=1``)."""
+    from kedah_analytics.sources.google_trends.interest import collect_search_interest
+
     scope = run_scope(context)
     days = scope.days()
     real = search_interest_source.source()
@@ -142,10 +150,12 @@ def search_interest(
     )
 
 
-def replaced_account_rows(outcomes: Sequence[AccountMetricsOutcome]) -> PartitionFilter:
+def replaced_account_rows(outcomes: Sequence["AccountMetricsOutcome"]) -> PartitionFilter:
     """The rows a write of these outcomes replaces: the days of the accounts that answered, so an
     account that failed this time keeps the rows an earlier run stored for it. A real platform's
     write also removes the demo account's rows of its days: demo and real never share a partition."""
+    from kedah_analytics.sources.demo.insights import demo_account_id
+
     keys = []
     for o in outcomes:
         accounts = [*o.succeeded, *([demo_account_id(o.platform)] if o.provider != DEMO_PROVIDER else [])]

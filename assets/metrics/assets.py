@@ -1,12 +1,11 @@
 """Metrics: daily figures per place and platform."""
 
-import pandas as pd
-
 from assets.common.daily import daily_from_classified_posts
+from assets.common.frames import DataFrame
 from kedah_analytics import place_metrics
 
 
-def describe_place_metrics(daily: pd.DataFrame) -> dict[str, int | float]:
+def describe_place_metrics(daily: DataFrame) -> dict[str, int | float]:
     """A day's own figures: places with posts and posts (spam left out)."""
     return {
         "places_with_posts": int(daily["place_id"].nunique()) if len(daily) else 0,

@@ -3,14 +3,12 @@
 from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 
 from assets.common.daily import daily_from_classified_posts
+from assets.common.frames import DataFrame
 from assets.common.partitions import FIRST_MONDAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
-from kedah_analytics.trends import pipeline, store
 from kedah_analytics.trends.forecast_config import ForecastConfig
-from kedah_analytics.trends.model import seasonal_naive_model
 from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
@@ -35,8 +33,20 @@ BURST_HISTORY = dg.TimeWindowPartitionMapping(
 )
 
 
-def _terms(counts: pd.DataFrame) -> dict[str, int | float]:
+def _terms(counts: DataFrame) -> dict[str, int | float]:
     return {"terms": int(counts["term"].nunique()) if len(counts) else 0}
+
+
+def _term_daily_counts(posts: DataFrame, places: DataFrame) -> DataFrame:
+    from kedah_analytics.trends import pipeline  # pandas, numpy: loaded by the step
+
+    return pipeline.term_daily_counts(posts, places)
+
+
+def _term_hourly_counts(posts: DataFrame, places: DataFrame) -> DataFrame:
+    from kedah_analytics.trends import pipeline
+
+    return pipeline.term_hourly_counts(posts, places)
 
 
 term_daily_counts = daily_from_classified_posts(
@@ -44,14 +54,14 @@ term_daily_counts = daily_from_classified_posts(
     "trends",
     "Per day, platform and term (keyword, hashtag, topic, place): non-spam posts, likes,\n"
     "comments, shares, views and engagement. The trend model's input.",
-    pipeline.term_daily_counts,
+    _term_daily_counts,
     _terms,
 )
 term_hourly_counts = daily_from_classified_posts(
     "term_hourly_counts",
     "trends",
     "Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input.",
-    pipeline.term_hourly_counts,
+    _term_hourly_counts,
     _terms,
 )
 
@@ -69,15 +79,19 @@ term_hourly_counts = daily_from_classified_posts(
 )
 def trend_model(
     context: dg.AssetExecutionContext,
-    term_daily_counts: pd.DataFrame,
-    search_interest: pd.DataFrame,
-    places: pd.DataFrame,
+    term_daily_counts: DataFrame,
+    search_interest: DataFrame,
+    places: DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """The weekly-trained forecaster (gradient boosting on each term's median day) with its
     rolling-origin backtest against seasonal-naive and the 28-day mean, and the model that serves
     afterwards: the candidate only when it beats both baselines, else the previous model or the
     baseline."""
+    import pandas as pd
+
+    from kedah_analytics.trends import pipeline, store  # the forecaster's libraries load here
+
     scope = run_scope(context)
     (week_start,) = scope.days()
     training_start, training_end = store.week_window(week_start, TRAINING_WEEKS_BEFORE)
@@ -114,14 +128,19 @@ def trend_model(
 )
 def trend_predictions(
     context: dg.AssetExecutionContext,
-    term_daily_counts: pd.DataFrame,
-    term_hourly_counts: pd.DataFrame,
-    search_interest: pd.DataFrame,
-    places: pd.DataFrame,
+    term_daily_counts: DataFrame,
+    term_hourly_counts: DataFrame,
+    search_interest: DataFrame,
+    places: DataFrame,
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceRows]:
     """Top rising keywords, hashtags, topics and places for the day: predicted volume, score,
     confidence, the serving model's version, and whether the burst detector already sees a burst."""
+    import pandas as pd
+
+    from kedah_analytics.trends import pipeline, store
+    from kedah_analytics.trends.model import seasonal_naive_model
+
     frames, notes, versions = [], [], set()
     servings: list[str] = []
     min_days = ForecastConfig().min_history_days

@@ -23,7 +23,7 @@ from kedah_analytics.config import settings
 from kedah_analytics.config.quotas import polling_problems
 from kedah_analytics.config.settings import Settings, SettingsError
 from kedah_analytics.config.tracking import DEFAULT_TRACKING_FILE, TrackingConfig, load_tracking
-from kedah_analytics.sources.twitter.search import build_search_queries
+from kedah_analytics.sources.twitter.query import build_search_queries
 
 
 @dataclass(frozen=True)

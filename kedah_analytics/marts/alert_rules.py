@@ -22,7 +22,6 @@ re-running or back-filling days in any order gives the same alerts, with the sam
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -30,31 +29,12 @@ import pandas as pd
 
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
+from kedah_analytics.marts.alert_config import AlertConfig as AlertConfig  # re-exported
 from kedah_analytics.marts.build import REAL, provider_kind
 from kedah_analytics.trends.burst import BurstConfig, detect_bursts
 from kedah_analytics.trends.counts import TERM_TYPES, trend_series_hourly
 
 MIN_POST_SPREAD = 0.05  # floor on the per-post variance, so a unanimous baseline is not infinitely sure
-
-
-@dataclass(frozen=True)
-class AlertConfig:
-    cooldown_days: int = 3
-    baseline_days: int = 28
-    # Days with data among the baseline days before an alert day: with fewer, a "baseline" is a
-    # day or two of whatever happened to be collected, and the first days of a fresh install (or
-    # of a new source) would alert on noise.
-    min_history_days: int = 7
-    dip_min_posts: int = 5
-    dip_min_baseline_posts: int = 20
-    dip_min_drop: float = 0.2
-    dip_z: float = 3.0
-    top_posts: int = 3
-
-    @property
-    def history_days(self) -> int:
-        """Days of input before the first alert day: the baseline of each cooldown day."""
-        return self.baseline_days + self.cooldown_days
 
 
 def has_history(days_with_data: set[date], day: date, config: AlertConfig) -> bool:

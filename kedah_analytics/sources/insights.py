@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kedah_analytics.domain import DEMO_PROVIDER, AccountMetricRecord
 from kedah_analytics.sources.common.base import FetchTelemetry, SourceError, telemetry_metadata
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TELEMETRY_TOTALS = ("api_calls", "pages_read", "rate_limit_waits", "cache_hits")
 ACCOUNT_METRIC_COLUMNS = [
@@ -154,6 +155,8 @@ def account_metrics_frame(
                 "fetched_at": fetched_at,
             }
         )
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=ACCOUNT_METRIC_COLUMNS)
     # A platform answering the same (day, account, metric) twice keeps its last answer.
     frame = frame.drop_duplicates(subset=["date", "platform", "account_id", "metric"], keep="last")

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedah_analytics.config import settings
 from kedah_analytics.config.tracking import TrackingConfig, load_tracking
 from kedah_analytics.sources.common.base import FetchResult, PostSource, SourceError
 from kedah_analytics.sources.common.providers import ACCOUNT_METRICS, POSTS, SEARCH_INTEREST, Provider, Wiring
-from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
 from kedah_analytics.sources.google_trends.provider import GOOGLE_TRENDS_INTEREST
-from kedah_analytics.sources.insights import AccountMetricsSource
 from kedah_analytics.sources.meta.provider import (
     FACEBOOK_INSIGHTS,
     FACEBOOK_PAGES,
@@ -29,6 +27,11 @@ from kedah_analytics.sources.meta.provider import (
 )
 from kedah_analytics.sources.twitter.provider import X_RECENT_SEARCH
 from kedah_analytics.sources.youtube.provider import YOUTUBE_ANALYTICS, YOUTUBE_VIDEOS
+
+if TYPE_CHECKING:
+    # Each provider's client (tweepy, pytrends, googleapiclient...) loads when its factory runs.
+    from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
+    from kedah_analytics.sources.insights import AccountMetricsSource
 
 # Every provider the project knows: a new one is a package in sources/ and one line here.
 PROVIDERS: tuple[Provider, ...] = (

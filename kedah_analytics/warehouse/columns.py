@@ -7,17 +7,18 @@ texts lose NUL characters, JSON is made storable, integers are checked against b
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from kedah_analytics.warehouse.sanitize import clean_json, clean_text, storable_int
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "kedah"
 
@@ -47,14 +48,26 @@ def qualified(table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table))
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    return isinstance(value, float) and math.isnan(value)
+def _missing_test() -> Callable[[Any], bool]:
+    """Whether a value is stored as NULL (None, NaT, NA, NaN); pandas loads with the first write."""
+    import pandas as pd
+
+    nat, na, isnan = pd.NaT, pd.NA, math.isnan
+
+    def is_missing(value: Any) -> bool:
+        if value is None or value is nat or value is na:
+            return True
+        return isinstance(value, float) and isnan(value)
+
+    return is_missing
 
 
 def _column_values(series: pd.Series, column: Column) -> list[Any]:
     """Python values for COPY: NaN/NaT/NA become NULL, arrays lists, jsonb wrapped."""
+    import numpy as np
+    import pandas as pd
+
+    _is_missing = _missing_test()
     if column.type.endswith("[]"):
         element_is_text = column.type == "text[]"
         return [

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
@@ -25,6 +24,9 @@ from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.warehouse.columns import SCHEMA, copy_rows, prepare, qualified
 from kedah_analytics.warehouse.locks import lock_keys, partition_lock_keys
 from kedah_analytics.warehouse.scope import PartitionFilter, check_rows_inside
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DemoMixError", "PartitionFilter", "WriteSummary", "merge_rows", "refuse_demo_over_real",
            "replace_partitions"]  # fmt: skip

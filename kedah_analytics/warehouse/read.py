@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
 from kedah_analytics.warehouse.columns import qualified, table_columns
 from kedah_analytics.warehouse.connection import connect
 from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def read_table(
@@ -35,6 +37,8 @@ def read_table(
     with conn.cursor() as cur:
         cur.execute(query, params)
         rows = cur.fetchall()
+    import pandas as pd
+
     return pd.DataFrame.from_records(rows, columns=names)
 
 
@@ -92,4 +96,6 @@ def read_days(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), qualified(table)
     )
     rows = conn.execute(query, (first, last)).fetchall()
+    import pandas as pd
+
     return pd.DataFrame.from_records(rows, columns=list(columns))

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from psycopg import sql
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class RunScope:
 
 
 def _normalise(value: Any) -> Any:
+    import pandas as pd
+
     return value.date() if isinstance(value, pd.Timestamp) else value
 
 

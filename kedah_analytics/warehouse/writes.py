@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The figures of a set of rows (posts, spam posts, places with posts, ...): recorded on each
 # partition for that partition's own rows, and the numbers summed under run_* names for a ranged
 # run. A list or a mapping (the partition's top places, its alerts by kind) shows as JSON.
-Describe = Callable[[pd.DataFrame], Mapping[str, Any]]
+Describe: TypeAlias = Callable[["pd.DataFrame"], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

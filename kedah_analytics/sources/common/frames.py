@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kedah_analytics.domain import PostRecord, kedah_date
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RAW_COLUMNS = [
     "platform", "post_id", "date", "created_at", "text", "author_id", "author_name", "author_followers",
@@ -56,6 +57,8 @@ def posts_frame(
                 "quoted_post_id": p.quoted_post_id,
             }
         )
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=RAW_COLUMNS)
     for column in ("like_count", "comment_count", "share_count", "view_count", "author_followers"):
         # Straight from the Python ints: a column inferred as float64 first would round counts

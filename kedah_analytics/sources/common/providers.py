@@ -15,15 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from kedah_analytics.config.settings import Setting
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.sources.common.budget import DailyCounter
-from kedah_analytics.sources.common.retry import Clock, Sleep, utcnow
+from kedah_analytics.sources.common.clock import Clock, Sleep, utcnow
 from kedah_analytics.sources.common.secrets import Secret
 
 if TYPE_CHECKING:
+    import requests
+
     from kedah_analytics.sources.meta.instagram import HashtagLedger
 
 POSTS = "posts"

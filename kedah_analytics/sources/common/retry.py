@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
 import tenacity
 
 from kedah_analytics.sources.common.base import FetchTelemetry, RateLimited, SourceError
+
+# Re-exported: the sources import their clock and sleep from here.
+from kedah_analytics.sources.common.clock import Clock as Clock
+from kedah_analytics.sources.common.clock import Sleep
+from kedah_analytics.sources.common.clock import utcnow as utcnow
+
+if TYPE_CHECKING:
+    pass
 
 T = TypeVar("T")
 
@@ -24,25 +31,13 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 30.0)
 
 
-Sleep = Callable[[float], None]
-Clock = Callable[[], datetime]
+def __getattr__(name: str) -> Any:
+    """``TimeoutSession`` from here, as before, loading requests only when it is asked for."""
+    if name == "TimeoutSession":
+        from kedah_analytics.sources.common.http import TimeoutSession
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class TimeoutSession(requests.Session):
-    """A requests session that gives every request a timeout unless the caller set one."""
-
-    def __init__(self, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT):
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
+        return TimeoutSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

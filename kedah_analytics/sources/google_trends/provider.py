@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kedah_analytics.config.settings import GOOGLE_TRENDS
 from kedah_analytics.sources.common.providers import SEARCH_INTEREST, Provider, Wiring
-from kedah_analytics.sources.google_trends.client import PROVIDER, GoogleTrendsSource
+
+if TYPE_CHECKING:
+    from kedah_analytics.sources.google_trends.client import GoogleTrendsSource
+from kedah_analytics.domain import GOOGLE_TRENDS_PROVIDER
 
 
 def _switched_on(w: Wiring) -> list[str]:
@@ -13,11 +18,17 @@ def _switched_on(w: Wiring) -> list[str]:
     return [] if on else [f"{GOOGLE_TRENDS.name} unset"]
 
 
+def _build(w: Wiring) -> GoogleTrendsSource:
+    from kedah_analytics.sources.google_trends.client import GoogleTrendsSource  # loads pytrends, pandas
+
+    return GoogleTrendsSource(w.tracking, **w.options)
+
+
 GOOGLE_TRENDS_INTEREST = Provider(
-    PROVIDER,
+    GOOGLE_TRENDS_PROVIDER,
     "google_trends",
     SEARCH_INTEREST,
     (GOOGLE_TRENDS,),
-    lambda w: GoogleTrendsSource(w.tracking, **w.options),
+    _build,
     lacks=_switched_on,
 )

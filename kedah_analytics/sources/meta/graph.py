@@ -10,10 +10,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
-import requests
 
 from kedah_analytics.config.tracking import GraphApiTracking, TrackingConfig
 from kedah_analytics.sources.common.base import (
@@ -31,11 +29,13 @@ from kedah_analytics.sources.common.retry import (
     Retryable,
     RetryPolicy,
     Sleep,
-    TimeoutSession,
     run_with_retries,
     utcnow,
 )
 from kedah_analytics.sources.common.secrets import Secret, scrub
+
+if TYPE_CHECKING:
+    import requests
 
 GRAPH_THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 GRAPH_TRANSIENT_CODES = frozenset({1, 2})
@@ -138,6 +138,8 @@ class GraphApiClient:
         self._token = access_token
         self.version = version
         self.base_url = base_url.rstrip("/")
+        from kedah_analytics.sources.common.http import TimeoutSession  # requests, with the client
+
         self.session = session if session is not None else TimeoutSession(timeout)
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
@@ -278,6 +280,8 @@ class GraphApiClient:
     def _get(
         self, url: str, params: dict[str, Any], *, telemetry: FetchTelemetry | None, token: Secret
     ) -> dict[str, Any]:
+        import requests
+
         what = self._describe(url)
 
         def attempt() -> dict[str, Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from kedah_analytics.config.settings import X_BEARER_TOKEN, Settings
 from kedah_analytics.sources.common.providers import POSTS, Provider, Wiring
 from kedah_analytics.sources.twitter.payload import PLATFORM, PROVIDER
-from kedah_analytics.sources.twitter.search import TwitterSource
+
+if TYPE_CHECKING:
+    from kedah_analytics.sources.twitter.search import TwitterSource
 
 
 def x_daily_post_reads(env: Mapping[str, str]) -> int:
@@ -17,6 +20,8 @@ def x_daily_post_reads(env: Mapping[str, str]) -> int:
 
 
 def _build(w: Wiring) -> TwitterSource:
+    from kedah_analytics.sources.twitter.search import TwitterSource  # loads tweepy
+
     return TwitterSource(
         w.required_secret(X_BEARER_TOKEN),
         w.tracking,

@@ -12,8 +12,6 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
-import httplib2
-
 from kedah_analytics.config.settings import (
     YOUTUBE_OAUTH_CLIENT_ID,
     YOUTUBE_OAUTH_CLIENT_SECRET,
@@ -92,6 +90,7 @@ class YouTubeAnalyticsSource:
                     credentials_env_var, "YouTube Analytics needs the channel owner's OAuth credentials"
                 )
             import google_auth_httplib2
+            import httplib2
 
             http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
         from googleapiclient.discovery import build  # loads when a real source is built

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
-import google.auth.exceptions
-import httplib2
-from googleapiclient.errors import HttpError
+from typing import TYPE_CHECKING, Any
 
 from kedah_analytics.sources.common.base import (
     BadRequest,
@@ -25,6 +21,9 @@ from kedah_analytics.sources.common.budget import next_midnight
 from kedah_analytics.sources.common.days import PACIFIC
 from kedah_analytics.sources.common.retry import Clock, Retryable, RetryPolicy, Sleep, run_with_retries
 from kedah_analytics.sources.common.secrets import Secret, scrub
+
+if TYPE_CHECKING:
+    from googleapiclient.errors import HttpError
 
 DEFAULT_HTTP_TIMEOUT = 30.0
 
@@ -73,6 +72,10 @@ def execute_google_request(
     A spent daily quota raises :class:`QuotaExhausted` at once, with the Pacific-midnight reset.
     Error text is rebuilt from status and reason: HttpError's own text holds the URL with ``key=``.
     """
+    # The Google client libraries load with the first real call, not with the code location.
+    import google.auth.exceptions
+    import httplib2
+    from googleapiclient.errors import HttpError
 
     def attempt() -> Any:
         if telemetry is not None:

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-import httplib2
-
 from kedah_analytics.config.settings import YOUTUBE_API_KEY
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
@@ -131,6 +129,7 @@ def read_videos_page(response: Any, batch: list[str], reader: PageReader) -> Non
 
 def build_youtube(api_key: Secret, *, http: Any = None, timeout: float = DEFAULT_HTTP_TIMEOUT) -> Any:
     """The YouTube Data API v3 service from the discovery document shipped in the package (no network)."""
+    import httplib2
     from googleapiclient.discovery import build  # loads when a real source is built
 
     return build(
