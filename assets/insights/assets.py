@@ -9,6 +9,7 @@ import pandas as pd
 
 from assets.common.partitions import daily_partitions, date_platform_partitions
 from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
+from kedah_analytics.deferrals import deferral
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.common.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
@@ -25,6 +26,7 @@ from resources import AccountMetricSources, PostgresWarehouse, SearchInterestSou
 from resources.run_scope import run_scope
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
+TRENDS_SOURCE = "google_trends"  # the deferral key of search interest (kedah_analytics.deferrals)
 
 
 @dg.asset(
@@ -125,6 +127,15 @@ def search_interest(
             metadata={"provider": source.provider, "error_type": type(exc).__name__},
             allow_retries=exc.retryable,
         ) from exc
+    deferred = {}
+    if outcome.spent is not None:
+        held = deferral(TRENDS_SOURCE, source.provider, outcome.spent, datetime.now(UTC))
+        warehouse.defer(held)
+        deferred = held.as_metadata()
+        context.log.warning(
+            f"Google Trends kept refusing after backing off ({outcome.spent.message}); what came back is "
+            f"stored, and Google Trends is deferred until {held.until.isoformat()}: its schedule skips until then"
+        )
     if outcome.days_without_data:
         context.log.warning(
             f"Google Trends gave no data for {day_span(outcome.days_without_data)}; "
@@ -145,6 +156,8 @@ def search_interest(
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
             "quarantined": quarantined,
+            "quota_exhausted": outcome.spent is not None,
+            **deferred,
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )
