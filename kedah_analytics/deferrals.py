@@ -50,10 +50,10 @@ def spent_quota(error: BaseException) -> QuotaSpent | None:
 
 
 def deferral(source: str, provider: str, spent: QuotaSpent, now: datetime) -> Deferral:
-    """Defer ``source`` until the allowance is whole again (``UNKNOWN_RESET`` from ``now`` when the
-    provider did not say; never before ``now``)."""
+    """Defer ``source`` until the allowance is whole again, as the source's own clock put it
+    (``UNKNOWN_RESET`` from ``now`` when the provider did not say)."""
     until = spent.reset_at if spent.reset_at is not None else now + UNKNOWN_RESET
-    return Deferral(source, provider, max(until, now).astimezone(UTC), spent.message)
+    return Deferral(source, provider, until.astimezone(UTC), spent.message)
 
 
 def record_deferral(conninfo: str, deferred: Deferral) -> None:
