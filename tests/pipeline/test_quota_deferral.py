@@ -33,6 +33,7 @@ from assets.insights.automation import daily_search_interest
 from kedah_analytics.deferrals import active_deferrals
 from kedah_analytics.definitions import defs
 from kedah_analytics.sources.registry import ENV_VARS
+from kedah_analytics.status import collection_status
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import PgPostReadBudget, load_cursors
 from resources import (
@@ -205,6 +206,9 @@ def test_youtube_allowance_spent_mid_run_stores_the_videos_found_and_defers_unti
     assert "youtube" in warning and PACIFIC_MIDNIGHT.isoformat() in warning and "2 post(s)" in warning
     with psycopg.connect(url) as conn:
         assert set(active_deferrals(conn, NETWORK.clock())) == {"youtube"}
+        # What the API's /collection/status and the dashboard's Data status page show.
+        shown = {row["platform"]: row["deferred_until"] for row in collection_status(conn, NETWORK.clock())}
+    assert shown == {"twitter": None, "instagram": None, "facebook": None, "youtube": PACIFIC_MIDNIGHT}
 
     schedule = COLLECTION_SCHEDULES["youtube"]
     skipped = tick(schedule, url, datetime(2026, 11, 20, 7, 20, tzinfo=UTC))
