@@ -7,7 +7,7 @@ and closing ``name: value`` lines (quota_breaches, runs_failed_by_quota, complet
 x_cost_over_budget_days, db_bytes_per_post). The machinery is in ``tests/month_sim/`` (a
 three-day version runs in ``make test``).
 
-    .venv/bin/python bench/bench_month.py [--days 30] [--start 2026-10-01]
+    .venv/bin/python bench/bench_month.py [--days 30] [--start 2026-10-01] [--youtube-search-allowance 100]
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def main() -> None:
     parser.add_argument(
         "--start", default="2026-10-01", help="first simulated day (UTC midnight); in the past"
     )
+    parser.add_argument(
+        "--youtube-search-allowance", type=int, default=100,
+        help="search.list calls a Pacific day the fake YouTube allows (below 100: a tight quota, to see deferrals)",
+    )  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("dagster").setLevel(logging.ERROR)
@@ -40,7 +44,7 @@ def main() -> None:
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     began = time.monotonic()
     with scratch_database("kedah_month") as url:
-        run(Simulation(url, start, args.days))
+        run(Simulation(url, start, args.days, youtube_search_allowance=args.youtube_search_allowance))
     print(f"wall_seconds: {time.monotonic() - began:.0f}")
 
 

@@ -9,6 +9,11 @@ is given the cursors stored when it starts, covers only that chunk's days, and i
 in the transaction that stores that chunk's posts. A platform's chunks run oldest first, and a
 stored numeric cursor only moves forward, so when a chunk fails the stored cursors cover the chunks
 before it, which are stored, and nothing after.
+
+A spent quota or rate limit does not fail the run: the posts fetched before it are stored (the
+source's ``partial`` result, its cursors only covering them), the platform's later chunks are not
+fetched, and a :class:`~kedah_analytics.deferrals.Deferral` until the reset is handed to the supply,
+which stores it for the schedules.
 """
 
 from __future__ import annotations
@@ -18,8 +23,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from kedah_analytics.deferrals import Deferral, deferral, spent_quota
 from kedah_analytics.domain import DEMO_PROVIDER, QuarantinedRecord
-from kedah_analytics.sources.common.base import FetchTelemetry, PostSource, SourceError, telemetry_metadata
+from kedah_analytics.sources.common.base import (
+    Exhausted,
+    FetchResult,
+    FetchTelemetry,
+    PostSource,
+    QuotaSpent,
+    SourceError,
+    telemetry_metadata,
+)
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
 from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.warehouse.sanitize import screen_posts
@@ -51,6 +65,8 @@ class PostSupply(Protocol):
     def source_for(self, platform: str) -> PostSource: ...
 
     def cursors_for(self, source: PostSource) -> dict[str, str] | None: ...
+
+    def defer(self, deferred: Deferral) -> None: ...
 
 
 class Log(Protocol):
@@ -135,9 +151,18 @@ class PostCollection:
         self.tallies: dict[str, PlatformTally] = {}
         self._source: dict[str, PostSource] = {}
         self._handed: list[tuple[str, tuple[date, ...]]] = []
+        self.deferrals: dict[str, Deferral] = {}
+        self.days_not_fetched: dict[str, list[date]] = {}
 
     def chunks(self) -> Iterator[MergeChunk]:
         for number, (days, platform) in enumerate(self.plan, 1):
+            if platform in self.deferrals:
+                # Nothing more is asked of a platform whose quota ran out: its later chunks are
+                # handed on empty (their partitions show the deferral), their days said in the log.
+                self.days_not_fetched.setdefault(platform, []).extend(days)
+                provider = self.tallies[platform].provider
+                yield MergeChunk(platform, days, posts_frame([], self.clock(), days)[0], provider)
+                continue
             yield self._fetch(platform, days, f"chunk {number}/{len(self.plan)}")
             self._handed.append((platform, days))
 
@@ -154,8 +179,13 @@ class PostCollection:
         how = f" ({self.configuration[platform]})" if platform in self.configuration else ""
         self.log.info(f"{platform}, {progress}: fetching {day_span(days)} from {source.provider}{how}")
         fetched_at = self.clock()
+        spent: QuotaSpent | None = None
         try:
             result = source.fetch_posts(platform, list(days), cursors)
+            spent = result.spent
+        except Exhausted as exc:
+            result = exc.partial or FetchResult([], [], FetchTelemetry(), source.provider)
+            spent = spent_quota(exc)
         except SourceError as exc:
             message = source_failure_message(
                 f"{platform} posts", days, source.provider, exc, stored_before=self._stored_before()
@@ -188,7 +218,23 @@ class PostCollection:
         for name, n in screened.sanitized.fields.items():
             tally.sanitized_fields[name] = tally.sanitized_fields.get(name, 0) + n
         tally.cursors_used = max(tally.cursors_used, len(cursors or {}))
+        if spent is not None:
+            self._defer(platform, result.provider, spent, days, len(result.posts))
         return MergeChunk(platform, days, frame, result.provider, dict(result.cursors))
+
+    def _defer(
+        self, platform: str, provider: str, spent: QuotaSpent, days: tuple[date, ...], kept: int
+    ) -> None:
+        deferred = deferral(platform, provider, spent, self.clock())
+        self.deferrals[platform] = deferred
+        self.sources.defer(deferred)
+        later = [d for chunk, p in self.plan if p == platform and chunk[0] > days[-1] for d in chunk]
+        self.log.warning(
+            f"{platform} {day_span(days)}: quota exhausted ({spent.message}). The {kept} post(s) fetched "
+            f"before it are stored and the cursors stay where they end; {platform} is deferred until "
+            f"{deferred.until.isoformat()}: its schedule skips until then"
+            + (f", and {day_span(later)} of this run are not fetched" if later else "")
+        )
 
     def _stored_before(self) -> str:
         """What the run stored before the chunk now being fetched, in words ("" when nothing)."""
@@ -211,4 +257,18 @@ class PostCollection:
             "run_api_calls": sum(t.telemetry.api_calls for t in tallies.values()),
             "run_rate_limit_waits": sum(t.telemetry.rate_limit_waits for t in tallies.values()),
             "run_telemetry": telemetry,
+            **self.deferral_figures(),
+        }
+
+    def deferral_figures(self) -> dict[str, Any]:
+        """``quota_exhausted``, and when it is, until when the run's platforms are deferred and why."""
+        if not self.deferrals:
+            return {"quota_exhausted": False}
+        return {
+            "quota_exhausted": True,
+            "deferred_until": max(d.until for d in self.deferrals.values()).isoformat(),
+            "deferrals": {p: d.as_metadata() for p, d in sorted(self.deferrals.items())},
+            "days_not_fetched": {
+                p: [str(d) for d in days] for p, days in sorted(self.days_not_fetched.items())
+            },
         }

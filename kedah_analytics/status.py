@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from kedah_analytics.deferrals import active_deferrals
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.marts.periods import Period, resolve
 
@@ -133,7 +134,8 @@ def marts_span(conn: psycopg.Connection) -> dict[str, Any]:
 
 def collection_status(conn: psycopg.Connection, now: datetime) -> list[dict[str, Any]]:
     """Per platform: when posts last arrived, how many are stored (and in the last day), which
-    providers gave them, and whether the collection is fresh (posts within the last 3 hours)."""
+    providers gave them, whether the collection is fresh (posts within the last 3 hours), and until
+    when it is deferred because a quota ran out."""
     rows = conn.execute(
         """SELECT platform, max(fetched_at), count(*), count(*) FILTER (WHERE fetched_at >= %s - interval '1 day'),
                   array_agg(DISTINCT provider ORDER BY provider), min(date), max(date)
@@ -141,6 +143,7 @@ def collection_status(conn: psycopg.Connection, now: datetime) -> list[dict[str,
         (now,),
     ).fetchall()
     found = {r[0]: r for r in rows}
+    deferred = active_deferrals(conn, now)
     out = []
     for platform in PLATFORMS:
         _, last, total, recent, names, first_day, last_day = found.get(
@@ -150,7 +153,9 @@ def collection_status(conn: psycopg.Connection, now: datetime) -> list[dict[str,
         out.append({"platform": platform, "last_fetched_at": last, "posts": total, "posts_last_24h": recent,
                     "providers": list(names), "data": _kind(list(names)), "first_day": first_day,
                     "latest_day": last_day, "hours_since_fetch": hours,
-                    "fresh": hours is not None and hours <= FRESH_HOURS})  # fmt: skip
+                    "fresh": hours is not None and hours <= FRESH_HOURS,
+                    # Until when its polls are skipped because a quota ran out (None: polled as usual).
+                    "deferred_until": deferred[platform].until if platform in deferred else None})  # fmt: skip
     return out
 
 

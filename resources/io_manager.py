@@ -99,7 +99,7 @@ def _write(
     figures = PartitionFigures(obj.describe)
     extra: dict[str, Any] = {}
     if isinstance(obj, ReplaceRows):
-        summary = replace_partitions(conn, table, obj.rows, obj.only or scope.rows)
+        summary = replace_partitions(conn, table, obj.rows, obj.only if obj.only is not None else scope.rows)
         figures.record(conn, table, scope, obj.rows)
     elif isinstance(obj, ReplaceChunks):
         summary = WriteSummary(table=f"kedah.{table}", mode="replace by day")

@@ -20,6 +20,7 @@ from pydantic import Field
 from kedah_analytics.config.settings import GOOGLE_TRENDS, PG_URL, SOURCE_MODE, YOUTUBE_OAUTH
 from kedah_analytics.config.tracking import load_tracking
 from kedah_analytics.config.validate import ConfigurationError, source_problems
+from kedah_analytics.deferrals import Deferral, record_deferral
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.sources.common.base import PostSource
 from kedah_analytics.sources.common.providers import Wiring
@@ -135,6 +136,11 @@ class PostSources(_SourceResource):
         if not self.url or not source.polls_from_cursors:
             return None
         return load_cursors(self.url, source.provider)
+
+    def defer(self, deferred: Deferral) -> None:
+        """Keep a platform's deferral where the schedules read it (in-memory state keeps none)."""
+        if self.url:
+            record_deferral(self.url, deferred)
 
 
 class AccountMetricSources(_SourceResource):

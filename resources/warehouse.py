@@ -14,6 +14,7 @@ import psycopg
 from pydantic import Field
 
 from kedah_analytics.config.settings import PG_URL
+from kedah_analytics.deferrals import Deferral, record_deferral
 from kedah_analytics.domain import DEMO_PROVIDER, QuarantinedRecord
 from kedah_analytics.quality.tables import CheckOutcome
 from kedah_analytics.warehouse import PartitionFilter, apply_migrations
@@ -74,6 +75,10 @@ class PostgresWarehouse(dg.ConfigurableResource):
         """Run a check once per partition, on one connection: its outcome for each, in order."""
         with self.connection() as conn:
             return [check(conn, *args, partitions=rows, **kwargs) for rows in partitions]
+
+    def defer(self, deferred: Deferral) -> None:
+        """Keep a source's deferral (its quota ran out) where the schedules read it."""
+        record_deferral(self.url, deferred)
 
     def refuse_demo_over_real(self, table: str, partitions: PartitionFilter) -> None:
         """Before a demo source runs: fail if ``partitions`` hold real rows (the warehouse's one rule,

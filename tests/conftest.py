@@ -19,7 +19,15 @@ warnings.filterwarnings("ignore", category=Warning, module="dagster")
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-WAREHOUSE_TABLES = ("raw_posts", "classified_posts", "place_daily_metrics", "places", "quarantine")
+# source_deferrals too: a deferral left by one test would skip the schedule ticks of the next.
+WAREHOUSE_TABLES = (
+    "raw_posts",
+    "classified_posts",
+    "place_daily_metrics",
+    "places",
+    "quarantine",
+    "source_deferrals",
+)
 
 
 def _with_database(url: str, dbname: str) -> str:

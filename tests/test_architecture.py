@@ -44,9 +44,16 @@ ALLOWED: dict[str, set[str]] = {
         "kedah_analytics.warehouse",
         "kedah_analytics.places",
     },
+    # A spent quota defers its source: what the sources say ran out, kept in the warehouse.
+    "kedah_analytics.deferrals": BASE | {"kedah_analytics.sources", "kedah_analytics.warehouse"},
     # Collecting raw posts joins the sources to the storage boundary and the warehouse's writes.
     "kedah_analytics.ingest": BASE
-    | {"kedah_analytics.config", "kedah_analytics.sources", "kedah_analytics.warehouse"},
+    | {
+        "kedah_analytics.config",
+        "kedah_analytics.sources",
+        "kedah_analytics.warehouse",
+        "kedah_analytics.deferrals",
+    },
     # Data-quality rules behind the asset checks, over warehouse tables and marts.
     "kedah_analytics.quality": BASE
     | {"kedah_analytics.config", "kedah_analytics.marts", "kedah_analytics.warehouse"},

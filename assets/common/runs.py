@@ -8,7 +8,9 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from kedah_analytics.deferrals import active_deferral
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from resources import PostgresWarehouse
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -62,3 +64,13 @@ def kedah_schedule(
         return requests(context.scheduled_execution_time)
 
     return tick
+
+
+def skip_while_deferred(
+    source: str, scheduled_time: datetime, warehouse: PostgresWarehouse
+) -> dg.SkipReason | None:
+    """A skip naming the reset when ``source`` (a platform, or ``google_trends``) is deferred past
+    the tick because its quota ran out (``kedah_analytics.deferrals``); None when it may poll."""
+    with warehouse.connection() as conn:
+        deferred = active_deferral(conn, source, scheduled_time)
+    return dg.SkipReason(deferred.skip_reason()) if deferred else None

@@ -86,4 +86,7 @@ def _run_metadata(collection: PostCollection) -> dict[str, Any]:
     # What the run's fetches did, for all its partitions together: run_* names say so (each
     # partition's own rows are recorded on it by the IO manager).
     figures = collection.run_figures()
-    return {**figures, "run_telemetry": dg.MetadataValue.json(figures["run_telemetry"])}
+    return {
+        **figures,
+        **{k: dg.MetadataValue.json(v) for k, v in figures.items() if isinstance(v, dict)},
+    }

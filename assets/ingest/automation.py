@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets.classify.assets import classified_posts
-from assets.common.runs import platform_range_requests
+from assets.common.runs import platform_range_requests, skip_while_deferred
 from assets.ingest.assets import places, raw_posts
 from kedah_analytics.config.quotas import POLL_MINUTE, cron_for_interval
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.config.validate import configuration
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from resources import PostgresWarehouse
 
 collect_posts_job = dg.define_asset_job(
     "collect_posts",
@@ -43,12 +44,17 @@ def collection_schedule(platform: str, minutes: int) -> dg.ScheduleDefinition:
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
             f"Every {minutes} minutes (polling.{platform}_minutes in the tracking file): collect and "
-            f"classify today's and yesterday's {platform} posts."
+            f"classify today's and yesterday's {platform} posts. Skipped while {platform} is deferred "
+            "because a quota ran out, until its reset."
         ),
         tags={"kedah/platform": platform},
     )
-    def _collection(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-        return refresh_requests(context.scheduled_execution_time, (platform,))
+    def _collection(
+        context: dg.ScheduleEvaluationContext, warehouse: PostgresWarehouse
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        # A platform whose quota ran out mid-run is not polled again until its reset.
+        skip = skip_while_deferred(platform, context.scheduled_execution_time, warehouse)
+        return skip or refresh_requests(context.scheduled_execution_time, (platform,))
 
     return _collection
 
@@ -58,8 +64,8 @@ refresh_places_job = dg.define_asset_job(
 )
 
 # One schedule per platform rather than one sensor deciding which platforms are due: each shows
-# its own cadence, next tick and history in the UI and can be paused alone (YouTube while its
-# allowance is spent) without touching the others.
+# its own cadence, next tick and history in the UI and can be paused alone without touching the
+# others; a platform whose quota ran out skips its own ticks until the reset, naming it.
 COLLECTION_SCHEDULES = {
     platform: collection_schedule(platform, polling_minutes(configuration().tracking, platform))
     for platform in PLATFORMS

@@ -11,6 +11,7 @@ import dagster as dg
 
 from assets.common.partitions import daily_partitions, date_platform_partitions
 from assets.common.retries import retrying_asset
+from kedah_analytics.deferrals import deferral
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.sources.common.base import SourceError, telemetry_metadata
 from kedah_analytics.sources.common.failures import day_span, source_failure_message
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from kedah_analytics.sources.insights import AccountMetricsOutcome
 
 ACCOUNT_KEY = ["date", "platform", "account_id", "metric"]
+TRENDS_SOURCE = "google_trends"  # the deferral key of search interest (kedah_analytics.deferrals)
 
 
 @retrying_asset(
@@ -125,6 +127,15 @@ def search_interest(
             metadata={"provider": source.provider, "error_type": type(exc).__name__},
             allow_retries=exc.retryable,
         ) from exc
+    deferred = {}
+    if outcome.spent is not None:
+        held = deferral(TRENDS_SOURCE, source.provider, outcome.spent, datetime.now(UTC))
+        warehouse.defer(held)
+        deferred = held.as_metadata()
+        context.log.warning(
+            f"Google Trends kept refusing after backing off ({outcome.spent.message}); what came back is "
+            f"stored, and Google Trends is deferred until {held.until.isoformat()}: its schedule skips until then"
+        )
     if outcome.days_without_data:
         context.log.warning(
             f"Google Trends gave no data for {day_span(outcome.days_without_data)}; "
@@ -145,6 +156,8 @@ def search_interest(
             "timeframes": outcome.timeframes,
             "days_without_data": [d.isoformat() for d in outcome.days_without_data],
             "quarantined": quarantined,
+            "quota_exhausted": outcome.spent is not None,
+            **deferred,
             **telemetry_metadata(outcome.telemetry, source.provider),
         },
     )

@@ -5,13 +5,21 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets.common.runs import days_before, kedah_day, kedah_schedule, platform_range_requests, range_tags
-from assets.insights.assets import account_daily_metrics, search_interest
+from assets.common.runs import (
+    days_before,
+    kedah_day,
+    kedah_schedule,
+    platform_range_requests,
+    range_tags,
+    skip_while_deferred,
+)
+from assets.insights.assets import TRENDS_SOURCE, account_daily_metrics, search_interest
 from kedah_analytics.config.quotas import cron_for_interval
 from kedah_analytics.config.settings import GOOGLE_TRENDS
 from kedah_analytics.config.tracking import load_tracking
 from kedah_analytics.config.validate import configuration
-from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
+from kedah_analytics.domain import KEDAH_TZ, PLATFORMS, TIMEZONE_NAME
+from resources import PostgresWarehouse
 
 collect_account_metrics_job = dg.define_asset_job(
     "collect_account_metrics",
@@ -58,13 +66,24 @@ def search_interest_request(scheduled_time: datetime, lookback_days: int = 3) ->
 
 
 TRENDS_MINUTES = configuration().tracking.polling.google_trends_minutes
+
+
 # The day's first poll at 02:15 Kedah time, after Google has settled the day before.
-daily_search_interest = kedah_schedule(
-    "daily_search_interest", cron_for_interval(TRENDS_MINUTES, hour=2, minute=15), collect_search_interest_job,
-    f"Every {TRENDS_MINUTES} minutes from 02:15 Kedah time (polling.google_trends_minutes): Google "
-    "Trends interest for the last three days (when enabled).",
-    search_interest_request,
-)  # fmt: skip
+@dg.schedule(
+    name="daily_search_interest",
+    cron_schedule=cron_for_interval(TRENDS_MINUTES, hour=2, minute=15),
+    execution_timezone=TIMEZONE_NAME,
+    job=collect_search_interest_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description=f"Every {TRENDS_MINUTES} minutes from 02:15 Kedah time (polling.google_trends_minutes): "
+    "Google Trends interest for the last three days (when enabled); skipped while Google Trends is "
+    "deferred after refusing requests (429), until then.",
+)
+def daily_search_interest(
+    context: dg.ScheduleEvaluationContext, warehouse: PostgresWarehouse
+) -> dg.RunRequest | dg.SkipReason:
+    skip = skip_while_deferred(TRENDS_SOURCE, context.scheduled_execution_time, warehouse)
+    return skip or search_interest_request(context.scheduled_execution_time)
 
 
 JOBS = [collect_account_metrics_job, collect_search_interest_job]

@@ -120,6 +120,8 @@ def replace_partitions(
     summary = WriteSummary(table=f"{SCHEMA}.{table}", mode="replace", partitions=len(partitions or ()))
     if partitions is not None and len(df):
         check_rows_inside(df, partitions)
+    if partitions is not None and not len(partitions):
+        return summary  # no partition to replace (every day kept its stored rows): nothing is touched
     with conn.transaction(), conn.cursor() as cur:
         lock_partitions(cur, table, partitions)
         if partitions is None:

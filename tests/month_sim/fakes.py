@@ -357,8 +357,9 @@ def _snowflake_time(tweet_id: str) -> datetime:
 class FakeYouTubeHttp:
     """What google-api-python-client calls ``http``: ``request(uri, method, body, headers)``."""
 
-    def __init__(self, world: World, clock: SimClock, ledger: Ledger):
+    def __init__(self, world: World, clock: SimClock, ledger: Ledger, search_allowance: int = 100):
         self.world, self.clock, self.ledger = world, clock, ledger
+        self.search_allowance = search_allowance
         self.videos = {p.post_id: p for p in world.posts["youtube"]}
 
     def request(
@@ -371,7 +372,7 @@ class FakeYouTubeHttp:
         search = parts.path.endswith("/search")
         cost = 100 if search else 1
         self.ledger.count(now, "youtube_search" if search else "youtube_videos")
-        if (search and self.ledger.yt_search[pacific] >= 100) or self.ledger.yt_units[
+        if (search and self.ledger.yt_search[pacific] >= self.search_allowance) or self.ledger.yt_units[
             pacific
         ] + cost > 10_000:
             self.ledger.refuse(now, "youtube_quota")

@@ -44,3 +44,23 @@ def test_three_days_keep_every_quota_and_store_every_offered_post(sim_url, monke
     assert sum(d.runs for d in sim.per_day.values()) >= 3 * (8 + 24 + 8 + 4)
     calls = {api for (_, api) in sim.ledger.calls}
     assert {"x_requests", "graph_calls", "youtube_search", "youtube_videos", "trends_requests"} <= calls
+
+
+def test_a_tight_youtube_allowance_defers_youtube_instead_of_failing_it(sim_url, monkeypatch):
+    """Another app on the same Google project leaves 6 search.list calls a Pacific day: the poll that
+    runs out stores what it found and defers, YouTube's ticks are skipped until Pacific midnight,
+    and no run fails."""
+    forbid_network(monkeypatch)
+    lines: list[str] = []
+    sim = Simulation(sim_url, datetime(2026, 10, 1, tzinfo=UTC), days=1, bursts=0, youtube_search_allowance=6)
+    figures = run(sim, log=lines.append)
+    report = "\n".join(lines)
+    assert figures["runs_failed"] == 0 and figures["runs_failed_by_quota"] == 0, report
+    assert figures["runs_deferred"] >= 1 and figures["ticks_skipped_deferred"] >= 1, report
+    # Each deferral costs one refused call (the one that found the allowance spent), no more.
+    assert 1 <= figures["quota_breaches"] <= figures["runs_deferred"], report
+    with psycopg.connect(sim_url) as conn:
+        (until,) = conn.execute(
+            "SELECT deferred_until FROM kedah.source_deferrals WHERE source = 'youtube'"
+        ).fetchone()
+    assert until.astimezone(UTC).hour in (7, 8)  # midnight in California (PDT or PST)

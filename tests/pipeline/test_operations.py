@@ -13,6 +13,7 @@ import pytest
 from assets.ingest.automation import COLLECTION_SCHEDULES, refresh_requests
 from kedah_analytics.definitions import defs
 from kedah_analytics.notify import StepFailure, failure_message, post_webhook
+from resources import PostgresWarehouse
 
 
 def test_definitions_load_with_every_asset_check_schedule_and_sensor():
@@ -58,8 +59,11 @@ def test_hourly_schedule_refreshes_today_and_yesterday_in_kedah_time_for_every_p
     assert len({r.run_key for r in requests}) == 4
 
 
-def test_each_platform_schedule_requests_its_own_platform():
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 20, 3, 5, tzinfo=UTC))
+def test_each_platform_schedule_requests_its_own_platform(warehouse_url):
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 20, 3, 5, tzinfo=UTC),
+        resources={"warehouse": PostgresWarehouse(url=warehouse_url)},
+    )
     for platform, schedule in COLLECTION_SCHEDULES.items():
         (request,) = schedule.evaluate_tick(context).run_requests or []
         assert request.tags["kedah/platform"] == platform

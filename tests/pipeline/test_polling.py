@@ -18,6 +18,7 @@ from kedah_analytics.config.quotas import cron_for_interval, interval_problem, q
 from kedah_analytics.config.tracking import default_tracking
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import PLATFORMS, TIMEZONE_NAME
+from resources import PostgresWarehouse
 
 DAY = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)  # 00:00 on 20 November in Kedah
 
@@ -47,9 +48,12 @@ def test_every_platform_has_its_schedule_at_the_tracking_files_pace():
     assert [t.hour for t in ticks_in_a_day(daily_search_interest)] == [2]
 
 
-def test_a_platforms_tick_collects_yesterday_and_today_of_that_platform_only():
+def test_a_platforms_tick_collects_yesterday_and_today_of_that_platform_only(warehouse_url):
     schedule = collection_schedule("youtube", 360)
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 20, 4, 20, tzinfo=UTC))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 20, 4, 20, tzinfo=UTC),
+        resources={"warehouse": PostgresWarehouse(url=warehouse_url)},  # where deferrals are read
+    )
     (request,) = schedule.evaluate_tick(context).run_requests or []
     assert request.tags["dagster/asset_partition_range_start"] == "2026-11-19|youtube"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20|youtube"

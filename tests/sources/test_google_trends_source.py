@@ -125,10 +125,28 @@ def test_429_backs_off_then_succeeds(trends_http, reply, clock, sleep) -> None:
 
 def test_429_until_the_retries_run_out_is_rate_limited(trends_http, reply, clock, sleep) -> None:
     add_cookie(trends_http, reply)
-    for _ in range(3):
+    for _ in range(4):
         trends_http.add(EXPLORE, reply(429, b"<html>Too Many Requests</html>", {"Content-Type": "text/html"}))
-    with pytest.raises(RateLimited, match="Google Trends"):
+    with pytest.raises(RateLimited, match="Google Trends") as err:
         make_source(clock, sleep).fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    # Minutes, not seconds, doubling, each wait capped; then an hour's deferral (TRENDS_DEFER).
+    assert sleep.waits == [60.0, 120.0, 240.0]
+    assert err.value.reset_at == clock() + timedelta(hours=1)
+
+
+def test_429_backoff_is_capped(trends_http, reply, clock, sleep) -> None:
+    add_cookie(trends_http, reply)
+    for _ in range(4):
+        trends_http.add(EXPLORE, reply(429, b"<html>Too Many Requests</html>", {"Content-Type": "text/html"}))
+    tracking = TrackingConfig.model_validate(
+        {"google_trends": {"keyword_groups": [GROUP], "min_interval_seconds": 200}}
+    )
+    source = GoogleTrendsSource(
+        tracking, clock=clock, sleep=sleep, pacer=Pacer(0, monotonic=clock.monotonic, sleep=sleep)
+    )
+    with pytest.raises(RateLimited):
+        source.fetch_interest(date(2026, 11, 14), date(2026, 11, 20))
+    assert sleep.waits == [200.0, 300.0, 300.0]
 
 
 def test_no_data_gives_no_rows_and_a_note(trends_http, reply, clock, sleep) -> None:
@@ -238,7 +256,7 @@ def test_malformed_trends_point_without_a_time_is_quarantined_and_the_rest_kept(
 
 def test_malformed_trends_html_answer_is_a_retryable_source_error(trends_http, reply, clock, sleep) -> None:
     add_cookie(trends_http, reply)
-    for _ in range(3):
+    for _ in range(4):
         trends_http.add(EXPLORE, reply.text("google_trends/explore_kedah_group1.txt", JSON))
         trends_http.add(
             MULTILINE, reply(200, b"<html><body>Oops</body></html>", {"Content-Type": "text/html"})

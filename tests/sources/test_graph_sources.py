@@ -13,7 +13,7 @@ from kedah_analytics.sources.common.base import (
     BadRequest,
     CredentialsError,
     PermissionDenied,
-    RateLimited,
+    QuotaExhausted,
     SourceError,
 )
 from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT, RetryPolicy
@@ -220,7 +220,7 @@ def test_throttle_without_reset_backs_off_and_retry_after_is_honoured(
     assert sleep.waits == [30.0, 7.0]
 
 
-def test_a_reset_longer_than_a_run_should_sleep_raises_rate_limited(
+def test_a_reset_longer_than_a_run_should_sleep_is_a_spent_quota(
     adapter, reply, session, clock, sleep
 ) -> None:
     usage = {"1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 60}]}
@@ -232,9 +232,9 @@ def test_a_reset_longer_than_a_run_should_sleep_raises_rate_limited(
             headers={"X-Business-Use-Case-Usage": json.dumps(usage)},
         ),
     )
-    with pytest.raises(RateLimited) as err:
+    with pytest.raises(QuotaExhausted) as err:
         graph_client(session, clock, sleep).get("me")
-    assert err.value.reset_at == clock() + timedelta(hours=1)
+    assert err.value.reset_at == clock() + timedelta(hours=1) and not err.value.retryable
     assert sleep.waits == [] and len(adapter.seen) == 1
 
 

@@ -112,11 +112,17 @@ def test_quota_exhausted_mid_fetch_keeps_the_partial_result(load_text, clock, sl
         [
             (OK, load_text("youtube/search_page1.json")),
             (status(403), load_text("youtube/error_quota_exceeded.json")),
+            (OK, load_text("youtube/videos.json")),
         ]
     )
     with pytest.raises(QuotaExhausted) as err:
-        source(http, clock, sleep).fetch_posts("youtube", [date(2026, 11, 20)])
-    assert err.value.partial.telemetry.api_calls == 2
+        source(http, clock, sleep).fetch_posts("youtube", [date(2026, 11, 19), date(2026, 11, 20)])
+    # videos.list spends units, not search.list's allowance: the videos found before it ran out are
+    # read, and kept in the partial result for the run to store.
+    partial = err.value.partial
+    assert partial.telemetry.api_calls == 3
+    assert {p.post_id for p in partial.posts} == {"a1B2c3D4e5F", "Zz9Yy8Xx7Ww"}
+    assert "videos.list" in http.request_sequence[-1][0] or "/videos" in http.request_sequence[-1][0]
 
 
 def test_the_daily_search_allowance_is_checked_before_calling(clock, sleep) -> None:

@@ -89,6 +89,18 @@ class FetchResult:
     provider: str
     # Provider cursors to pass back on the next poll, e.g. X's newest tweet id per query.
     cursors: dict[str, str] = field(default_factory=dict)
+    # Set when the fetch stopped early because an allowance ran out (X's daily post reads): what
+    # it holds is everything read before that, and nothing more should be asked until the reset.
+    spent: QuotaSpent | None = None
+
+
+@dataclass(frozen=True)
+class QuotaSpent:
+    """An allowance a fetch ran out of: what it was, in words, and when it is whole again (UTC;
+    None when the provider does not say)."""
+
+    message: str
+    reset_at: datetime | None
 
 
 class SourceError(RuntimeError):
@@ -126,11 +138,14 @@ class InvalidMetric(BadRequest):
 
 
 class RateLimited(SourceError):
-    """The provider throttled us and the wait until its reset exceeds what a run should sleep."""
+    """The provider throttled us and the wait until its reset exceeds what a run should sleep.
 
-    def __init__(self, message: str, *, reset_at: datetime | None = None):
+    ``partial`` holds what was collected before, as for :class:`QuotaExhausted`."""
+
+    def __init__(self, message: str, *, reset_at: datetime | None = None, partial: FetchResult | None = None):
         super().__init__(message, retryable=True)
         self.reset_at = reset_at
+        self.partial = partial
 
 
 class QuotaExhausted(SourceError):
@@ -143,6 +158,11 @@ class QuotaExhausted(SourceError):
         super().__init__(message, retryable=False)
         self.reset_at = reset_at
         self.partial = partial
+
+
+# What a source raises when an allowance or a rate limit runs out: the caller keeps ``partial`` and
+# defers the source until ``reset_at`` (kedah_analytics.deferrals).
+Exhausted = (QuotaExhausted, RateLimited)
 
 
 class PostSource(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import tenacity
@@ -52,6 +52,9 @@ class RetryPolicy:
     # A provider reset further away than this raises RateLimited (the run fails clearly, and the
     # next scheduled run picks up) rather than holding a worker asleep.
     max_wait_seconds: float = 16 * 60.0
+    # A throttle that outlasts the retries without naming its reset: the source is deferred this
+    # long (kedah_analytics.deferrals) rather than asked again at the next tick.
+    throttle_defer_seconds: float = 60 * 60.0
 
 
 class Retryable(Exception):
@@ -79,11 +82,13 @@ def run_with_retries(
     policy: RetryPolicy,
     sleep: Sleep,
     telemetry: FetchTelemetry | None = None,
+    clock: Clock | None = None,
 ) -> T:
     """``call()``, retried on :class:`Retryable` with backoff (tenacity, sleeping through ``sleep``).
 
     Gives up with :class:`RateLimited` (throttled) or a retryable :class:`SourceError` (transient),
-    their messages naming ``what`` failed and why. Other exceptions pass through untouched.
+    their messages naming ``what`` failed and why. Other exceptions pass through untouched. With a
+    ``clock``, a throttle that names no reset gets one ``policy.throttle_defer_seconds`` away.
     """
 
     def wait(state: tenacity.RetryCallState) -> float:
@@ -119,8 +124,11 @@ def run_with_retries(
         return retrying(call)
     except Retryable as exc:
         if exc.throttled:
-            when = f"; resets at {exc.reset_at.isoformat()}" if exc.reset_at else ""
-            raise RateLimited(f"{what}: rate limited ({exc.message}){when}", reset_at=exc.reset_at) from None
+            reset_at = exc.reset_at
+            if reset_at is None and clock is not None:
+                reset_at = clock() + timedelta(seconds=policy.throttle_defer_seconds)
+            when = f"; resets at {reset_at.isoformat()}" if reset_at else ""
+            raise RateLimited(f"{what}: rate limited ({exc.message}){when}", reset_at=reset_at) from None
         raise SourceError(
             f"{what}: failed after {policy.max_attempts} attempts: {exc.message}", retryable=True
         ) from None

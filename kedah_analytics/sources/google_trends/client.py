@@ -111,6 +111,11 @@ class Pacer:
             return slept
 
 
+# A 429 waits a paced interval, doubling (60, 120, 240 s at the shipped pace), each wait capped;
+# still refused, RateLimited defers Google Trends for TRENDS_DEFER (kedah_analytics.deferrals).
+TRENDS_ATTEMPTS, TRENDS_MAX_BACKOFF, TRENDS_DEFER = 4, timedelta(minutes=5), timedelta(hours=1)
+
+
 def daily_timeframe(start: date, end: date) -> str:
     if end < start:
         raise ValueError(f"timeframe ends before it starts: {start}..{end}")
@@ -153,10 +158,10 @@ class GoogleTrendsSource:
         self.pacer = pacer or Pacer(self.options.min_interval_seconds, sleep=sleep)
         self.clock = clock
         self.sleep = sleep
-        # A 429 from Google waits a paced interval, doubling; two retries then fail the partition.
         self.policy = policy or RetryPolicy(
-            max_attempts=3, throttle_wait_seconds=max(1.0, self.options.min_interval_seconds)
-        )
+            max_attempts=TRENDS_ATTEMPTS, throttle_wait_seconds=max(1.0, self.options.min_interval_seconds),
+            max_wait_seconds=TRENDS_MAX_BACKOFF.total_seconds(), throttle_defer_seconds=TRENDS_DEFER.total_seconds(),
+        )  # fmt: skip
         self._lock = threading.Lock()
 
     def fetch_interest(
@@ -237,6 +242,7 @@ class GoogleTrendsSource:
             policy=self.policy,
             sleep=self.sleep,
             telemetry=telemetry,
+            clock=self.clock,
         )
         rows = self._rows(frame, keywords, timeframe, geo, quarantined)
         if not rows:

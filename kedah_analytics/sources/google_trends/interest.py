@@ -12,7 +12,7 @@ import pandas as pd
 
 from kedah_analytics.config.tracking import GoogleTrendsTracking
 from kedah_analytics.domain import QuarantinedRecord, SearchInterestRecord
-from kedah_analytics.sources.common.base import FetchTelemetry
+from kedah_analytics.sources.common.base import Exhausted, FetchTelemetry, QuotaSpent
 from kedah_analytics.sources.google_trends.client import MAX_DAILY_RANGE_DAYS, SearchInterestResult
 
 
@@ -38,6 +38,9 @@ class SearchInterestOutcome:
     days_without_data: list[date] = field(default_factory=list)
     # Points Google sent that cannot be a row (no time, an interest outside 0..100), with the reason.
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    # Google kept refusing (429) after the backoff: the windows from there on were not fetched (their
+    # days are among days_without_data, so their stored rows stay), and Trends waits until the reset.
+    spent: QuotaSpent | None = None
 
 
 def trends_windows(days: Sequence[date], timeframe_days: int) -> list[tuple[date, date, list[date]]]:
@@ -98,8 +101,14 @@ def collect_search_interest(
     frames: list[pd.DataFrame] = []
     timeframes: list[str] = []
     quarantined: list[QuarantinedRecord] = []
+    spent: QuotaSpent | None = None
     for start, end, kept in trends_windows(days, source.options.timeframe_days):
-        result = source.fetch_interest(start, end)
+        try:
+            result = source.fetch_interest(start, end)
+        except Exhausted as exc:
+            # A window is stored whole or not at all: its groups share the days it replaces.
+            spent = QuotaSpent(str(exc), exc.reset_at)
+            break
         telemetry.merge(result.telemetry)
         quarantined.extend(result.quarantined)
         timeframes.append(f"{start:%Y-%m-%d} {end:%Y-%m-%d}")
@@ -107,4 +116,4 @@ def collect_search_interest(
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SEARCH_INTEREST_COLUMNS)
     with_data = set(frame["date"]) if len(frame) else set()
     missing = [d for d in sorted(set(days)) if d not in with_data]
-    return SearchInterestOutcome(frame, telemetry, timeframes, missing, quarantined)
+    return SearchInterestOutcome(frame, telemetry, timeframes, missing, quarantined, spent)

@@ -12,7 +12,7 @@ from typing import Any, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord, kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
+from kedah_analytics.sources.common.base import Exhausted, FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     count_or_null,
@@ -143,25 +143,27 @@ class FacebookPagesSource:
             return FetchResult([], [], telemetry, PROVIDER)
         since, _ = kedah_date_bounds(wanted[0])
         _, until = kedah_date_bounds(wanted[-1])
-        for page_id in self.options.page_ids:
-            page, page_token = self.pages.page(page_id, telemetry)
-            page.setdefault("id", page_id)
-            params = {
-                "fields": POST_FIELDS,
-                "since": _unix(since),
-                "until": _unix(until),
-                "limit": 100,
-            }
-            for response in self.client.iter_pages(
-                f"{page_id}/posts",
-                params,
-                max_pages=self.options.max_pages_per_page,
-                telemetry=telemetry,
-                access_token=page_token,
-            ):
-                read_page_posts(response, page, reader)
         telemetry.details["graph_api_version"] = self.client.version
+        try:
+            for page_id in self.options.page_ids:
+                self._read_page(page_id, since, until, reader)
+        except Exhausted as exc:
+            exc.partial = reader.result()  # the posts read before the rate limit ran out
+            raise
         return reader.result()
+
+    def _read_page(self, page_id: str, since: datetime, until: datetime, reader: PageReader) -> None:
+        page, page_token = self.pages.page(page_id, reader.telemetry)
+        page.setdefault("id", page_id)
+        params = {"fields": POST_FIELDS, "since": _unix(since), "until": _unix(until), "limit": 100}
+        for response in self.client.iter_pages(
+            f"{page_id}/posts",
+            params,
+            max_pages=self.options.max_pages_per_page,
+            telemetry=reader.telemetry,
+            access_token=page_token,
+        ):
+            read_page_posts(response, page, reader)
 
 
 def _unix(moment: datetime) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from kedah_analytics.sources.common.base import (
     FetchTelemetry,
     InvalidMetric,
     PermissionDenied,
+    QuotaExhausted,
     SourceError,
 )
 from kedah_analytics.sources.common.parsing import mapping_or_empty
@@ -33,6 +33,13 @@ from kedah_analytics.sources.common.retry import (
     utcnow,
 )
 from kedah_analytics.sources.common.secrets import Secret, scrub
+from kedah_analytics.sources.meta.usage import (
+    APP_USAGE_WINDOW,
+    GraphUsage,
+    UsagePacing,
+    graph_throttle_wait,
+    read_usage,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -40,35 +47,6 @@ if TYPE_CHECKING:
 GRAPH_THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 GRAPH_TRANSIENT_CODES = frozenset({1, 2})
 GRAPH_TOKEN_CODES = frozenset({190, 102})
-
-
-def graph_throttle_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds until the Graph API lets us back in, from Retry-After and the usage headers."""
-    waits: list[float] = []
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        try:
-            waits.append(float(retry_after))
-        except ValueError:
-            pass
-    for header in ("X-Business-Use-Case-Usage", "X-Ad-Account-Usage"):
-        raw = headers.get(header)
-        if not raw:
-            continue
-        try:
-            usage = json.loads(raw)
-        except ValueError:
-            continue
-        entries: list[Any] = []
-        if isinstance(usage, dict):
-            for value in usage.values():
-                entries.extend(value if isinstance(value, list) else [value])
-        for entry in entries:
-            if isinstance(entry, dict):
-                minutes = entry.get("estimated_time_to_regain_access")
-                if isinstance(minutes, int | float) and minutes > 0:
-                    waits.append(float(minutes) * 60.0)
-    return max(waits) if waits else None
 
 
 TOKEN_EXPIRY_WARNING = timedelta(days=7)
@@ -134,6 +112,7 @@ class GraphApiClient:
         sleep: Sleep = time.sleep,
         clock: Clock = utcnow,
         app_secret: Secret | None = None,
+        pacing: UsagePacing | None = None,
     ):
         self._token = access_token
         self.version = version
@@ -148,6 +127,9 @@ class GraphApiClient:
         self._app_secret = app_secret
         self._extra_secrets: list[Secret] = []
         self.last_usage: dict[str, str] = {}
+        # The usage the last answer reported: calls slow down above pacing.slow_from %, stop at 100 %.
+        self.pacing = pacing or UsagePacing()
+        self.usage: GraphUsage | None = None
 
     @classmethod
     def pinned(
@@ -285,6 +267,7 @@ class GraphApiClient:
         what = self._describe(url)
 
         def attempt() -> dict[str, Any]:
+            self._pace(what, telemetry)
             if telemetry is not None:
                 telemetry.api_calls += 1
             try:
@@ -299,7 +282,26 @@ class GraphApiClient:
                 ) from None
             return self._read(response, what, token)
 
-        return run_with_retries(attempt, what=what, policy=self.policy, sleep=self.sleep, telemetry=telemetry)
+        return run_with_retries(
+            attempt, what=what, policy=self.policy, sleep=self.sleep, telemetry=telemetry, clock=self.clock
+        )
+
+    def _pace(self, what: str, telemetry: FetchTelemetry | None) -> None:
+        """Before a call: stop when the last answer said the rate limit is spent, else slow down in
+        proportion to how close it is."""
+        if self.usage is None:
+            return
+        spent = self.usage.spent(self.clock())
+        if spent is not None:
+            raise QuotaExhausted(f"{what}: {spent.message}", reset_at=spent.reset_at)
+        pause = self.pacing.pause(self.usage)
+        if pause and telemetry is not None:
+            telemetry.details["graph_usage_waits"] = telemetry.details.get("graph_usage_waits", 0) + 1
+            telemetry.details["graph_usage_wait_seconds"] = (
+                telemetry.details.get("graph_usage_wait_seconds", 0) + pause
+            )
+        if pause:
+            self.sleep(pause)
 
     def _read(self, response: requests.Response, what: str, token: Secret) -> dict[str, Any]:
         usage = {
@@ -316,6 +318,7 @@ class GraphApiClient:
         error = body.get("error") if isinstance(body, dict) else None
         status = response.status_code
         if status == 200 and isinstance(body, dict) and not error:
+            self.usage = read_usage(response.headers) or self.usage
             return body
         if not isinstance(error, dict):
             if status == 429:
@@ -354,9 +357,18 @@ class GraphApiClient:
             raise Retryable(detail)
         raise SourceError(f"{what}: HTTP {status}, {detail}")
 
-    def _throttled(self, detail: str, response: requests.Response) -> Retryable:
+    def _throttled(self, detail: str, response: requests.Response) -> Retryable | QuotaExhausted:
+        """A throttle Meta lifts soon is slept through; one at 100 % of the app's usage, or lifted
+        later than a run should sleep, is a spent quota until then."""
         wait = graph_throttle_wait(response.headers)
+        usage = read_usage(response.headers)
+        if wait is None and usage is not None and usage.percent >= 100:
+            wait = APP_USAGE_WINDOW.total_seconds()
         reset_at = self.clock() + timedelta(seconds=wait) if wait is not None else None
+        if reset_at is not None and wait is not None and wait > self.policy.max_wait_seconds:
+            return QuotaExhausted(
+                f"throttled, {detail}; access returns at {reset_at.isoformat()}", reset_at=reset_at
+            )
         return Retryable(f"throttled, {detail}", throttled=True, wait_seconds=wait, reset_at=reset_at)
 
 

@@ -14,7 +14,13 @@ from typing import Any, Protocol, Unpack
 
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import PostRecord
-from kedah_analytics.sources.common.base import BadRequest, FetchResult, FetchTelemetry, check_platform
+from kedah_analytics.sources.common.base import (
+    BadRequest,
+    Exhausted,
+    FetchResult,
+    FetchTelemetry,
+    check_platform,
+)
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
@@ -147,19 +153,23 @@ class InstagramHashtagSource:
         if not wanted:
             return FetchResult([], [], telemetry, PROVIDER)
 
-        for hashtag in self.options.hashtags:
-            hashtag_id = self._hashtag_id(hashtag, now, telemetry)
-            if hashtag_id is None:
-                continue
-            pages = self.client.iter_pages(
-                f"{hashtag_id}/recent_media",
-                {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
-                max_pages=self.options.max_pages_per_hashtag,
-                telemetry=telemetry,
-            )
-            for page in pages:
-                read_media_page(page, hashtag, reader)
         telemetry.details["graph_api_version"] = self.client.version
+        try:
+            for hashtag in self.options.hashtags:
+                hashtag_id = self._hashtag_id(hashtag, now, telemetry)
+                if hashtag_id is None:
+                    continue
+                pages = self.client.iter_pages(
+                    f"{hashtag_id}/recent_media",
+                    {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
+                    max_pages=self.options.max_pages_per_hashtag,
+                    telemetry=telemetry,
+                )
+                for page in pages:
+                    read_media_page(page, hashtag, reader)
+        except Exhausted as exc:
+            exc.partial = reader.result()  # the media read before the rate limit ran out
+            raise
         return reader.result()
 
     def hashtag_budget_left(self) -> int:

@@ -164,5 +164,10 @@ class RecentSearchClient:
                 raise Retryable("X answered with a body that is not JSON (an HTML or empty page)") from None
 
         return run_with_retries(
-            attempt, what="X recent search", policy=self.policy, sleep=self.sleep, telemetry=telemetry
+            attempt,
+            what="X recent search",
+            policy=self.policy,
+            sleep=self.sleep,
+            telemetry=telemetry,
+            clock=self.clock,
         )

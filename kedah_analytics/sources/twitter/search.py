@@ -16,7 +16,13 @@ import requests
 from kedah_analytics.config.settings import X_DAILY_POST_READS
 from kedah_analytics.config.tracking import TrackingConfig
 from kedah_analytics.domain import kedah_date_bounds
-from kedah_analytics.sources.common.base import FetchResult, FetchTelemetry, check_platform
+from kedah_analytics.sources.common.base import (
+    Exhausted,
+    FetchResult,
+    FetchTelemetry,
+    QuotaSpent,
+    check_platform,
+)
 from kedah_analytics.sources.common.budget import DailyCounter
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
@@ -113,22 +119,39 @@ class TwitterSource:
         reader = PageReader(PLATFORM, PROVIDER, wanted, telemetry)
         reads = ReadCount()
 
-        for first, last in _contiguous_runs(wanted):
-            start_time = max(kedah_date_bounds(first)[0], earliest)
-            end_time = min(kedah_date_bounds(last)[1], latest)
-            for query in self.queries:
-                since_id = (cursors or {}).get(query)
-                newest, complete = self._search(query, start_time, end_time, since_id, reader, reads)
-                # A query cut short by the budget keeps its old cursor: the unread posts between it
-                # and the newest one read would otherwise be skipped for good.
-                candidates = (newest if complete else None, newest_ids.get(query), since_id)
-                best = max((int(x) for x in candidates if x and x.isdigit()), default=None)
-                if best is not None:
-                    newest_ids[query] = str(best)
-        telemetry.details.update(reads.details(self.allowance, self.clock()))
-        telemetry.levels |= {"x_daily_post_reads", "x_post_reads_left_today"}
+        try:
+            for first, last in _contiguous_runs(wanted):
+                start_time = max(kedah_date_bounds(first)[0], earliest)
+                end_time = min(kedah_date_bounds(last)[1], latest)
+                for query in self.queries:
+                    since_id = (cursors or {}).get(query)
+                    newest, complete = self._search(query, start_time, end_time, since_id, reader, reads)
+                    # A query cut short by the budget keeps its old cursor: the unread posts between
+                    # it and the newest one read would otherwise be skipped for good.
+                    candidates = (newest if complete else None, newest_ids.get(query), since_id)
+                    best = max((int(x) for x in candidates if x and x.isdigit()), default=None)
+                    if best is not None:
+                        newest_ids[query] = str(best)
+        except Exhausted as exc:
+            # Rate limited past what a run sleeps: the posts read are kept, with the cursors of the
+            # queries read whole only (the one cut short keeps its stored cursor).
+            exc.partial = self._result(reader, reads, newest_ids)
+            raise
+        return self._result(reader, reads, newest_ids)
+
+    def _result(self, reader: PageReader, reads: ReadCount, newest_ids: dict[str, str]) -> FetchResult:
+        now = self.clock()
+        reader.telemetry.details.update(reads.details(self.allowance, now))
+        reader.telemetry.levels |= {"x_daily_post_reads", "x_post_reads_left_today"}
         result = reader.result()
-        result.cursors = newest_ids
+        result.cursors = dict(newest_ids)
+        if reads.stopped:
+            reset_at = self.allowance.resets_at(now)
+            result.spent = QuotaSpent(
+                f"X's daily budget of {self.allowance.limit} post reads ({X_DAILY_POST_READS.name}) is "
+                f"spent; it resets at {reset_at.isoformat()}",
+                reset_at,
+            )
         return result
 
     def _search(

@@ -119,4 +119,4 @@ def execute_google_request(
             # HTTP 200 makes the whole answer unusable, which a retry may fix.
             raise Retryable(f"{what}: Google answered with a body that is not JSON") from None
 
-    return run_with_retries(attempt, what=what, policy=policy, sleep=sleep, telemetry=telemetry)
+    return run_with_retries(attempt, what=what, policy=policy, sleep=sleep, telemetry=telemetry, clock=clock)

@@ -203,17 +203,25 @@ class YouTubeSource:
             return FetchResult([], reader.quarantined, telemetry, PROVIDER)
         after = kedah_date_bounds(wanted[0])[0]
         before = min(kedah_date_bounds(wanted[-1])[1], now)
+        video_ids: list[str] = []
+        spent: QuotaExhausted | None = None
         try:
-            video_ids = self._search(after, before, reader)
+            self._search(after, before, reader, video_ids)
+        except QuotaExhausted as exc:
+            spent = exc
+        # videos.list spends units, not the search.list allowance: the videos found before the
+        # allowance ran out are still read, so the run stores them.
+        try:
             self._videos(video_ids, reader)
         except QuotaExhausted as exc:
-            exc.partial = reader.result()
-            raise
+            spent = spent or exc
+        if spent is not None:
+            spent.partial = reader.result()
+            raise spent
         return reader.result()
 
-    def _search(self, after: datetime, before: datetime, reader: PageReader) -> list[str]:
+    def _search(self, after: datetime, before: datetime, reader: PageReader, video_ids: list[str]) -> None:
         telemetry = reader.telemetry
-        video_ids: list[str] = []
         for query in self.options.queries:
             page_token: str | None = None
             for _ in range(self.options.max_pages_per_query):
@@ -243,7 +251,6 @@ class YouTubeSource:
                     f"stopped after {self.options.max_pages_per_query} search pages for {query!r}; "
                     "more remain"
                 )
-        return video_ids
 
     def _spend_search_call(self) -> None:
         now = self.clock()
