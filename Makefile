@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine with Python 3.11+:
-#   make run    # virtualenv, install, embedded PostgreSQL, 35 demo days, then the Dagster UI (:3000),
+#   make run    # virtualenv, install, embedded PostgreSQL, 61 demo days, then the Dagster UI (:3000),
 #               # its daemon, the HTTP API (:8000) and the dashboard (:8501); Ctrl-C stops all four
 #   make test   # the same set-up, then the test suite against a real PostgreSQL
 PYTHON ?= python3

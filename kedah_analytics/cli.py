@@ -30,12 +30,14 @@ from kedah_analytics.config.settings import (
     PG_URL,
     PORT,
 )
+from kedah_analytics.marts.periods import WINDOWS
 from kedah_analytics.warehouse.connection import WarehouseUnavailable, with_timeouts
 
-# Five weeks: whatever the weekday, the last complete week has the three weeks of history its trend
-# model's backtest needs (with four, Friday to Sunday fall short), and the marts' 28-day changes
-# have a full window.
-SEED_DAYS = 35
+# The default period ("month": the last 30 complete days, in the notebooks, queries, report, API
+# and dashboard) and the 30 days it is compared with, in full, and today: no change is NaN and no
+# place is "new" on a fresh install. It also gives the last complete week the three weeks of
+# history its trend model's backtest needs, whatever the weekday, and the marts' 28-day windows.
+SEED_DAYS = 2 * WINDOWS["month"] + 1
 
 
 def _use_database() -> tuple[str, bool]:
@@ -139,7 +141,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
                   (f"{dashboard}/_stcore/health", processes[3])]  # fmt: skip
         if all(serving.wait_for_http(check, process) for check, process in checks):
             stops = " and the embedded database" if embedded else ""
-            print(f"\nDagster UI: {address}\nAPI:        {api}/api/analytics/overview-metrics/\n"
+            from kedah_analytics.definitions import lineage_path
+
+            print(f"\nDagster UI: {address}\nLineage:    {address}{lineage_path()}\n"
+                  f"API:        {api}/api/analytics/overview-metrics/\n"
                   f"API docs:   {api}/docs\nDashboard:  {dashboard}\n(Ctrl-C stops all four{stops})\n",
                   flush=True)  # fmt: skip
         else:

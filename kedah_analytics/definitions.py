@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -92,6 +93,16 @@ defs = dg.Definitions(
 )
 
 
+def lineage_path() -> str:
+    """The Dagster UI's global lineage with every asset group open. The UI opens groups collapsed
+    unless its ``expanded`` URL parameter names them (or the person opened them before: it keeps
+    those in the browser's localStorage); a group is ``global@global:<group name>``."""
+    groups = sorted({node.group_name for node in defs.resolve_asset_graph().asset_nodes if node.group_name})
+    return "/asset-groups?" + urlencode(
+        {"expanded": ",".join(f"global@global:{g}" for g in groups)}, safe=",:@"
+    )
+
+
 def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
     """The runs that fill every asset for the ``days`` Kedah days up to ``today``: posts and account
     metrics one run per platform, then search interest, daily aggregates, the trend model of the
@@ -126,8 +137,18 @@ def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
 
 SEED_LOG = logging.getLogger("kedah_analytics.seed")
 # Seeding's console shows one line per run and per step (below); Dagster's own events, its DEBUG
-# ones included, stay in each run's event log, which the UI shows.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# ones included, and the steps' warnings (the demo's quarantined items, one per week of a platform)
+# stay in each run's event log, which the UI shows; the run's line counts the warnings.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _warnings(instance: dg.DagsterInstance, run_id: str) -> str:
+    levels = (e.level for e in instance.all_logs(run_id) if not e.is_dagster_event)
+    logged = sum(
+        (level if isinstance(level, int) else logging.getLevelName(level)) >= logging.WARNING
+        for level in levels
+    )
+    return f", {logged} warning(s) in its log" if logged else ""
 
 
 def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = None) -> str:
@@ -147,9 +168,9 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
         if not result.success:
             raise RuntimeError(f"run {result.run_id} of {job.name} failed; see it in the Dagster UI")
         SEED_LOG.info(
-            "run %d/%d %s (%s): %.1fs, run %s",
+            "run %d/%d %s (%s): %.1fs, run %s%s",
             number, len(runs), name, tags.get(PARTITIONS_TAG, "not partitioned"),
-            time.monotonic() - started, result.run_id.split("-")[0],
+            time.monotonic() - started, result.run_id.split("-")[0], _warnings(instance, result.run_id),
         )  # fmt: skip
         for event in result.all_events:
             if event.is_step_success and event.step_key is not None:

@@ -34,7 +34,7 @@ OVERVIEW = [
         "# Parameters: the period to show (the last 30 complete days up to the latest day in the marts).\n"
         "days = 30\n"
         "end = queries.latest_day(conn, include_demo=True)\n"
-        "assert end is not None, 'the marts are empty: run `make run` or `kedah-analytics seed --days 30` first'\n"
+        "assert end is not None, 'the marts are empty: run `make run` or `kedah-analytics seed` first'\n"
         "end = min(end, kedah_today() - timedelta(days=1))  # complete Kedah days only\n"
         "period = Period.last(days, end=end)\n"
         "rows = False if queries.has_real_rows(conn, period) else 'only'  # real rows, else the demo rows\n"
@@ -71,7 +71,7 @@ OVERVIEW = [
     new_code_cell("queries.top_authors(conn, period, limit=10, include_demo=rows)"),
     new_markdown_cell(
         "## Latest trend predictions and alerts\n\n"
-        "Predictions need 14 days of counts (`kedah-analytics seed --days 60`)."
+        "Predictions need 14 days of counts (the 61 days `make run` seeds are enough)."
     ),
     new_code_cell("queries.trend_predictions(conn, end)"),
     new_markdown_cell("## Our accounts: reach, views, follows, watch time and engagement, with their change"),

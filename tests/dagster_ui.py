@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LOCATION = {"repositoryLocationName": "kedah_analytics", "repositoryName": "__repository__"}
 INSTIGATORS = """query($s: RepositorySelector!) {
@@ -50,3 +60,35 @@ def stop_instigators(url: str, keep: frozenset[str] = frozenset()) -> dict[str, 
                 url, "mutation($id: String!) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]}
             )
     return sensors
+
+
+@contextmanager
+def running_webserver(pg_url: str, home: Path) -> Iterator[str]:
+    """A real dagster-webserver on ``home``'s instance and the project's workspace; its URL once
+    it answers, stopped after."""
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url, "KEDAH_SOURCE_MODE": "demo"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+         "-p", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"webserver exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("webserver did not answer /server_info within 120 s") from None
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -20,7 +20,7 @@ def trends(filters: Filters, period: Period) -> None:
     st.subheader(f"Predicted rising terms{f' for {day:%d %b %Y}' if day else ''}")
     predictions = data.read("trend_predictions", day) if day else pd.DataFrame()
     if predictions.empty:
-        st.info("No trend predictions yet: they need 14 days of counts (`kedah-analytics seed --days 60`).")
+        st.info("No trend predictions yet: they need 14 days of counts (`make run` seeds 61 days).")
     else:
         st.dataframe(predictions[["rank", "term", "predicted_volume", "score", "confidence", "is_bursting",
                                   "model_version"]].head(20), hide_index=True)  # fmt: skip
