@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import dagster as dg
@@ -103,35 +104,62 @@ def lineage_path() -> str:
     )
 
 
-def seed_runs(days: int, today: date) -> list[tuple[str, dict[str, str]]]:
-    """The runs that fill every asset for the ``days`` Kedah days up to ``today``: posts and account
-    metrics one run per platform, then search interest, daily aggregates, the trend model of the
-    last complete week, predictions for the last week, and the marts. Each run is tagged with the
-    partitions it covers, so the UI's run list says what a seed run did."""
+class SeedRun(NamedTuple):
+    """One run of a seed or a command-line backfill: a job, the tags saying which partitions it
+    covers, and the job's assets it materializes (all of them when empty)."""
+
+    job: str
+    tags: dict[str, str]
+    assets: tuple[str, ...] = ()
+
+
+def post_runs(first: date, last: date, platforms: Sequence[str], span: str | None = None) -> list[SeedRun]:
+    """Every platform's raw posts for ``first``..``last``, then their classification, a run per
+    platform for each: a post's near-duplicate spam signal reads every platform's posts of its day,
+    so classifying after all of them are stored leaves ``cross_platform_spam`` nothing to redo."""
+
+    def tags(platform: str) -> dict[str, str]:
+        ranged = range_tags(f"{first}|{platform}", f"{last}|{platform}")
+        return {**ranged, PARTITIONS_TAG: f"{span}|{platform}"} if span else ranged
+
+    return [SeedRun("collect_posts", tags(p), ("raw_posts",)) for p in platforms] + [
+        SeedRun("classify_posts", tags(p)) for p in platforms
+    ]
+
+
+def seed_runs(days: int, today: date) -> list[SeedRun]:
+    """The runs that fill every asset for the ``days`` Kedah days up to ``today``: raw posts and
+    their classification (:func:`post_runs`) and account metrics, a run per platform each, then
+    search interest, daily aggregates, the trend model of the last complete week, predictions for
+    the last week, and the marts. Each run is tagged with the partitions it covers, so the UI's run
+    list says what a seed run did."""
     start = today - timedelta(days=days - 1)
     span = f"{start}..{today}"
-    runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
-    for job in ("collect_posts", "collect_account_metrics"):
-        runs += [
-            (job, {**range_tags(f"{start}|{p}", f"{today}|{p}"), PARTITIONS_TAG: f"{span}|{p}"})
-            for p in PLATFORMS
-        ]
+    runs: list[SeedRun] = [SeedRun("refresh_places", {})]
+    runs += post_runs(start, today, PLATFORMS, span)
+    runs += [
+        SeedRun(
+            "collect_account_metrics",
+            {**range_tags(f"{start}|{p}", f"{today}|{p}"), PARTITIONS_TAG: f"{span}|{p}"},
+        )
+        for p in PLATFORMS
+    ]
     daily = {**range_tags(str(start), str(today)), PARTITIONS_TAG: span}
-    runs += [("collect_search_interest", daily), ("daily_metrics", daily)]
+    runs += [SeedRun("collect_search_interest", daily), SeedRun("daily_metrics", daily)]
     week = today - timedelta(days=today.weekday() + 7)  # Monday of the last complete week
     if (week + timedelta(days=6) - start).days + 1 >= ForecastConfig().min_backtest_days:
         runs.append(
-            ("train_trend_model", {"dagster/partition": str(week), PARTITIONS_TAG: f"week of {week}"})
+            SeedRun("train_trend_model", {"dagster/partition": str(week), PARTITIONS_TAG: f"week of {week}"})
         )
     first_prediction = max(
         start + timedelta(days=ForecastConfig().min_history_days), today - timedelta(days=6)
     )
     if first_prediction <= today:
         runs.append(
-            ("predict_trends", {**range_tags(str(first_prediction), str(today)),
-                                PARTITIONS_TAG: f"{first_prediction}..{today}"})
+            SeedRun("predict_trends", {**range_tags(str(first_prediction), str(today)),
+                                       PARTITIONS_TAG: f"{first_prediction}..{today}"})
         )  # fmt: skip
-    runs.append(("build_marts", daily))
+    runs.append(SeedRun("build_marts", daily))
     return runs
 
 
@@ -159,11 +187,14 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
     today = datetime.now(KEDAH_TZ).date()
     runs = seed_runs(days, today)
     seeding = time.monotonic()
-    for number, (name, tags) in enumerate(runs, 1):
+    for number, (name, tags, assets) in enumerate(runs, 1):
         job = defs.resolve_job_def(name)
         started = time.monotonic()
         result = job.execute_in_process(
-            instance=instance, tags={**tags, "kedah/launched_by": "seed"}, run_config=QUIET_CONSOLE
+            instance=instance,
+            tags={**tags, "kedah/launched_by": "seed"},
+            run_config=QUIET_CONSOLE,
+            asset_selection=[dg.AssetKey(a) for a in assets] or None,
         )
         if not result.success:
             raise RuntimeError(f"run {result.run_id} of {job.name} failed; see it in the Dagster UI")
@@ -185,19 +216,23 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
 def backfill_range(
     first: date, last: date, platforms: Sequence[str], instance: dg.DagsterInstance | None = None
 ) -> list[tuple[str, int]]:
-    """Places, then raw and classified posts for ``first``..``last`` (one run per platform, the
-    whole range in it), then the daily metrics of the range, each run on the executor that
+    """Places, then raw posts for ``first``..``last`` and then their classification (a run per
+    platform for each, the whole range in it; :func:`post_runs`), then the daily metrics of the range, each run on the executor that
     KEDAH_EXECUTOR selects (Celery workers included): what a ranged backfill launches, run
     from the command line. Returns each run's id and step count; raises if a run fails."""
     instance = instance or dg.DagsterInstance.get()
     repository = ReconstructableRepository.for_module(__name__, "defs")
-    runs: list[tuple[str, dict[str, str]]] = [("refresh_places", {})]
-    runs += [("collect_posts", range_tags(f"{first}|{p}", f"{last}|{p}")) for p in platforms]
-    runs.append(("daily_metrics", range_tags(str(first), str(last))))
+    runs = [SeedRun("refresh_places", {}), *post_runs(first, last, platforms)]
+    runs.append(SeedRun("daily_metrics", range_tags(str(first), str(last))))
     done: list[tuple[str, int]] = []
-    for name, tags in runs:
+    for name, tags, assets in runs:
         job = repository.get_reconstructable_job(name)
-        with dg.execute_job(job, instance=instance, tags={**tags, "kedah/launched_by": "backfill"}) as result:
+        with dg.execute_job(
+            job,
+            instance=instance,
+            tags={**tags, "kedah/launched_by": "backfill"},
+            asset_selection=[dg.AssetKey(a) for a in assets] or None,
+        ) as result:
             if not result.success:
                 raise RuntimeError(f"run {result.run_id} of {name} failed; see it in the Dagster UI")
             done.append((result.run_id, len(result.get_step_success_events())))

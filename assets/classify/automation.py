@@ -12,6 +12,7 @@ import psycopg
 
 from assets.classify.assets import DUPLICATE_WINDOW_DAYS, classified_posts
 from assets.common.partitions import date_platform_partitions
+from assets.common.runs import range_tags
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.warehouse import PartitionFilter, read_table
 from kedah_analytics.warehouse.read import read_days
@@ -21,10 +22,13 @@ RAW_POSTS = dg.AssetKey("raw_posts")
 SPAM_COLUMNS = ("post_id", "text", "author_id", "hashtags", "is_withheld")
 MAX_DAYS_PER_TICK = 31
 
-reclassify_posts_job = dg.define_asset_job(
-    "reclassify_posts",
+classify_posts_job = dg.define_asset_job(
+    "classify_posts",
     selection=dg.AssetSelection.assets(classified_posts),
-    description="Classify stored raw posts again (for a day whose other platforms changed its spam signal).",
+    description=(
+        "Classify stored raw posts for a range of days of one platform: after a backfill has stored every "
+        "platform's raw posts, or again when other platforms' posts changed a day's spam signal."
+    ),
 )
 
 
@@ -63,6 +67,20 @@ def days_to_check(changed: Iterable[tuple[date, str]]) -> list[date]:
     return sorted({day + timedelta(days=k) for day, _ in changed for k in range(DUPLICATE_WINDOW_DAYS + 1)})
 
 
+def contiguous_runs(stale: Iterable[tuple[date, str, int]]) -> list[tuple[str, date, date, int]]:
+    """(platform, first day, last day, posts) for each run of consecutive stale days of a platform:
+    one ranged run re-classifies them, not one run per day (a backfill of one platform after
+    another would otherwise launch a run for every day of every platform)."""
+    runs: list[tuple[str, date, date, int]] = []
+    for day, platform, posts in sorted(stale, key=lambda s: (s[1], s[0])):
+        if runs and runs[-1][0] == platform and runs[-1][2] + timedelta(days=1) == day:
+            _, first, _, total = runs[-1]
+            runs[-1] = (platform, first, day, total + posts)
+        else:
+            runs.append((platform, day, day, posts))
+    return runs
+
+
 def stale_partitions(conn: psycopg.Connection, days: Iterable[date]) -> list[tuple[date, str, int]]:
     """(day, platform, posts) of every classified partition whose stored spam scores differ from
     what the stored raw posts give now (posts not yet classified are their own run's business)."""
@@ -86,7 +104,7 @@ def stale_partitions(conn: psycopg.Connection, days: Iterable[date]) -> list[tup
 
 
 @dg.sensor(
-    job=reclassify_posts_job,
+    job=classify_posts_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
@@ -103,16 +121,21 @@ def cross_platform_spam(context: dg.SensorEvaluationContext, warehouse: Postgres
         stale = stale_partitions(conn, days_to_check(changed))
     requests = [
         dg.RunRequest(
-            run_key=f"reclassify-{day}|{platform}-{cursor}",
-            partition_key=f"{day}|{platform}",
-            tags={"kedah/reason": f"{posts} posts' spam signal changed by other platforms' posts"},
+            run_key=f"reclassify-{first}..{last}|{platform}-{cursor}",
+            tags={
+                **range_tags(f"{first}|{platform}", f"{last}|{platform}"),
+                "kedah/reason": f"{posts} posts' spam signal changed by other platforms' posts",
+            },
         )
-        for day, platform, posts in stale
+        for platform, first, last, posts in contiguous_runs(stale)
     ]
-    context.log.info(f"{len(changed)} raw partitions written; {len(requests)} classified partitions stale")
+    context.log.info(
+        f"{len(changed)} raw partitions written; {len(stale)} classified partitions stale, "
+        f"re-classified in {len(requests)} run(s)"
+    )
     return dg.SensorResult(run_requests=requests, cursor=str(cursor))
 
 
-JOBS = [reclassify_posts_job]
+JOBS = [classify_posts_job]
 SCHEDULES: list[dg.ScheduleDefinition] = []
 SENSORS = [cross_platform_spam]

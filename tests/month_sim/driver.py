@@ -243,7 +243,7 @@ def _follow_plan(sim: Simulation, definitions: dg.Definitions, instance: dg.Dags
         tick = cross_platform_spam.evaluate_tick(sensor_context)
         cursor = tick.cursor
         for request in tick.run_requests or []:
-            execute(sim, definitions, instance, "reclassify_posts", request.tags, request.partition_key)
+            execute(sim, definitions, instance, "classify_posts", request.tags, request.partition_key)
         day = at.astimezone(KEDAH).date()
         if _next_day(plan, at) != day:
             sim.per_day.setdefault(day, Day()).db_bytes = db_bytes(sim.url)

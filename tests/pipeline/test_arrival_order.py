@@ -17,11 +17,12 @@ from itertools import permutations
 import dagster as dg
 import psycopg
 import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from demo_resources import demo_resources
 
-from assets.classify.automation import cross_platform_spam
+from assets.classify.automation import contiguous_runs, cross_platform_spam
 from assets.common.runs import range_tags
-from kedah_analytics.definitions import defs
+from kedah_analytics.definitions import defs, post_runs
 from kedah_analytics.domain import PLATFORMS
 from resources import PostgresWarehouse, SentimentResource
 
@@ -62,7 +63,7 @@ def follow_sensor(
     data = cross_platform_spam.evaluate_tick(context)
     for request in data.run_requests or []:
         execute(
-            definitions, instance, "reclassify_posts", partition_key=request.partition_key, tags=request.tags
+            definitions, instance, "classify_posts", partition_key=request.partition_key, tags=request.tags
         )
     return data.cursor, len(data.run_requests or [])
 
@@ -116,7 +117,7 @@ def reference(pg_url: str) -> dict[str, str]:
             assert result.success
         for platform in PLATFORMS:
             tags = range_tags(f"{DAYS[0]}|{platform}", f"{DAYS[-1]}|{platform}")
-            execute(definitions, instance, "reclassify_posts", tags=tags)
+            execute(definitions, instance, "classify_posts", tags=tags)
         execute(definitions, instance, "daily_metrics", tags=range_tags(str(DAYS[0]), str(DAYS[-1])))
     return table_hashes(pg_url)
 
@@ -132,3 +133,58 @@ def test_without_the_follow_up_the_first_platform_misses_the_others_copies(pg_ur
 def test_every_arrival_order_gives_the_same_derived_rows(pg_url, reference, order):
     hashes, _ = load_in_order(pg_url, order)
     assert hashes == reference
+
+
+def test_stale_days_of_a_platform_are_reclassified_in_one_ranged_run():
+    stale = [
+        (date(2026, 11, 11), "twitter", 2),
+        (date(2026, 11, 10), "twitter", 1),
+        (date(2026, 11, 13), "twitter", 4),
+        (date(2026, 11, 10), "youtube", 3),
+    ]
+    assert contiguous_runs(stale) == [
+        ("twitter", date(2026, 11, 10), date(2026, 11, 11), 3),
+        ("twitter", date(2026, 11, 13), date(2026, 11, 13), 4),
+        ("youtube", date(2026, 11, 10), date(2026, 11, 10), 3),
+    ]
+
+
+def test_the_sensor_asks_for_ranged_runs_of_one_platform(pg_url):
+    # Every platform collected and classified one after another: the first ones' days are stale,
+    # and each request is a range of one platform's days (contiguous_runs above), not a partition.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    definitions = bound(pg_url)
+    with dg.DagsterInstance.ephemeral() as instance:
+        execute(definitions, instance, "refresh_places")
+        for platform in PLATFORMS:
+            tags = range_tags(f"{DAYS[0]}|{platform}", f"{DAYS[-1]}|{platform}")
+            execute(definitions, instance, "collect_posts", tags=tags)
+        context = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": PostgresWarehouse(url=pg_url)}, definitions=definitions
+        )
+        requests = cross_platform_spam.evaluate_tick(context).run_requests or []
+    assert requests
+    for request in requests:
+        start, end = (
+            request.tags[ASSET_PARTITION_RANGE_START_TAG],
+            request.tags[ASSET_PARTITION_RANGE_END_TAG],
+        )
+        assert request.partition_key is None and start.split("|")[1] == end.split("|")[1] and start <= end
+
+
+def test_the_seed_order_leaves_the_sensor_nothing_to_redo(pg_url, reference):
+    """`seed` and `backfill` store every platform's raw posts before classifying any
+    (definitions.post_runs): the rows are the reference ones and the sensor asks for no run."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    definitions = bound(pg_url)
+    with dg.DagsterInstance.ephemeral() as instance:
+        execute(definitions, instance, "refresh_places")
+        for run in post_runs(DAYS[0], DAYS[-1], PLATFORMS):
+            execute(definitions, instance, run.job, tags=run.tags,
+                    asset_selection=[dg.AssetKey(a) for a in run.assets] or None)  # fmt: skip
+        _, asked = follow_sensor(definitions, instance, pg_url, None)
+        execute(definitions, instance, "daily_metrics", tags=range_tags(str(DAYS[0]), str(DAYS[-1])))
+    assert asked == 0
+    assert table_hashes(pg_url) == reference
