@@ -132,3 +132,18 @@ def run_with_retries(
         raise SourceError(
             f"{what}: failed after {policy.max_attempts} attempts: {exc.message}", retryable=True
         ) from None
+
+
+class RetriesCalls:
+    """A client whose calls retry under its own ``policy``, waiting through its ``sleep`` and telling
+    time by its ``clock`` (set by the client's constructor)."""
+
+    policy: RetryPolicy
+    sleep: Sleep
+    clock: Clock
+
+    def retried(self, call: Callable[[], T], what: str, telemetry: FetchTelemetry | None) -> T:
+        """``call()`` through :func:`run_with_retries`; failures name ``what``."""
+        return run_with_retries(
+            call, what=what, policy=self.policy, sleep=self.sleep, telemetry=telemetry, clock=self.clock
+        )

@@ -32,16 +32,9 @@ from kedah_analytics.domain import (
     TrendsKey,
 )
 from kedah_analytics.sources.common.base import BadRequest, FetchTelemetry, SourceError
+from kedah_analytics.sources.common.clock import Clock, Sleep, utcnow
 from kedah_analytics.sources.common.parsing import EARLIEST_YEAR, LATEST_YEAR
-from kedah_analytics.sources.common.retry import (
-    DEFAULT_TIMEOUT,
-    Clock,
-    Retryable,
-    RetryPolicy,
-    Sleep,
-    run_with_retries,
-    utcnow,
-)
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT, RetriesCalls, Retryable, RetryPolicy
 
 PROVIDER = GOOGLE_TRENDS_PROVIDER
 PLATFORM = "google_trends"  # the quarantine's platform column for Trends points
@@ -124,7 +117,7 @@ def daily_timeframe(start: date, end: date) -> str:
     return f"{start:%Y-%m-%d} {end:%Y-%m-%d}"
 
 
-class GoogleTrendsSource:
+class GoogleTrendsSource(RetriesCalls):
     """Daily search interest for the tracked keyword groups.
 
     ``trendreq_factory`` builds the pytrends client (called lazily, once); the default passes
@@ -236,14 +229,7 @@ class GoogleTrendsSource:
             telemetry.pages += 1
             return frame
 
-        frame = run_with_retries(
-            attempt,
-            what="Google Trends interest_over_time",
-            policy=self.policy,
-            sleep=self.sleep,
-            telemetry=telemetry,
-            clock=self.clock,
-        )
+        frame = self.retried(attempt, "Google Trends interest_over_time", telemetry)
         rows = self._rows(frame, keywords, timeframe, geo, quarantined)
         if not rows:
             telemetry.notes.append(

@@ -22,16 +22,9 @@ from kedah_analytics.sources.common.base import (
     QuotaExhausted,
     SourceError,
 )
+from kedah_analytics.sources.common.clock import Clock, Sleep, utcnow
 from kedah_analytics.sources.common.parsing import mapping_or_empty
-from kedah_analytics.sources.common.retry import (
-    DEFAULT_TIMEOUT,
-    Clock,
-    Retryable,
-    RetryPolicy,
-    Sleep,
-    run_with_retries,
-    utcnow,
-)
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT, RetriesCalls, Retryable, RetryPolicy
 from kedah_analytics.sources.common.secrets import Secret, scrub
 from kedah_analytics.sources.meta.usage import (
     APP_USAGE_WINDOW,
@@ -93,7 +86,7 @@ def _unix_time(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, UTC)
 
 
-class GraphApiClient:
+class GraphApiClient(RetriesCalls):
     """A small Graph API client: pinned version, timeouts, retries, token never printed.
 
     ``session`` is a requests session (tests mount a transport adapter on it); ``sleep`` and
@@ -282,9 +275,7 @@ class GraphApiClient:
                 ) from None
             return self._read(response, what, token)
 
-        return run_with_retries(
-            attempt, what=what, policy=self.policy, sleep=self.sleep, telemetry=telemetry, clock=self.clock
-        )
+        return self.retried(attempt, what, telemetry)
 
     def _pace(self, what: str, telemetry: FetchTelemetry | None) -> None:
         """Before a call: stop when the last answer said the rate limit is spent, else slow down in

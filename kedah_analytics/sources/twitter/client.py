@@ -13,24 +13,11 @@ import requests
 import tweepy
 
 from kedah_analytics.config.settings import X_BEARER_TOKEN, X_DAILY_POST_READS
-from kedah_analytics.sources.common.base import (
-    BadRequest,
-    CredentialsError,
-    FetchTelemetry,
-    PermissionDenied,
-    SourceError,
-)
+from kedah_analytics.sources.common import base
 from kedah_analytics.sources.common.budget import DailyAllowance, DailyCounter, InMemoryDailyCounter
-from kedah_analytics.sources.common.retry import (
-    DEFAULT_TIMEOUT,
-    Clock,
-    Retryable,
-    RetryPolicy,
-    Sleep,
-    TimeoutSession,
-    run_with_retries,
-    utcnow,
-)
+from kedah_analytics.sources.common.clock import Clock, Sleep, utcnow
+from kedah_analytics.sources.common.http import TimeoutSession
+from kedah_analytics.sources.common.retry import DEFAULT_TIMEOUT, RetriesCalls, Retryable, RetryPolicy
 from kedah_analytics.sources.common.secrets import Secret, scrub
 
 TWEET_FIELDS = [
@@ -74,7 +61,7 @@ class ReadCount:
             "x_budget_stopped": self.stopped,
         }
 
-    def stop(self, allowance: DailyAllowance, telemetry: FetchTelemetry) -> None:
+    def stop(self, allowance: DailyAllowance, telemetry: base.FetchTelemetry) -> None:
         if not self.stopped:
             telemetry.notes.append(
                 f"X read budget reached: {allowance.limit} posts a UTC day "
@@ -84,7 +71,7 @@ class ReadCount:
         self.stopped = True
 
 
-class RecentSearchClient:
+class RecentSearchClient(RetriesCalls):
     """``search_recent_tweets`` with the project's fields, a timeout, retries and clear errors."""
 
     def __init__(
@@ -113,7 +100,7 @@ class RecentSearchClient:
         window: dict[str, Any],
         next_token: str | None,
         max_results: int,
-        telemetry: FetchTelemetry,
+        telemetry: base.FetchTelemetry,
     ) -> Any:
         """One page of ``query`` in ``window`` (``start_time`` or ``since_id``, and ``end_time``)."""
         secrets = [self._token]
@@ -143,19 +130,19 @@ class RecentSearchClient:
             except tweepy.TwitterServerError as exc:
                 raise Retryable(said(exc)) from None
             except tweepy.Unauthorized:
-                raise CredentialsError(
+                raise base.CredentialsError(
                     X_BEARER_TOKEN.name,
                     "X rejected the bearer token (401 Unauthorized); set a valid app bearer token",
                 ) from None
             except tweepy.Forbidden as exc:
-                raise PermissionDenied(
+                raise base.PermissionDenied(
                     f"X recent search forbidden ({said(exc)}); "
                     f"check the plan and project of the app behind {X_BEARER_TOKEN.name}"
                 ) from None
             except tweepy.BadRequest as exc:
-                raise BadRequest(f"X rejected the search ({said(exc)}); query: {query}") from None
+                raise base.BadRequest(f"X rejected the search ({said(exc)}); query: {query}") from None
             except tweepy.HTTPException as exc:
-                raise SourceError(f"X recent search: {said(exc)}") from None
+                raise base.SourceError(f"X recent search: {said(exc)}") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise Retryable(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
             except ValueError:
@@ -163,11 +150,4 @@ class RecentSearchClient:
                 # makes the whole answer unusable, which a retry may fix.
                 raise Retryable("X answered with a body that is not JSON (an HTML or empty page)") from None
 
-        return run_with_retries(
-            attempt,
-            what="X recent search",
-            policy=self.policy,
-            sleep=self.sleep,
-            telemetry=telemetry,
-            clock=self.clock,
-        )
+        return self.retried(attempt, "X recent search", telemetry)
