@@ -11,7 +11,7 @@ from assets.common.partitions import date_platform_partitions
 from assets.common.retries import TRANSIENT_RETRY, retry_only_transient
 from assets.ingest.assets import RAW_POSTS_FRESHNESS
 from kedah_analytics.classify.base import FallbackClassifier, SentimentClassifier
-from kedah_analytics.classify.posts import classify_posts
+from kedah_analytics.classify.posts import CLASSIFIED_COLUMNS, classify_posts
 from kedah_analytics.places import PlaceLinker
 from kedah_analytics.warehouse import ReplaceChunks
 from kedah_analytics.warehouse.read import DailyRows, read_days
@@ -20,6 +20,8 @@ from resources import PostgresWarehouse, SentimentResource
 # The near-duplicate spam signal compares a post with every platform's posts of its day and the
 # day before: a fixed window of the warehouse, so the flag is the same however runs are laid out.
 DUPLICATE_WINDOW_DAYS = 1
+# Days classified and replaced per transaction in a ranged run.
+CHUNK_DAYS = 7
 
 
 @dg.asset(
@@ -45,19 +47,44 @@ def classified_posts(
     classifier = sentiment.get_classifier(cache_url=warehouse.url)
     linker = PlaceLinker(places)
 
-    def by_day() -> Iterator[tuple[date, pd.DataFrame]]:
-        # One day at a time: a year-long run holds a day of posts, not the year.
-        for day, raw in raw_posts.by_day():
+    def by_chunk() -> Iterator[tuple[tuple[date, ...], pd.DataFrame]]:
+        # A week at a time, one transaction each: a year-long run holds a week of posts, not the
+        # year, and reads each day's texts for the spam window once per chunk, not once per day.
+        for days, raw in raw_posts.by_chunk(CHUNK_DAYS, omit=("payload",)):
             with warehouse.connection() as conn:
                 window = read_days(
-                    conn, "raw_posts", day - timedelta(days=DUPLICATE_WINDOW_DAYS), day, ("text", "author_id")
-                )
-            yield day, classify_posts(raw, linker, classifier, window)
+                    conn, "raw_posts", days[0] - timedelta(days=DUPLICATE_WINDOW_DAYS), days[-1],
+                    ("date", "text", "author_id"),
+                )  # fmt: skip
+            yield days, classify_days(raw, window, days, linker, classifier)
 
     return dg.Output(
-        ReplaceChunks(by_day(), describe=describe_classified, finish=lambda: _telemetry(classifier)),
+        ReplaceChunks(by_chunk(), describe=describe_classified, finish=lambda: _telemetry(classifier)),
         metadata={"classifier": f"{classifier.name} {classifier.version}"},
     )
+
+
+def classify_days(
+    raw: pd.DataFrame,
+    window: pd.DataFrame,
+    days: tuple[date, ...],
+    linker: PlaceLinker,
+    classifier: SentimentClassifier,
+) -> pd.DataFrame:
+    """Each day of ``days`` classified on its own, against its own spam window (``window``'s rows of
+    the day and the ``DUPLICATE_WINDOW_DAYS`` before): the same rows as a run of that day alone."""
+    raw_days, window_days = _dates(raw), _dates(window)
+    frames = []
+    for day in days:
+        first = day - timedelta(days=DUPLICATE_WINDOW_DAYS)
+        around = window[(window_days >= first) & (window_days <= day)][["text", "author_id"]]
+        frames.append(classify_posts(raw[raw_days == day], linker, classifier, around))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLASSIFIED_COLUMNS)
+
+
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["date"]).dt.date if len(frame) else pd.Series([], dtype=object)
 
 
 def describe_classified(classified: pd.DataFrame) -> dict[str, int | float]:
