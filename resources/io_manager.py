@@ -45,7 +45,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     An asset returns a :class:`ReplaceRows`, a :class:`ReplaceChunks` or a :class:`MergeChunks`;
     which one is the asset's own statement of how its table is written. Inputs are read back as
-    DataFrames, or as :class:`DailyRows` (read a day at a time) where the asset asks for that."""
+    DataFrames, or as :class:`DailyRows` (read a chunk of days at a time) where the asset asks for that."""
 
     url: str
 
@@ -102,12 +102,12 @@ def _write(
         summary = replace_partitions(conn, table, obj.rows, obj.only if obj.only is not None else scope.rows)
         figures.record(conn, table, scope, obj.rows)
     elif isinstance(obj, ReplaceChunks):
-        summary = WriteSummary(table=f"kedah.{table}", mode="replace by day")
+        summary = WriteSummary(table=f"kedah.{table}", mode="replace by chunk of days")
         with figures.kept_on_failure(context, table):
-            for day, rows in obj.chunks:
-                day_scope = scope.on_days([day])
-                summary.add(replace_partitions(conn, table, rows, day_scope.rows))
-                figures.record(conn, table, day_scope, rows)
+            for days, rows in obj.chunks:
+                chunk_scope = scope.on_days(days)
+                summary.add(replace_partitions(conn, table, rows, chunk_scope.rows))
+                figures.record(conn, table, chunk_scope, rows)
         if obj.finish is not None:
             extra = {f"run_{k}": v for k, v in obj.finish().items()}
     else:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # The near-duplicate spam signal compares a post with every platform's posts of its day and the
 # day before: a fixed window of the warehouse, so the flag is the same however runs are laid out.
 DUPLICATE_WINDOW_DAYS = 1
+# Days classified and replaced per transaction in a ranged run.
+CHUNK_DAYS = 7
 
 
 @retrying_asset(
@@ -37,7 +39,7 @@ def classified_posts(
 ) -> dg.Output[ReplaceChunks]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
-    from kedah_analytics.classify.posts import classify_posts  # pandas: loaded by the step
+    from kedah_analytics.classify.posts import classify_days  # pandas: loaded by the step
     from kedah_analytics.places import PlaceLinker
 
     if places.empty:
@@ -45,17 +47,19 @@ def classified_posts(
     classifier = sentiment.get_classifier(cache_url=warehouse.url)
     linker = PlaceLinker(places)
 
-    def by_day() -> Iterator[tuple[date, DataFrame]]:
-        # One day at a time: a year-long run holds a day of posts, not the year.
-        for day, raw in raw_posts.by_day():
+    def by_chunk() -> Iterator[tuple[tuple[date, ...], DataFrame]]:
+        # A week at a time, one transaction each: a year-long run holds a week of posts, not the
+        # year, and reads each day's texts for the spam window once per chunk, not once per day.
+        for days, raw in raw_posts.by_chunk(CHUNK_DAYS, omit=("payload",)):
             with warehouse.connection() as conn:
                 window = read_days(
-                    conn, "raw_posts", day - timedelta(days=DUPLICATE_WINDOW_DAYS), day, ("text", "author_id")
-                )
-            yield day, classify_posts(raw, linker, classifier, window)
+                    conn, "raw_posts", days[0] - timedelta(days=DUPLICATE_WINDOW_DAYS), days[-1],
+                    ("date", "text", "author_id"),
+                )  # fmt: skip
+            yield days, classify_days(raw, window, days, linker, classifier, DUPLICATE_WINDOW_DAYS)
 
     return dg.Output(
-        ReplaceChunks(by_day(), describe=describe_classified, finish=lambda: _telemetry(classifier)),
+        ReplaceChunks(by_chunk(), describe=describe_classified, finish=lambda: _telemetry(classifier)),
         metadata={"classifier": f"{classifier.name} {classifier.version}"},
     )
 

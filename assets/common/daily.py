@@ -2,7 +2,8 @@
 
 Daily place metrics and term counts share their shape: a daily partition reads every platform's
 classified posts of its day, follows any day whose posts changed, and a ranged run reads, computes
-and replaces one day at a time (bounded memory). Only the computation and the figures differ.
+and replaces a week at a time, one query and one transaction per week (bounded memory). Only the
+computation and the figures differ.
 """
 
 from collections.abc import Callable
@@ -15,6 +16,9 @@ from kedah_analytics.warehouse import ReplaceChunks
 from kedah_analytics.warehouse.read import DailyRows
 from kedah_analytics.warehouse.writes import Describe
 
+# Days read, computed and replaced per transaction in a ranged run (the computations group by day).
+CHUNK_DAYS = 7
+
 
 def daily_from_classified_posts(
     name: str,
@@ -23,8 +27,8 @@ def daily_from_classified_posts(
     compute: Callable[[DataFrame, DataFrame], DataFrame],
     describe: Describe,
 ) -> dg.AssetsDefinition:
-    """The asset ``name``: ``compute(posts, places)`` of each day's classified posts, replaced day
-    by day; ``describe`` gives each day's figures."""
+    """The asset ``name``: ``compute(posts, places)`` of the classified posts of a chunk of days
+    (a result per day), replaced chunk by chunk; ``describe`` gives each day's figures."""
 
     @dg.asset(
         name=name,
@@ -37,7 +41,7 @@ def daily_from_classified_posts(
         automation_condition=FOLLOW_ANY_CHANGED_DAY,
     )
     def daily(classified_posts: DailyRows, places: DataFrame) -> dg.Output[ReplaceChunks]:
-        chunks = ((day, compute(posts, places)) for day, posts in classified_posts.by_day())
+        chunks = ((days, compute(posts, places)) for days, posts in classified_posts.by_chunk(CHUNK_DAYS))
         return dg.Output(ReplaceChunks(chunks, describe=describe))
 
     return daily

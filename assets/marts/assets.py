@@ -1,6 +1,7 @@
 """Marts: what analysts and tourism boards read, and alerts that explain themselves."""
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -9,7 +10,8 @@ from assets.common.frames import DataFrame
 from assets.common.partitions import ALL_PLATFORMS_OF_DAY, daily_partitions, follow_changed_parents
 from kedah_analytics.marts import columns
 from kedah_analytics.marts.alert_config import AlertConfig
-from kedah_analytics.warehouse import ReplaceRows
+from kedah_analytics.warehouse import ReplaceChunks
+from kedah_analytics.warehouse.read import DailyRows, day_chunks
 from kedah_analytics.warehouse.writes import Describe
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
@@ -17,9 +19,12 @@ from resources.run_scope import run_scope
 # A mart follows any day whose parents changed (not only the latest), without waiting for
 # missing parents: a ranking needs its day, not every day of its history.
 MART_AUTOMATION = follow_changed_parents(wait_for_missing_parents=False)
+RANKING_DAYS = 28  # the longest window place_rankings compares a day with
 RANKING_HISTORY = dg.TimeWindowPartitionMapping(
-    start_offset=-28, end_offset=0, allow_nonexistent_upstream_partitions=True
+    start_offset=-RANKING_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
+# A ranged run builds and replaces a week of days at a time (each with its look-back window).
+CHUNK_DAYS = 7
 ALERT_HISTORY = dg.TimeWindowPartitionMapping(
     start_offset=-AlertConfig().history_days, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
@@ -32,7 +37,8 @@ def _schema(descriptions: dict[str, str]) -> dg.TableSchema:
 
 
 def _mart(descriptions: dict[str, str], **kwargs: Any) -> Any:
-    """The shared shape of a daily mart: derived, replaced per partition, ranged backfills in one run."""
+    """The shared shape of a daily mart: derived, replaced per partition (a week of partitions per
+    transaction), ranged backfills in one run."""
     return dg.asset(
         group_name="marts",
         kinds={"postgres", "pandas"},
@@ -68,34 +74,63 @@ def _messages(raised: DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"```\n{preview}\n```")
 
 
+def _by_chunk(
+    context: dg.AssetExecutionContext,
+    build_chunk: Callable[[tuple[date, ...]], DataFrame],
+    describe: Describe,
+) -> dg.Output[ReplaceChunks]:
+    """The run's days a week at a time: ``build_chunk(days)`` reads what it needs of those days (and
+    the days before them a rolling figure looks back on) and builds their rows, which replace those
+    days' partitions in one transaction; a year's run holds a week and its look-back, not the year."""
+    scope = run_scope(context)
+    chunks = ((days, build_chunk(days)) for days in day_chunks(scope.days(), CHUNK_DAYS))
+    return dg.Output(ReplaceChunks(chunks, scope=scope, describe=describe))
+
+
+def _back(days: tuple[date, ...], look_back_days: int) -> date:
+    return days[0] - timedelta(days=look_back_days)
+
+
 @_mart(columns.CITY_DAILY_OVERVIEW)
-def city_daily_overview(place_daily_metrics: DataFrame) -> dg.Output[ReplaceRows]:
+def city_daily_overview(
+    context: dg.AssetExecutionContext, place_daily_metrics: DailyRows
+) -> dg.Output[ReplaceChunks]:
     """Per day, city (and All Kedah) and platform (and all): posts, engagement, sentiment split and mean."""
     from kedah_analytics.marts import build  # pandas, numpy: loaded by the step
 
-    overview = build.city_daily_overview(place_daily_metrics)
-    return dg.Output(ReplaceRows(overview, describe=_describe()))
+    return _by_chunk(
+        context,
+        lambda days: build.city_daily_overview(place_daily_metrics.read(days[0], days[-1])),
+        _describe(),
+    )
 
 
 @_mart(columns.PLACE_RANKINGS, ins={"place_daily_metrics": dg.AssetIn(partition_mapping=RANKING_HISTORY)})
 def place_rankings(
-    context: dg.AssetExecutionContext, place_daily_metrics: DataFrame, places: DataFrame
-) -> dg.Output[ReplaceRows]:
+    context: dg.AssetExecutionContext, place_daily_metrics: DailyRows, places: DataFrame
+) -> dg.Output[ReplaceChunks]:
     """Per day, places ranked by engagement and posts, with their change on 7 and 28 days and share of voice."""
-    from kedah_analytics.marts import build
+    from kedah_analytics.marts import build  # pandas, numpy: loaded by the step
 
-    scope = run_scope(context)
-    rankings = build.place_rankings(place_daily_metrics, places, scope.days())
-    return dg.Output(ReplaceRows(rankings, scope=scope, describe=_describe(top_places=_top_places)))
+    def rankings(days: tuple[date, ...]) -> DataFrame:
+        history = place_daily_metrics.read(_back(days, RANKING_DAYS), days[-1])
+        return build.place_rankings(history, places, list(days))
+
+    return _by_chunk(context, rankings, _describe(top_places=_top_places))
 
 
 @_mart(columns.SENTIMENT_BY_CATEGORY)
-def sentiment_by_category(place_daily_metrics: DataFrame, places: DataFrame) -> dg.Output[ReplaceRows]:
+def sentiment_by_category(
+    context: dg.AssetExecutionContext, place_daily_metrics: DailyRows, places: DataFrame
+) -> dg.Output[ReplaceChunks]:
     """Per day, city (and All Kedah) and place category: sentiment counts and mean."""
-    from kedah_analytics.marts import build
+    from kedah_analytics.marts import build  # pandas, numpy: loaded by the step
 
-    sentiment = build.sentiment_by_category(place_daily_metrics, places)
-    return dg.Output(ReplaceRows(sentiment, describe=_describe()))
+    return _by_chunk(
+        context,
+        lambda days: build.sentiment_by_category(place_daily_metrics.read(days[0], days[-1]), places),
+        _describe(),
+    )
 
 
 @_mart(
@@ -105,15 +140,21 @@ def sentiment_by_category(place_daily_metrics: DataFrame, places: DataFrame) -> 
         "raw_posts": dg.AssetIn(partition_mapping=ALL_PLATFORMS_OF_DAY),
     },
 )
-def top_posts(classified_posts: DataFrame, raw_posts: DataFrame, places: DataFrame) -> dg.Output[ReplaceRows]:
+def top_posts(
+    context: dg.AssetExecutionContext, classified_posts: DailyRows, raw_posts: DailyRows, places: DataFrame
+) -> dg.Output[ReplaceChunks]:
     """Per day and place, the most engaging non-spam posts with author, url, sentiment and language."""
-    from kedah_analytics.marts import build
+    from kedah_analytics.marts import build  # pandas, numpy: loaded by the step
 
-    posts = build.top_posts(classified_posts, raw_posts, places)
+    def posts(days: tuple[date, ...]) -> DataFrame:
+        classified = classified_posts.read(days[0], days[-1])
+        raw = raw_posts.read(days[0], days[-1], columns=build.TOP_POST_RAW_COLUMNS)
+        return build.top_posts(classified, raw, places)
+
     places_with_posts = _describe(
         places_with_posts=lambda day: int(day["place_id"].nunique()) if len(day) else 0
     )
-    return dg.Output(ReplaceRows(posts, describe=places_with_posts))
+    return _by_chunk(context, posts, places_with_posts)
 
 
 @_mart(
@@ -130,17 +171,19 @@ def top_posts(classified_posts: DataFrame, raw_posts: DataFrame, places: DataFra
 )
 def alerts(
     context: dg.AssetExecutionContext,
-    term_hourly_counts: DataFrame,
-    place_daily_metrics: DataFrame,
+    term_hourly_counts: DailyRows,
+    place_daily_metrics: DailyRows,
     places: DataFrame,
     warehouse: PostgresWarehouse,
-) -> dg.Output[ReplaceRows]:
+) -> dg.Output[ReplaceChunks]:
     """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
-    from kedah_analytics.marts.alerts import build_alerts
+    from kedah_analytics.marts.alerts import build_alerts_by_day  # pandas: loaded by the step
 
-    scope = run_scope(context)
-    with warehouse.connection() as conn:
-        raised = build_alerts(conn, scope.days(), term_hourly_counts, place_daily_metrics, places)
-    return dg.Output(
-        ReplaceRows(raised, scope=scope, describe=_describe(kinds=_alert_kinds, messages=_messages))
-    )
+    def raised(days: tuple[date, ...]) -> DataFrame:
+        first = _back(days, AlertConfig().history_days)
+        hourly = term_hourly_counts.read(first, days[-1])
+        metrics = place_daily_metrics.read(first, days[-1])
+        with warehouse.connection() as conn:
+            return build_alerts_by_day(conn, days, hourly, metrics, places)
+
+    return _by_chunk(context, raised, _describe(kinds=_alert_kinds, messages=_messages))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -172,3 +173,27 @@ def classify_posts(
             }
         )
     return pd.DataFrame(rows, columns=CLASSIFIED_COLUMNS)
+
+
+def classify_days(
+    raw: pd.DataFrame,
+    window: pd.DataFrame,
+    days: tuple[date, ...],
+    linker: PlaceLinker,
+    classifier: SentimentClassifier,
+    window_days: int,
+) -> pd.DataFrame:
+    """Each day of ``days`` classified on its own, against its own spam window (``window``'s rows of
+    the day and the ``window_days`` before): the same rows as a run of that day alone."""
+    raw_dates, window_dates = _dates(raw), _dates(window)
+    frames = []
+    for day in days:
+        first = day - timedelta(days=window_days)
+        around = window[(window_dates >= first) & (window_dates <= day)][["text", "author_id"]]
+        frames.append(classify_posts(raw[raw_dates == day], linker, classifier, around))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLASSIFIED_COLUMNS)
+
+
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["date"]).dt.date if len(frame) else pd.Series([], dtype=object)

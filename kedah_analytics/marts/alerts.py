@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -96,6 +96,36 @@ def build_alerts(
     out["platforms"] = [json.loads(json.dumps(p, sort_keys=True)) for p in out["platforms"]]
     out["top_posts"] = [json.loads(json.dumps(p, default=str)) for p in out["top_posts"]]
     return out[ALERT_COLUMNS].sort_values(["date", "kind", "subject", "provider"], ignore_index=True)
+
+
+def build_alerts_by_day(
+    conn: psycopg.Connection,
+    days: Iterable[date],
+    hourly_counts: pd.DataFrame,
+    place_metrics: pd.DataFrame,
+    places: pd.DataFrame,
+    config: AlertConfig | None = None,
+) -> pd.DataFrame:
+    """The alerts of each of ``days`` from its own window of the inputs (the ``history_days``
+    before it and the day), as a run of that day alone gives them: the burst detector's running
+    sums start where its input starts, so a day judged on a longer input could differ."""
+    config = config or AlertConfig()
+    hourly_days, metric_days = _dates(hourly_counts), _dates(place_metrics)
+    frames = []
+    for day in days:
+        first = day - timedelta(days=config.history_days)
+        hourly = hourly_counts[(hourly_days >= first) & (hourly_days <= day)]
+        metrics = place_metrics[(metric_days >= first) & (metric_days <= day)]
+        raised = build_alerts(conn, [day], hourly, metrics, places, config)
+        if len(raised):
+            frames.append(raised)
+    if not frames:
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["date"]).dt.date if len(frame) else pd.Series([], dtype=object)
 
 
 def _squashed(text: str) -> str:

@@ -219,6 +219,10 @@ def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list
     return out[PLACE_RANKING_COLUMNS].sort_values(["date", "provider", "rank_engagement"], ignore_index=True)
 
 
+# What top_posts reads of a raw post: the rest (the payload above all) stays in the warehouse.
+TOP_POST_RAW_COLUMNS = ("platform", "post_id", "author_name", "url", "text")
+
+
 def top_posts(
     classified: pd.DataFrame, raw: pd.DataFrame, places: pd.DataFrame, per_place: int = TOP_POSTS_PER_PLACE
 ) -> pd.DataFrame:
@@ -229,7 +233,7 @@ def top_posts(
     posts = classified[classified["place_id"].notna() & ~classified["is_spam"].astype(bool)]
     if posts.empty:
         return pd.DataFrame(columns=TOP_POST_COLUMNS)
-    text = raw[["platform", "post_id", "author_name", "url", "text"]]
+    text = raw[list(TOP_POST_RAW_COLUMNS)]
     posts = posts.merge(text, on=["platform", "post_id"], how="left")
     posts["provider"] = provider_kind(posts["provider"])
     posts["date"] = pd.to_datetime(posts["date"]).dt.date

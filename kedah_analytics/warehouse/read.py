@@ -1,9 +1,9 @@
 """Reading the warehouse: a table's rows in some partitions, counted or as a DataFrame, and an
-input read one day at a time."""
+input read a chunk of days at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -68,23 +68,62 @@ def count_rows_by_partition(
 
 @dataclass(frozen=True)
 class DailyRows:
-    """An input read one day at a time, so a ranged run holds one day of rows, not the range.
+    """An input read a chunk of days at a time, so a ranged run holds a chunk of rows, not the range.
 
     The IO manager hands this to an asset that annotates its input with it (instead of a
-    DataFrame); ``by_day`` opens its own short connection per day. ``scope`` is the input's
-    partitions that the run reads."""
+    DataFrame); each read opens its own short connection. ``scope`` is the input's partitions that
+    the run reads (for an input with a look-back mapping, the run's days and the days before)."""
 
     url: str
     table: str
     scope: RunScope | None
 
-    def by_day(self) -> Iterator[tuple[date, pd.DataFrame]]:
+    def _scope(self) -> RunScope:
         if self.scope is None:
             raise ValueError(f"{self.table}: reading by day needs a partitioned input")
-        for day in self.scope.days():
-            with connect(self.url) as conn:
-                rows = read_table(conn, self.table, self.scope.on_days([day]).rows)
+        return self.scope
+
+    def days(self) -> list[date]:
+        """The input's days, in order."""
+        return self._scope().days()
+
+    def read(
+        self, first: date, last: date, omit: Collection[str] = (), columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The input's rows dated ``first``..``last`` (only its partitions): ``columns`` (default
+        all), without the columns ``omit`` (a raw post's payload, which nothing derived reads)."""
+        scope = self._scope()
+        days = [d for d in scope.days() if first <= d <= last]
+        with connect(self.url) as conn:
+            names = list(columns) if columns else [c.name for c in table_columns(conn, self.table)]
+            names = [n for n in names if n not in set(omit)]
+            return read_table(conn, self.table, scope.on_days(days).rows, names)
+
+    def by_chunk(
+        self, days_per_chunk: int = 7, omit: Collection[str] = ()
+    ) -> Iterator[tuple[tuple[date, ...], pd.DataFrame]]:
+        """The input's days in chunks of ``days_per_chunk`` consecutive days, each with its rows."""
+        for chunk in day_chunks(self.days(), days_per_chunk):
+            yield chunk, self.read(chunk[0], chunk[-1], omit)
+
+    def by_day(self) -> Iterator[tuple[date, pd.DataFrame]]:
+        for (day,), rows in self.by_chunk(1):
             yield day, rows
+
+
+def day_chunks(days: Iterable[date], days_per_chunk: int) -> Iterator[tuple[date, ...]]:
+    """``days`` (sorted) in runs of at most ``days_per_chunk`` days that span at most that many
+    calendar days, so a chunk's look-back window is bounded however sparse the days are."""
+    if days_per_chunk < 1:
+        raise ValueError("a chunk holds at least one day")
+    chunk: list[date] = []
+    for day in sorted(set(days)):
+        if chunk and (day - chunk[0]).days >= days_per_chunk:
+            yield tuple(chunk)
+            chunk = []
+        chunk.append(day)
+    if chunk:
+        yield tuple(chunk)
 
 
 def read_days(

@@ -40,15 +40,15 @@ class ReplaceRows:
 
 @dataclass(frozen=True)
 class ReplaceChunks:
-    """Replace the run's partitions chunk by chunk (a day at a time), each chunk in its own
-    transaction, so a year-long run holds one day of rows in memory, not the year.
+    """Replace the run's partitions chunk by chunk (a few days at a time), each chunk in its own
+    transaction, so a year-long run holds one chunk of rows in memory, not the year.
 
-    ``chunks`` yields ``(day, rows)``: a day of the run and its rows; the IO manager replaces the
-    run's partitions on that day (and a day never yielded is left as it was). It is consumed
-    lazily, after the asset returns. ``describe`` gives the figures of a set of rows
-    (posts, spam posts, ...) recorded per partition and summed for the run."""
+    ``chunks`` yields ``(days, rows)``: some days of the run and their rows; the IO manager
+    replaces the run's partitions on those days in one transaction (and a day never yielded is
+    left as it was). It is consumed lazily, after the asset returns. ``describe`` gives the
+    figures of a set of rows (posts, spam posts, ...) recorded per partition and summed for the run."""
 
-    chunks: Iterable[tuple[date, pd.DataFrame]]
+    chunks: Iterable[tuple[tuple[date, ...], pd.DataFrame]]
     scope: RunScope | None = None
     describe: Describe | None = None
     # Run-wide figures known only once every chunk is written (a classifier's API telemetry).

@@ -92,7 +92,7 @@ def test_materialization_metadata_tells_what_changed(warehouse_url, instance):
     assert raw["inserted"].value == raw["dagster/partition_row_count"].value > 0
     assert "created_at" in {c.name for c in raw["dagster/column_schema"].value.columns}
     assert raw["providers"].value == "youtube: demo"
-    assert by_asset["classified_posts"]["write_mode"].value == "replace by day"
+    assert by_asset["classified_posts"]["write_mode"].value == "replace by chunk of days"
 
 
 def test_materializing_the_same_partition_twice_leaves_identical_rows(warehouse_url, instance):
