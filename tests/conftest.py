@@ -95,6 +95,10 @@ SLOW = (
     "tests/pipeline/test_stale_partitions.py",
     "tests/scale/",
     "tests/marts/test_notebooks.py",
+    # The seeded demo warehouse (tests/marts/conftest.py) runs every stage over ten days first.
+    "tests/marts/test_dashboard.py",
+    "tests/marts/test_api.py",
+    "tests/marts/test_marts_pipeline.py",
     "tests/warehouse/test_concurrent_writers.py",
     "tests/warehouse/test_hung_server.py",
     "tests/test_settings.py::test_check_config",
