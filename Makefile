@@ -32,13 +32,17 @@ worker: install
 	$(BIN)/kedah-analytics worker
 
 # Two workers: most of the suite waits on daemons, webservers and subprocesses, not on the CPU.
-# Each worker gets its own database; tests that start processes pick free ports.
+# Each worker gets its own database; tests that start processes pick free ports. Files are handed
+# out longest first (LONGEST_FIRST in tests/conftest.py; xdist would otherwise reorder them by
+# their number of tests and leave the long one-test files to run alone at the end).
+PYTEST_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
+
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The inner loop: unit and single-process tests, without those marked slow (tests/conftest.py).
 test-fast: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 # JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
 # Jupyter (this one, or one installed elsewhere) runs the notebooks with the project importable.

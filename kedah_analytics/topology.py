@@ -36,8 +36,8 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def code_server_command(host: str, port: int) -> list[str]:
-    return [_bin("dagster"), "code-server", "start", "-m", CODE_MODULE, "--location-name", LOCATION_NAME,
+def code_server_command(host: str, port: int, module: str = CODE_MODULE) -> list[str]:
+    return [_bin("dagster"), "code-server", "start", "-m", module, "--location-name", LOCATION_NAME,
             "-h", host, "-p", str(port)]  # fmt: skip
 
 
@@ -120,10 +120,12 @@ def start_topology(
     code_port: int = 4266,
     timeout_s: float = 180.0,
     output: int | None = None,
+    code_module: str = CODE_MODULE,
 ) -> Topology:
-    """Start the code server, wait until it serves, then the webserver and the daemon, all
-    reading ``workspace`` (a grpc_server workspace, see deploy/workspace.grpc.yaml). Each runs in
-    its own process group so that stopping one never signals this process."""
+    """Start the code server (serving ``code_module``'s definitions), wait until it serves, then
+    the webserver and the daemon, all reading ``workspace`` (a grpc_server workspace, see
+    deploy/workspace.grpc.yaml). Each runs in its own process group so that stopping one never
+    signals this process."""
     env = {**env, CODE_SERVER_HOST_ENV: host, CODE_SERVER_PORT_ENV: str(code_port)}
     topology = Topology(webserver_url=f"http://{host}:{port}")
 
@@ -134,7 +136,7 @@ def start_topology(
         return process
 
     try:
-        code_server = spawn(code_server_command(host, code_port))
+        code_server = spawn(code_server_command(host, code_port, code_module))
         wait_for_port(host, code_port, code_server, timeout_s)
         webserver = spawn(webserver_command(workspace, host, port))
         spawn(daemon_command(workspace))

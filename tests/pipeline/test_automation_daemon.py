@@ -23,6 +23,9 @@ from kedah_analytics.definitions import defs
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKSPACE = ROOT / "workspace.yaml"
+# The project's code location with its sensors evaluated every 5 s (tests/short_intervals.py).
+SHORT_INTERVALS_WORKSPACE = ROOT / "tests" / "short_intervals_workspace.yaml"
 SENSOR = "metrics_automation"
 
 
@@ -40,7 +43,7 @@ def _wait(predicate, timeout: float, what: str, daemon: subprocess.Popen) -> Non
             pytest.fail(f"dagster-daemon exited while waiting for {what}")
         if predicate():
             return
-        time.sleep(2)
+        time.sleep(0.5)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
@@ -61,24 +64,38 @@ def daemon_home(pg_url, tmp_path, monkeypatch):
 
 
 @contextmanager
-def running_daemon(pg_url: str, home: Path) -> Iterator[subprocess.Popen]:
-    """The real dagster-daemon on ``home``'s instance and the project's workspace, stopped after."""
+def running_daemon(pg_url: str, home: Path, workspace: Path = WORKSPACE) -> Iterator[subprocess.Popen]:
+    """The real dagster-daemon on ``home``'s instance and ``workspace`` (the project's), stopped after."""
     env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url, "KEDAH_SOURCE_MODE": "demo"}
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    # Its log goes to a file: a pipe nobody reads fills up and stops the daemon mid-tick.
+    log = home / "daemon.log"
+    with open(log, "wb") as out:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
+            cwd=home, env=env, stdout=out, stderr=out, start_new_session=True,
+        )  # fmt: skip
     try:
         yield daemon
+    except BaseException:
+        print(log.read_text(errors="replace")[-5000:])  # shown by pytest with the failure
+        raise
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:
             daemon.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        # What the daemon started (its code server, busy evaluating a sensor) may outlive it.
+        try:
             os.killpg(daemon.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        daemon.wait(timeout=30)
 
 
 def test_a_backfilled_past_week_is_aggregated_by_the_daemon_without_a_manual_launch(pg_url, daemon_home):
+    # The shipped 30 s interval: the four platforms' backfill runs land between two evaluations,
+    # which is what "launched together" below counts on (every 5 s, it would see them one by one).
     with running_daemon(pg_url, daemon_home) as daemon:
         with dg.DagsterInstance.get() as instance:
             # The sensor's first evaluation only records where it starts; a backfill after it is new.

@@ -15,7 +15,12 @@ from assets.common.runs import range_tags
 from assets.common.staleness import stale_partitions, stale_partitions_sensor
 from kedah_analytics.definitions import defs
 from kedah_analytics.domain import KEDAH_TZ
-from tests.pipeline.test_automation_daemon import _wait, daemon_home, running_daemon  # noqa: F401  (fixture)
+from tests.pipeline.test_automation_daemon import (  # noqa: F401  (fixture)
+    SHORT_INTERVALS_WORKSPACE,
+    _wait,
+    daemon_home,
+    running_daemon,
+)
 
 
 def _ticks(instance: dg.DagsterInstance, sensor: str) -> int:
@@ -31,7 +36,10 @@ def _run(instance: dg.DagsterInstance, job: str, **kwargs) -> None:
 
 def test_marts_follow_parents_rewritten_after_them(pg_url, daemon_home):  # noqa: F811
     graph = defs.resolve_asset_graph()
-    with running_daemon(pg_url, daemon_home) as daemon, dg.DagsterInstance.get() as instance:
+    # Automation every 5 s rather than 60 (tests/short_intervals.py): the test waits for what it
+    # decides, not for its clock.
+    quick = SHORT_INTERVALS_WORKSPACE
+    with running_daemon(pg_url, daemon_home, quick) as daemon, dg.DagsterInstance.get() as instance:
         _wait(lambda: _ticks(instance, "marts_automation") >= 1, 180, "the marts sensor's first tick", daemon)
         today = datetime.now(KEDAH_TZ).date()
         first, last = str(today - timedelta(days=6)), str(today - timedelta(days=5))

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from dagster_ui import free_port, graphql
 
@@ -22,15 +25,32 @@ QUERY = """
 
 
 @pytest.fixture
-def webserver(pg_url, tmp_path, monkeypatch):
+def own_database(pg_server_url):
+    """A database of its own (warehouse and Dagster's storage): the check statuses the UI shows
+    are this test's runs only, whatever ran earlier in the session."""
+    from kedah_analytics.warehouse import apply_migrations
+
+    name = f"kedah_web_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
+    apply_migrations(url)
+    yield url
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def webserver(own_database, tmp_path, monkeypatch):
     """A webserver on its own Dagster home, which the test's in-process runs share (DAGSTER_HOME)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("KEDAH_SOURCE_MODE", "demo")
+    monkeypatch.setenv("KEDAH_PG_URL", own_database)
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": own_database}
     process = subprocess.Popen(
         [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
          "-p", str(port)],
