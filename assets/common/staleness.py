@@ -1,14 +1,19 @@
 """Stale partitions: a derived partition whose latest materialization is older than the latest
 materialization of a parent partition it reads. The automation conditions are meant to make this
-impossible once runs settle; the `stale_partitions` sensor says in the UI when it happens anyway."""
+impossible once runs settle; the `stale_partitions` sensor says in the UI when it happens anyway,
+and rebuilds the daily aggregates and marts it finds stale (a range of days per asset and run)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
+
+from assets.common.runs import range_tags
 
 MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION
 
@@ -20,6 +25,7 @@ class StalePartition:
     parent: str
     parent_partition: str
     behind_s: float  # how much older the partition is than its parent's latest write
+    parent_written: float = 0.0  # when that parent partition was written (a Unix timestamp)
 
     def describe(self) -> str:
         return (
@@ -77,7 +83,9 @@ def stale_partitions(
                 if newer:
                     p, ts = max(newer, key=lambda item: item[1])
                     found.append(
-                        StalePartition(key.to_user_string(), child, parent.to_user_string(), p, ts - child_ts)
+                        StalePartition(
+                            key.to_user_string(), child, parent.to_user_string(), p, ts - child_ts, ts
+                        )
                     )
     return found
 
@@ -87,18 +95,73 @@ def stale_partitions(
 SETTLED_S = 600
 
 
+# The daily-partitioned derived assets the sensor rebuilds when stale (one partitions definition, so
+# a run covers a range of their days); classified posts are the cross_platform_spam sensor's.
+REPAIRABLE = dg.AssetSelection.assets("place_daily_metrics", "term_daily_counts", "term_hourly_counts") | (
+    dg.AssetSelection.groups("marts")
+)
+
+
+def _day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def repair_requests(stale: Iterable[StalePartition], repairable: Iterable[str]) -> list[dg.RunRequest]:
+    """A run per asset and range of consecutive stale days, for the assets in ``repairable``. The run
+    key names the newest parent write behind it, so the same staleness is repaired once and a later
+    one again."""
+    by_asset: dict[str, list[StalePartition]] = {}
+    allowed = set(repairable)
+    for partition in stale:
+        if partition.asset in allowed:
+            by_asset.setdefault(partition.asset, []).append(partition)
+    requests = []
+    for asset, partitions in sorted(by_asset.items()):
+        for first, last in _day_ranges(date.fromisoformat(p.partition) for p in partitions):
+            behind = [p for p in partitions if first <= date.fromisoformat(p.partition) <= last]
+            newest = max(p.parent_written for p in behind)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"repair-{asset}-{first}..{last}-{newest:.3f}",
+                    asset_selection=[dg.AssetKey(asset)],
+                    tags={
+                        **range_tags(str(first), str(last)),
+                        "kedah/reason": f"stale: {behind[0].describe()}"[:200],
+                    },
+                )
+            )
+    return requests
+
+
+# Automation evaluates every 30 s and a mart run takes a minute or two: a parent written this
+# long ago should have been followed.
+SETTLED_S = 600
+
+
 @dg.sensor(
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
+    target=REPAIRABLE,
     description="Reports (in its ticks and log) any recent derived partition older than a parent "
-    "partition it reads, once the parent's write is 10 minutes old.",
+    "partition it reads, once the parent's write is 10 minutes old, and rebuilds the daily "
+    "aggregates and marts among them: automation's safety net.",
 )
-def stale_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+def stale_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason | dg.SensorResult:
     assert context.repository_def is not None
-    stale = stale_partitions(context.instance, context.repository_def.asset_graph, settled_s=SETTLED_S)
+    graph = context.repository_def.asset_graph
+    stale = stale_partitions(context.instance, graph, settled_s=SETTLED_S)
     if not stale:
         return dg.SkipReason("no stale partition among the recent ones")
     for partition in stale:
         context.log.warning(f"stale: {partition.describe()}")
+    repairable = {k.to_user_string() for k in REPAIRABLE.resolve(graph)}
+    requests = repair_requests(stale, repairable)
     shown = "; ".join(p.describe() for p in stale[:10])
-    return dg.SkipReason(f"{len(stale)} stale partition(s): {shown}")
+    context.log.warning(f"{len(stale)} stale partition(s), rebuilt in {len(requests)} run(s): {shown}")
+    return dg.SensorResult(run_requests=requests)

@@ -123,7 +123,8 @@ def _settled(instance: dg.DagsterInstance, url: str, backfills: list[str]) -> bo
     reason="known gap (issue 20, item 2): on a quiet machine two marts' partition of the second "
     "backfill's last day (city_daily_overview and sentiment_by_category) stay ~6 s older than "
     "their place_daily_metrics partition after everything settles; follow_changed_parents does not "
-    "request them again. It passed under heavy load. stale_partitions_sensor reports it in the UI.",
+    "request them again. It passed under heavy load. stale_partitions_sensor reports and rebuilds "
+    "such partitions once the parent's write is 10 minutes old (tests/pipeline/test_stale_partitions.py).",
     strict=False,
 )
 @pytest.mark.timeout(1500)
