@@ -36,12 +36,20 @@ def follow_changed_parents(wait_for_missing_parents: bool = True) -> dg.Automati
     conditions carries no timing, so a parent rewritten just after the partition's own
     materialization (both seen on one tick) was dropped, and the partition stayed stale. Each
     `since` below has one trigger and one reset, both timed, so a parent's later write wins. The
-    cost: a partition rebuilt by hand after its parents is rebuilt once more by automation.
+    cost: a partition rebuilt by hand after its parents (or in the same run) is rebuilt once more
+    by automation.
 
     A refresh of the unpartitioned places table is not a change of every day: it would rebuild
     all history. ``wait_for_missing_parents=False`` (the marts): history windows reach back over
     days that may never have been materialized, which are quiet history, not a reason to wait."""
-    changed = AC.newly_missing().since_last_handled() | AC.any_deps_updated().since(AC.newly_requested())
+    # Not AC.any_deps_updated(): it is an OR (parents updated, or requested on this tick), and
+    # Dagster 1.13's boolean operators carry no timing, so when the tick that sees a parent's
+    # rewrite is also the one after this partition was requested, `since` lets the reset win and
+    # the rewrite is dropped: a mart requested, its parent rewritten while the mart ran, and the
+    # mart never rebuilt (tests/pipeline/test_no_stale_partition_daemon.py). any_deps_match of
+    # newly_updated keeps each parent write's timestamp, so a write after the request wins.
+    parent_written = AC.any_deps_match(AC.newly_updated()).with_label("any_deps_newly_updated")
+    changed = AC.newly_missing().since_last_handled() | parent_written.since(AC.newly_requested())
     condition = changed & ~AC.any_deps_in_progress() & ~AC.in_progress()
     if wait_for_missing_parents:
         condition = condition & ~AC.any_deps_missing()

@@ -119,14 +119,6 @@ def _settled(instance: dg.DagsterInstance, url: str, backfills: list[str]) -> bo
     return all(sum(t > ended for t in _tick_times(instance, s)) >= 2 for s in AUTOMATION)
 
 
-@pytest.mark.xfail(
-    reason="known gap (issue 20, item 2): on a quiet machine two marts' partition of the second "
-    "backfill's last day (city_daily_overview and sentiment_by_category) stay ~6 s older than "
-    "their place_daily_metrics partition after everything settles; follow_changed_parents does not "
-    "request them again. It passed under heavy load. stale_partitions_sensor reports and rebuilds "
-    "such partitions once the parent's write is 10 minutes old (tests/pipeline/test_stale_partitions.py).",
-    strict=False,
-)
 @pytest.mark.timeout(1500)
 def test_no_stale_partition_after_overlapping_backfills_launched_from_the_ui(
     pg_url,
