@@ -37,6 +37,11 @@ def resources(url: str) -> dict:
     return demo_resources(url, sentiment=SentimentResource(classifier="lexicon"))
 
 
+def empty_warehouse(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+
+
 def bound(url: str) -> dg.Definitions:
     return dg.Definitions(
         assets=list(defs.assets), jobs=list(defs.jobs), sensors=list(defs.sensors), resources=resources(url)
@@ -71,8 +76,7 @@ def follow_sensor(
 def load_in_order(url: str, order: tuple[str, ...], follow: bool = True) -> tuple[dict[str, str], int]:
     """Empty warehouse; collect and classify each platform of DAYS in ``order``; build the days'
     metrics and term counts. The hashes of the derived tables, and the re-classification runs."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    empty_warehouse(url)
     definitions = bound(url)
     reclassified = 0
     with dg.DagsterInstance.ephemeral() as instance:
@@ -103,8 +107,7 @@ def table_hashes(url: str) -> dict[str, str]:
 def reference(pg_url: str) -> dict[str, str]:
     """Every platform's raw posts stored first, then classified and aggregated: the rows a
     function of the days' final inputs gives."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    empty_warehouse(pg_url)
     definitions = bound(pg_url)
     with dg.DagsterInstance.ephemeral() as instance:
         execute(definitions, instance, "refresh_places")
@@ -152,8 +155,7 @@ def test_stale_days_of_a_platform_are_reclassified_in_one_ranged_run():
 def test_the_sensor_asks_for_ranged_runs_of_one_platform(pg_url):
     # Every platform collected and classified one after another: the first ones' days are stale,
     # and each request is a range of one platform's days (contiguous_runs above), not a partition.
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    empty_warehouse(pg_url)
     definitions = bound(pg_url)
     with dg.DagsterInstance.ephemeral() as instance:
         execute(definitions, instance, "refresh_places")
@@ -176,8 +178,7 @@ def test_the_sensor_asks_for_ranged_runs_of_one_platform(pg_url):
 def test_the_seed_order_leaves_the_sensor_nothing_to_redo(pg_url, reference):
     """`seed` and `backfill` store every platform's raw posts before classifying any
     (definitions.post_runs): the rows are the reference ones and the sensor asks for no run."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
+    empty_warehouse(pg_url)
     definitions = bound(pg_url)
     with dg.DagsterInstance.ephemeral() as instance:
         execute(definitions, instance, "refresh_places")

@@ -184,7 +184,7 @@ def stored(url: str, platform: str) -> set[str]:
 def test_youtube_allowance_spent_mid_run_stores_the_videos_found_and_defers_until_pacific_midnight(
     url, instance, monkeypatch
 ):
-    monkeypatch.setenv("KEDAH_YOUTUBE_API_KEY", "AIzaSyDeferralTestKey-0123456789abcdefg")
+    monkeypatch.setenv("KEDAH_YOUTUBE_API_KEY", "test-youtube-key-not-a-credential")
     NETWORK.youtube = HttpMockSequence(
         [
             (OK, fixture_text("youtube/search_page1.json")),
