@@ -195,7 +195,30 @@ def measure(root: Path, url: str, days: int, timeout: float) -> dict[str, object
                 for r in instance.get_run_records()
                 if r.create_timestamp.timestamp() >= launched
             ]
+            # The timeline: which run wrote what, when (seconds from the launch), and who asked for it.
+            for record in sorted(
+                (r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= launched),
+                key=lambda r: r.create_timestamp,
+            ):
+                run = record.dagster_run
+                print(
+                    f"  run +{record.create_timestamp.timestamp() - launched:6.1f}s"
+                    f" start +{(record.start_time or launched) - launched:6.1f}s"
+                    f" end +{(record.end_time or launched) - launched:6.1f}s"
+                    f" {run.status.value:<8} {','.join(sorted(k.to_user_string() for k in run.asset_selection or ()))}"
+                    f" [{run.tags.get('dagster/asset_partition_range_start', run.tags.get('dagster/partition', ''))}"
+                    f"..{run.tags.get('dagster/asset_partition_range_end', '')}]"
+                    f" by {run.tags.get('dagster/sensor_name') or run.tags.get('dagster/backfill', '?')[:8]}",
+                    flush=True,
+                )
+            durations = {}
+            for state in instance.all_instigator_state():
+                if state.instigator_name in AUTOMATION:
+                    spans = [t.end_timestamp - t.timestamp for t in
+                             instance.get_ticks(state.instigator_origin_id, state.selector_id) if t.end_timestamp]  # fmt: skip
+                    durations[state.instigator_name] = round(sum(spans) / max(len(spans), 1), 2)
             return {
+                **{f"{name}_tick_mean_s": value for name, value in sorted(durations.items())},
                 "days_backfilled": len(names),
                 "backfill_wall_s": round(parent_end - launched, 1),
                 "stale_partitions_at_backfill_end": stale_at_end,

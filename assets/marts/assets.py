@@ -18,7 +18,7 @@ from resources.run_scope import run_scope
 
 # A mart follows any day whose parents changed (not only the latest), without waiting for
 # missing parents: a ranking needs its day, not every day of its history.
-MART_AUTOMATION = follow_changed_parents(wait_for_missing_parents=False)
+MART_AUTOMATION = follow_changed_parents(wait_for_missing_parents=False, wait_for_parent_backfills=False)
 RANKING_DAYS = 28  # the longest window place_rankings compares a day with
 RANKING_HISTORY = dg.TimeWindowPartitionMapping(
     start_offset=-RANKING_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True

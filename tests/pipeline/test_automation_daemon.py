@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "workspace.yaml"
 # The project's code location with its sensors evaluated every 5 s (tests/short_intervals.py).
 SHORT_INTERVALS_WORKSPACE = ROOT / "tests" / "short_intervals_workspace.yaml"
+# dagster-daemon with its backfill loop every 5 s rather than 30 (tests/quick_daemon.py).
+QUICK_DAEMON = ROOT / "tests" / "quick_daemon.py"
 SENSOR = "metrics_automation"
 
 
@@ -65,13 +67,14 @@ def daemon_home(pg_url, tmp_path, monkeypatch):
 
 @contextmanager
 def running_daemon(pg_url: str, home: Path, workspace: Path = WORKSPACE) -> Iterator[subprocess.Popen]:
-    """The real dagster-daemon on ``home``'s instance and ``workspace`` (the project's), stopped after."""
+    """The real dagster-daemon on ``home``'s instance and ``workspace`` (the project's), stopped
+    after; its backfill loop runs every 5 s (tests/quick_daemon.py)."""
     env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url, "KEDAH_SOURCE_MODE": "demo"}
     # Its log goes to a file: a pipe nobody reads fills up and stops the daemon mid-tick.
     log = home / "daemon.log"
     with open(log, "wb") as out:
         daemon = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
+            [sys.executable, str(QUICK_DAEMON), "run", "-w", str(workspace)],
             cwd=home, env=env, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
     try:

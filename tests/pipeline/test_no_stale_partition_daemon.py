@@ -147,7 +147,7 @@ def test_no_stale_partition_after_overlapping_backfills_launched_from_the_ui(
             for key in ("alerts", "place_rankings")
         }
     with (
-        running_daemon(pg_url, daemon_home) as daemon,
+        running_daemon(pg_url, daemon_home, SHORT_INTERVALS_WORKSPACE) as daemon,
         running_webserver(pg_url, daemon_home) as url,
         dg.DagsterInstance.get() as instance,
     ):
