@@ -113,10 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = T.load_corpus()
     english_train, english_test = T.english_split(corpus)
     folds = T.general_folds(corpus, repeats=args.repeats)
-    cache = FoldFeatures(corpus, features)
-    cv = CV.malay_cross_validation(
-        corpus, cache, [config], folds, english_train, baselines=CV.BASELINES, log=log
-    )
+    experiment = CV.Experiment(corpus, FoldFeatures(corpus, features), [config], english_train)
+    cv = CV.malay_cross_validation(experiment, folds, baselines=CV.BASELINES, log=log)
     shipped = cv.report(name)
     baseline = cv.report("baseline")
     with_politics = cv.report("baseline_with_politics")
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
 
-    english = CV.english_held_out(corpus, cache, [config], english_train, english_test)[name]
+    english = CV.english_held_out(experiment, english_test)[name]
     english_texts = [corpus.texts[i] for i in english_test]
     sample = (english_texts * (THROUGHPUT_POSTS // len(english_texts) + 1))[:THROUGHPUT_POSTS]
     posts_per_second, posts_per_cpu_second = throughput(args.model, sample)
@@ -170,12 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: {value}")
 
     if args.both_files:
-        both = CV.malay_cross_validation(
-            corpus, cache, [config], T.malay_folds(corpus, repeats=args.repeats), english_train
-        )
+        both = CV.malay_cross_validation(experiment, T.malay_folds(corpus, repeats=args.repeats))
         print(f"malay_both_files_cv_f1 (the earlier headline): {CV.spread(both.fold_f1[name])['mean']}")
     if args.cross_file:
-        across = CV.cross_file(corpus, cache, [config], english_train)
+        across = CV.cross_file(experiment)
         print("Trained on one Malay file, scored on the other (macro-F1):")
         for key, label in ((name, "offline model"), ("baseline", "TF-IDF + LR (Malay only)")):
             shown = ", ".join(f"{k} {v:.3f}" for k, v in across[key].items())

@@ -24,7 +24,7 @@ def connect(url: str | None = None) -> psycopg.Connection:
     return psycopg.connect(url or resolve_pg_url())
 
 
-def _frame(conn: psycopg.Connection, query: str, params: tuple) -> pd.DataFrame:
+def _frame(conn: psycopg.Connection, query: str, params: tuple | dict[str, object]) -> pd.DataFrame:
     with conn.cursor() as cur:
         cur.execute(query, params)
         columns = [c.name for c in cur.description or []]
@@ -80,6 +80,17 @@ def _period(period: Period | str) -> Period:
     return resolve(period)
 
 
+def _select(
+    conn: psycopg.Connection, query: str, period: Period | str, include_demo: IncludeDemo, **params: object
+) -> pd.DataFrame:
+    """``query`` over the days of ``period``: it names them ``%(start)s`` and ``%(end)s``, the provider
+    kinds ``include_demo`` lets in ``%(providers)s``, and any of ``params`` by their keyword."""
+    p = _period(period)
+    return _frame(
+        conn, query, {"start": p.start, "end": p.end, "providers": providers(include_demo), **params}
+    )
+
+
 def _city(city: str | None) -> str:
     """A city as the marts store it; ``None`` or ``All Kedah`` is ``All Kedah``."""
     return resolve_city(city)
@@ -110,15 +121,16 @@ def city_daily(
 ) -> pd.DataFrame:
     """Daily overview rows of the period: one city (``"All Kedah"`` for the total) or every city
     (``None``), one platform or ``"all"`` (the default)."""
-    p = _period(period)
-    name = None if city is None else _city(city)
-    return _frame(
+    return _select(
         conn,
         """SELECT * FROM kedah.city_daily_overview
-           WHERE date BETWEEN %s AND %s AND (%s::text IS NULL OR city = %s) AND platform = %s
-             AND provider = ANY(%s)
+           WHERE date BETWEEN %(start)s AND %(end)s AND (%(city)s::text IS NULL OR city = %(city)s)
+             AND platform = %(platform)s AND provider = ANY(%(providers)s)
            ORDER BY date, city, provider""",
-        (p.start, p.end, name, name, _platform(platform), providers(include_demo)),
+        period,
+        include_demo,
+        city=None if city is None else _city(city),
+        platform=_platform(platform),
     )
 
 
@@ -166,14 +178,11 @@ def platform_breakdown(
     """Per platform over the period: posts, engagement, their share of the city's, mean sentiment,
     and the change in posts and engagement against the previous period."""
     p = _period(period)
-    name = _city(city)
     note = _previous_note(conn, p, include_demo)
     query = """SELECT * FROM kedah.city_daily_overview
-               WHERE date BETWEEN %s AND %s AND city = %s AND platform <> 'all' AND provider = ANY(%s)"""
-    spans = [
-        _frame(conn, query, (span.start, span.end, name, providers(include_demo)))
-        for span in (p, p.previous())
-    ]
+               WHERE date BETWEEN %(start)s AND %(end)s AND city = %(city)s AND platform <> 'all'
+                 AND provider = ANY(%(providers)s)"""
+    spans = [_select(conn, query, span, include_demo, city=_city(city)) for span in (p, p.previous())]
     rows = []
     groups = [dict(tuple(f.groupby("platform"))) if len(f) else {} for f in spans]
     for platform in PLATFORMS:
@@ -223,16 +232,14 @@ def place_ranking(
     if by not in ("engagement", "posts"):
         raise ValueError("rank by 'engagement' or 'posts'")
     p = _period(period)
-    scope = _scope(city)
     query = """SELECT r.place_id, r.place_name, r.city, r.category, sum(r.posts) AS posts,
                       sum(r.engagement) AS engagement,
                       sum(r.sentiment_mean * r.posts) / nullif(sum(r.posts), 0) AS sentiment_mean
                FROM kedah.place_rankings r
-               WHERE r.date BETWEEN %s AND %s AND r.provider = ANY(%s) AND (%s::text IS NULL OR r.city = %s)
+               WHERE r.date BETWEEN %(start)s AND %(end)s AND r.provider = ANY(%(providers)s)
+                 AND (%(city)s::text IS NULL OR r.city = %(city)s)
                GROUP BY 1, 2, 3, 4"""
-    kinds = providers(include_demo)
-    now = _frame(conn, query, (p.start, p.end, kinds, scope, scope))
-    before = _frame(conn, query, (p.previous().start, p.previous().end, kinds, scope, scope))
+    now, before = (_select(conn, query, span, include_demo, city=_scope(city)) for span in (p, p.previous()))
     ranked = rank_places(now, before, by=by, limit=limit, note=_previous_note(conn, p, include_demo))
     where = _frame(conn, "SELECT place_id, lat, lon FROM kedah.places", ())
     return ranked.merge(where, on="place_id", how="left") if len(where) else ranked.assign(lat=None, lon=None)
@@ -246,17 +253,18 @@ def sentiment_by_category(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """Per place category over the period: posts, sentiment counts, shares and the mean."""
-    p = _period(period)
-    return _frame(
+    return _select(
         conn,
         """SELECT category, sum(posts) AS posts, sum(positive) AS positive, sum(neutral) AS neutral,
                   sum(negative) AS negative, sum(positive)::float8 / nullif(sum(posts), 0) AS positive_share,
                   sum(negative)::float8 / nullif(sum(posts), 0) AS negative_share,
                   sum(sentiment_mean * posts) / nullif(sum(posts), 0) AS sentiment_mean
            FROM kedah.sentiment_by_category
-           WHERE date BETWEEN %s AND %s AND city = %s AND provider = ANY(%s)
+           WHERE date BETWEEN %(start)s AND %(end)s AND city = %(city)s AND provider = ANY(%(providers)s)
            GROUP BY category ORDER BY sum(posts) DESC, category""",
-        (p.start, p.end, _city(city), providers(include_demo)),
+        period,
+        include_demo,
+        city=_city(city),
     )
 
 
@@ -270,17 +278,20 @@ def top_posts(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """The most engaging non-spam posts of the period (each place's daily top posts, merged)."""
-    p = _period(period)
-    scope = _scope(city)
-    return _frame(
+    return _select(
         conn,
         """SELECT date, place_name, city, platform, author_name, text, language, sentiment_label,
                   sentiment_score, likes, comments, shares, views, engagement, url, post_id, provider
            FROM kedah.top_posts
-           WHERE date BETWEEN %s AND %s AND provider = ANY(%s) AND (%s::text IS NULL OR city = %s)
-             AND (%s::text IS NULL OR place_id = %s)
-           ORDER BY engagement DESC, views DESC, date DESC, platform, post_id LIMIT %s""",
-        (p.start, p.end, providers(include_demo), scope, scope, place_id, place_id, limit),
+           WHERE date BETWEEN %(start)s AND %(end)s AND provider = ANY(%(providers)s)
+             AND (%(city)s::text IS NULL OR city = %(city)s)
+             AND (%(place_id)s::text IS NULL OR place_id = %(place_id)s)
+           ORDER BY engagement DESC, views DESC, date DESC, platform, post_id LIMIT %(limit)s""",
+        period,
+        include_demo,
+        city=_scope(city),
+        place_id=place_id,
+        limit=limit,
     )
 
 
@@ -289,18 +300,19 @@ def top_authors(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:  # fmt: skip
     """Authors of the period's non-spam posts about Kedah places, by engagement."""
-    p = _period(period)
-    scope = _scope(city)
-    return _frame(
+    return _select(
         conn,
         """SELECT author_name, platform, count(*) AS posts, sum(engagement) AS engagement,
                   avg(sentiment_score) AS sentiment_mean
            FROM kedah.posts
-           WHERE date BETWEEN %s AND %s AND NOT coalesce(is_spam, false) AND place_id IS NOT NULL
-             AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%s)
-             AND (%s::text IS NULL OR city = %s) AND author_name IS NOT NULL
-           GROUP BY 1, 2 ORDER BY sum(engagement) DESC, count(*) DESC, author_name LIMIT %s""",
-        (p.start, p.end, providers(include_demo), scope, scope, limit),
+           WHERE date BETWEEN %(start)s AND %(end)s AND NOT coalesce(is_spam, false) AND place_id IS NOT NULL
+             AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%(providers)s)
+             AND (%(city)s::text IS NULL OR city = %(city)s) AND author_name IS NOT NULL
+           GROUP BY 1, 2 ORDER BY sum(engagement) DESC, count(*) DESC, author_name LIMIT %(limit)s""",
+        period,
+        include_demo,
+        city=_scope(city),
+        limit=limit,
     )
 
 
@@ -312,16 +324,17 @@ def alerts(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """Alerts raised in the period (a burst or a sentiment dip), newest first, with their message."""
-    p = _period(period)
-    scope = _scope(city)
-    return _frame(
+    return _select(
         conn,
         """SELECT date, kind, subject_name, subject_type, city, observed, baseline, change_pct, score, posts,
                   platforms, sentiment_now, sentiment_baseline, top_posts, message, provider, alert_id
            FROM kedah.alerts
-           WHERE date BETWEEN %s AND %s AND provider = ANY(%s) AND (%s::text IS NULL OR city = %s OR city IS NULL)
+           WHERE date BETWEEN %(start)s AND %(end)s AND provider = ANY(%(providers)s)
+             AND (%(city)s::text IS NULL OR city = %(city)s OR city IS NULL)
            ORDER BY date DESC, kind, subject""",
-        (p.start, p.end, providers(include_demo), scope, scope),
+        period,
+        include_demo,
+        city=_scope(city),
     )
 
 
@@ -333,14 +346,14 @@ def account_daily(
     include_demo: IncludeDemo = False,
 ) -> pd.DataFrame:
     """The board's own accounts per day: reach, views, follows, watch minutes and engagement."""
-    p = _period(period)
-    name = _platform(platform)
-    metrics = _frame(
+    metrics = _select(
         conn,
         """SELECT date, platform, account_id, metric, value FROM kedah.account_daily_metrics
-           WHERE date BETWEEN %s AND %s AND (%s = 'all' OR platform = %s)
-             AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%s)""",
-        (p.start, p.end, name, name, providers(include_demo)),
+           WHERE date BETWEEN %(start)s AND %(end)s AND (%(platform)s = 'all' OR platform = %(platform)s)
+             AND (CASE WHEN provider = 'demo' THEN 'demo' ELSE 'real' END) = ANY(%(providers)s)""",
+        period,
+        include_demo,
+        platform=_platform(platform),
     )
     return compare.account_daily(metrics)
 

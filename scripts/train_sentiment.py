@@ -142,11 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     features = FoldFeatures(corpus, FEATURES)
     log("n-gram counts made")
 
-    cv = CV.malay_cross_validation(
-        corpus, features, GRID, folds, english_train, baselines=CV.BASELINES, log=log
-    )
+    experiment = CV.Experiment(corpus, features, GRID, english_train)
+    cv = CV.malay_cross_validation(experiment, folds, baselines=CV.BASELINES, log=log)
     malay = {name: cv.report(name) for name in cv.fold_f1}
-    english = CV.english_held_out(corpus, features, GRID, english_train, english_test)
+    english = CV.english_held_out(experiment, english_test)
     for config in GRID:
         name = CV.config_name(config)
         log(

@@ -177,13 +177,13 @@ def alerts(
     warehouse: PostgresWarehouse,
 ) -> dg.Output[ReplaceChunks]:
     """Bursts of terms and places (trend detector) and places' sentiment dips, each with why and the posts behind it."""
-    from kedah_analytics.marts.alerts import build_alerts_by_day  # pandas: loaded by the step
+    from kedah_analytics.marts.alerts import AlertInputs, build_alerts_by_day  # pandas: loaded by the step
 
     def raised(days: tuple[date, ...]) -> DataFrame:
         first = _back(days, AlertConfig().history_days)
         hourly = term_hourly_counts.read(first, days[-1])
         metrics = place_daily_metrics.read(first, days[-1])
         with warehouse.connection() as conn:
-            return build_alerts_by_day(conn, days, hourly, metrics, places)
+            return build_alerts_by_day(conn, days, AlertInputs(hourly, metrics, places))
 
     return _by_chunk(context, raised, _describe(kinds=_alert_kinds, messages=_messages))

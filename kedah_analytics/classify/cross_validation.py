@@ -109,42 +109,44 @@ def config_name(config: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in config.items())
 
 
-def config_logits(
-    corpus: Corpus,
-    features: FoldFeatures,
-    configs: list[dict[str, Any]],
-    fit_rows: np.ndarray,
-    test_rows: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Each config (by name) fitted on ``fit_rows``, with features learned from those rows alone:
-    its logits on ``test_rows``."""
-    fitted = features.fold(fit_rows)
-    X_fit, X_test = fitted.matrix(fit_rows), fitted.matrix(test_rows)
-    out = {}
-    for config in configs:
-        coef, intercept = fit_on(corpus, config, fit_rows, X_fit)
-        out[config_name(config)] = X_test @ coef + intercept
-    return out
+@dataclass(frozen=True, eq=False)
+class Experiment:
+    """What each figure below scores: the ``configs`` of the offline model, on the ``corpus`` and
+    its n-gram ``features``; every fit also learns from the English training rows."""
+
+    corpus: Corpus
+    features: FoldFeatures
+    configs: list[dict[str, Any]]
+    english_train: np.ndarray
+
+    def config_logits(self, fit_rows: np.ndarray, test_rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Each config (by name) fitted on ``fit_rows``, with features learned from those rows alone:
+        its logits on ``test_rows``."""
+        fitted = self.features.fold(fit_rows)
+        X_fit, X_test = fitted.matrix(fit_rows), fitted.matrix(test_rows)
+        out = {}
+        for config in self.configs:
+            coef, intercept = fit_on(self.corpus, config, fit_rows, X_fit)
+            out[config_name(config)] = X_test @ coef + intercept
+        return out
 
 
 def malay_cross_validation(
-    corpus: Corpus,
-    features: FoldFeatures,
-    configs: list[dict[str, Any]],
+    experiment: Experiment,
     folds: list[tuple[np.ndarray, np.ndarray]],
-    english_train: np.ndarray,
     baselines: dict[str, tuple[str, ...]] | None = None,
     log: Any = None,
 ) -> CVResult:
     """Malay figures per fold for each config, and for each plain baseline of ``baselines`` (name
     -> the files whose rows among the fold's Malay training rows it learns from)."""
+    corpus, configs = experiment.corpus, experiment.configs
     synthetic = corpus.rows("synthetic")
     labels = np.array(LABELS)
     result = CVResult({}, {config_name(c): np.zeros((len(corpus.texts), 3)) for c in configs})
     for k, (malay_train, malay_test) in enumerate(folds):
-        fit_rows = np.concatenate([english_train, malay_train, synthetic])
+        fit_rows = np.concatenate([experiment.english_train, malay_train, synthetic])
         y_test = corpus.labels[malay_test]
-        for name, z in config_logits(corpus, features, configs, fit_rows, malay_test).items():
+        for name, z in experiment.config_logits(fit_rows, malay_test).items():
             result.logits[name][malay_test] = z
             result.record(name, y_test, labels[z.argmax(axis=1)])
         for name, sources in (baselines or {}).items():
@@ -159,20 +161,17 @@ def malay_cross_validation(
     return result
 
 
-def english_held_out(
-    corpus: Corpus,
-    features: FoldFeatures,
-    configs: list[dict[str, Any]],
-    english_train: np.ndarray,
-    english_test: np.ndarray,
-) -> dict[str, dict[str, Any]]:
+def english_held_out(experiment: Experiment, english_test: np.ndarray) -> dict[str, dict[str, Any]]:
     """English held-out macro-F1 and macro-recall of each config, trained on the English training
     part, all the Malay posts and the synthetic posts; with the held-out logits."""
-    fit_rows = np.concatenate([english_train, corpus.rows(*MALAY_SOURCES), corpus.rows("synthetic")])
+    corpus = experiment.corpus
+    fit_rows = np.concatenate(
+        [experiment.english_train, corpus.rows(*MALAY_SOURCES), corpus.rows("synthetic")]
+    )
     y_test = corpus.labels[english_test]
     labels = np.array(LABELS)
     out: dict[str, dict[str, Any]] = {}
-    for name, z in config_logits(corpus, features, configs, fit_rows, english_test).items():
+    for name, z in experiment.config_logits(fit_rows, english_test).items():
         figures = scores(list(y_test), list(labels[z.argmax(axis=1)]))
         out[name] = {
             "macro_f1": round(float(figures["macro_f1"]), 4),
@@ -183,23 +182,19 @@ def english_held_out(
     return out
 
 
-def cross_file(
-    corpus: Corpus,
-    features: FoldFeatures,
-    configs: list[dict[str, Any]],
-    english_train: np.ndarray,
-) -> dict[str, dict[str, float]]:
+def cross_file(experiment: Experiment) -> dict[str, dict[str, float]]:
     """Macro-F1 on one Malay file of models that saw only the other (a shift of topic and label
     mix, as posts the project has not seen bring): each config, and the baseline as "baseline"."""
+    corpus = experiment.corpus
     synthetic = corpus.rows("synthetic")
     labels = np.array(LABELS)
-    out: dict[str, dict[str, float]] = {config_name(c): {} for c in configs}
+    out: dict[str, dict[str, float]] = {config_name(c): {} for c in experiment.configs}
     out["baseline"] = {}
     for train_source, test_source in (MALAY_SOURCES, MALAY_SOURCES[::-1]):
         train, test = corpus.rows(train_source), corpus.rows(test_source)
-        fit_rows = np.concatenate([english_train, train, synthetic])
+        fit_rows = np.concatenate([experiment.english_train, train, synthetic])
         direction = f"{train_source}->{test_source}"
-        for name, z in config_logits(corpus, features, configs, fit_rows, test).items():
+        for name, z in experiment.config_logits(fit_rows, test).items():
             out[name][direction] = round(macro_f1(corpus.labels[test], labels[z.argmax(axis=1)]), 4)
         model = LinearBaseline().fit([corpus.texts[i] for i in train], corpus.labels[train])
         predicted = model.predict_labels([corpus.texts[i] for i in test])

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -30,18 +32,39 @@ def alert_id(kind: str, subject: str, provider: str, day: date) -> str:
     return hashlib.sha1(f"{kind}|{subject}|{provider}|{day.isoformat()}".encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True, eq=False)
+class AlertInputs:
+    """What alerts are judged on: the terms' and places' hourly counts (``term_hourly_counts``),
+    the places' daily metrics (``place_daily_metrics``) and the places themselves."""
+
+    hourly_counts: pd.DataFrame
+    place_metrics: pd.DataFrame
+    places: pd.DataFrame
+
+    def window(self, day: date, history_days: int) -> AlertInputs:
+        """The counts and metrics of ``day`` and the ``history_days`` before it."""
+        first = day - timedelta(days=history_days)
+        hourly_days, metric_days = self._days
+        return AlertInputs(
+            self.hourly_counts[(hourly_days >= first) & (hourly_days <= day)],
+            self.place_metrics[(metric_days >= first) & (metric_days <= day)],
+            self.places,
+        )
+
+    @cached_property
+    def _days(self) -> tuple[pd.Series, pd.Series]:
+        """The days of the counts and of the metrics, parsed once for all the windows cut from them."""
+        return _dates(self.hourly_counts), _dates(self.place_metrics)
+
+
 def build_alerts(
-    conn: psycopg.Connection,
-    days: Iterable[date],
-    hourly_counts: pd.DataFrame,
-    place_metrics: pd.DataFrame,
-    places: pd.DataFrame,
-    config: AlertConfig | None = None,
+    conn: psycopg.Connection, days: Iterable[date], inputs: AlertInputs, config: AlertConfig | None = None
 ) -> pd.DataFrame:
     """The alerts of ``days``: bursts and sentiment dips after cooldown, each with its evidence
     (read from the warehouse through ``conn``) and its message."""
     config = config or AlertConfig()
     days = list(days)
+    hourly_counts, place_metrics, places = inputs.hourly_counts, inputs.place_metrics, inputs.places
     city_of = dict(zip(places["place_id"], places["city"], strict=True)) if len(places) else {}
     name_of = dict(zip(places["place_id"], places["name"], strict=True)) if len(places) else {}
     alerts: list[dict[str, Any]] = []
@@ -99,24 +122,15 @@ def build_alerts(
 
 
 def build_alerts_by_day(
-    conn: psycopg.Connection,
-    days: Iterable[date],
-    hourly_counts: pd.DataFrame,
-    place_metrics: pd.DataFrame,
-    places: pd.DataFrame,
-    config: AlertConfig | None = None,
+    conn: psycopg.Connection, days: Iterable[date], inputs: AlertInputs, config: AlertConfig | None = None
 ) -> pd.DataFrame:
     """The alerts of each of ``days`` from its own window of the inputs (the ``history_days``
     before it and the day), as a run of that day alone gives them: the burst detector's running
     sums start where its input starts, so a day judged on a longer input could differ."""
     config = config or AlertConfig()
-    hourly_days, metric_days = _dates(hourly_counts), _dates(place_metrics)
     frames = []
     for day in days:
-        first = day - timedelta(days=config.history_days)
-        hourly = hourly_counts[(hourly_days >= first) & (hourly_days <= day)]
-        metrics = place_metrics[(metric_days >= first) & (metric_days <= day)]
-        raised = build_alerts(conn, [day], hourly, metrics, places, config)
+        raised = build_alerts(conn, [day], inputs.window(day, config.history_days), config)
         if len(raised):
             frames.append(raised)
     if not frames:

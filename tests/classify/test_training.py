@@ -105,7 +105,8 @@ def test_cross_validation_scores_settings_and_baselines_on_the_same_folds(corpus
     features = FoldFeatures(corpus, FEATURES)
     folds = T.general_folds(corpus, repeats=1, folds=3)
     english_train, _ = T.english_split(corpus)
-    cv = CV.malay_cross_validation(corpus, features, [CONFIG], folds, english_train, baselines=CV.BASELINES)
+    experiment = CV.Experiment(corpus, features, [CONFIG], english_train)
+    cv = CV.malay_cross_validation(experiment, folds, baselines=CV.BASELINES)
     name = CV.config_name(CONFIG)
     assert set(cv.fold_f1) == {name, "baseline", "baseline_with_politics"}
     n_general = len(corpus.rows("malay_twitter"))
@@ -138,7 +139,9 @@ def test_baselines_learn_only_from_their_files(corpus, monkeypatch):
     features = FoldFeatures(corpus, FEATURES)
     folds = T.general_folds(corpus, repeats=1, folds=3)
     english_train, _ = T.english_split(corpus)
-    CV.malay_cross_validation(corpus, features, [], folds, english_train, baselines=CV.BASELINES)
+    CV.malay_cross_validation(
+        CV.Experiment(corpus, features, [], english_train), folds, baselines=CV.BASELINES
+    )
     n_politics = len(corpus.rows("malay_politics"))
     for k, (train, _) in enumerate(folds):
         n_general_train = len(train) - n_politics

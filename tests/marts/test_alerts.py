@@ -13,7 +13,7 @@ import pytest
 
 from assets.marts.automation import send_pending_alerts
 from kedah_analytics.marts.alert_rules import AlertConfig, burst_candidates, dip_candidates
-from kedah_analytics.marts.alerts import build_alerts
+from kedah_analytics.marts.alerts import AlertInputs, build_alerts
 from kedah_analytics.marts.periods import kedah_today
 from kedah_analytics.marts.sent_alerts import PendingAlert, mark_notified, pending_alerts
 from kedah_analytics.warehouse import PartitionFilter, replace_partitions
@@ -163,8 +163,8 @@ def test_alerts_say_why_with_the_posts_behind_them_and_are_the_same_on_a_rerun(a
     dip = BURST_DAY
     _insert_posts(alert_conn, BURST_DAY)
     metrics = place_metrics(dip_day=dip)
-    first = build_alerts(alert_conn, [BURST_DAY], hourly(), metrics, PLACES)
-    again = build_alerts(alert_conn, [BURST_DAY], hourly(), metrics, PLACES)
+    first = build_alerts(alert_conn, [BURST_DAY], AlertInputs(hourly(), metrics, PLACES))
+    again = build_alerts(alert_conn, [BURST_DAY], AlertInputs(hourly(), metrics, PLACES))
     pd.testing.assert_frame_equal(first, again)
     by_subject = first.set_index(["kind", "subject"])
     burst = by_subject.loc[("burst", "place:pantai_cenang")]
@@ -185,7 +185,9 @@ def test_alerts_say_why_with_the_posts_behind_them_and_are_the_same_on_a_rerun(a
 def test_a_keyword_that_only_names_a_bursting_place_is_not_a_second_alert(alert_conn):
     counts = hourly()
     echo = counts[counts["term"] == "pantai_cenang"].assign(term="pantai cenang", term_type="keyword")
-    found = build_alerts(alert_conn, [BURST_DAY], pd.concat([counts, echo]), place_metrics(), PLACES)
+    found = build_alerts(
+        alert_conn, [BURST_DAY], AlertInputs(pd.concat([counts, echo]), place_metrics(), PLACES)
+    )
     assert "pantai cenang" not in set(found["subject"]) and "place:pantai_cenang" in set(found["subject"])
 
 

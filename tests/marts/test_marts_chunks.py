@@ -25,7 +25,7 @@ from assets.common.runs import range_tags
 from assets.marts.assets import RANKING_DAYS
 from kedah_analytics.marts import build
 from kedah_analytics.marts.alert_rules import AlertConfig
-from kedah_analytics.marts.alerts import build_alerts
+from kedah_analytics.marts.alerts import AlertInputs, build_alerts
 from kedah_analytics.warehouse import read as warehouse_read
 from kedah_analytics.warehouse import read_table, replace_partitions, table_columns
 from kedah_analytics.warehouse.scope import PartitionFilter
@@ -127,7 +127,9 @@ def alerts_day_by_day(
     detector's running sums start where its input does: the whole range at once would judge a
     late day on months of history, and differ from that day's own run)."""
     frames = [
-        build_alerts(conn, [day], *(read_window(conn, t, day, history) for t in ALERT_INPUTS), places)
+        build_alerts(
+            conn, [day], AlertInputs(*(read_window(conn, t, day, history) for t in ALERT_INPUTS), places)
+        )
         for day in days
     ]
     return pd.concat([f for f in frames if len(f)], ignore_index=True)

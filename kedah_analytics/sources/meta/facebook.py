@@ -15,8 +15,6 @@ from kedah_analytics.domain import PostRecord, kedah_date_bounds
 from kedah_analytics.sources.common.base import Exhausted, FetchResult, FetchTelemetry, check_platform
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
-    count_or_null,
-    hashtags_in,
     int_or_none,
     item_id,
     json_object,
@@ -24,6 +22,7 @@ from kedah_analytics.sources.common.parsing import (
     optional_text,
     post_time,
 )
+from kedah_analytics.sources.common.posts import Counts, written_post
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.meta.graph import GraphApiClient, GraphOptions, graph_client
 
@@ -35,9 +34,9 @@ POST_FIELDS = (
 )
 
 
-def _summary_total(edge: Any, name: str, repaired: list[str]) -> int | None:
+def _summary_total(edge: Any, name: str, counts: Counts) -> int | None:
     if isinstance(edge, Mapping) and isinstance(edge.get("summary"), Mapping):
-        return count_or_null(edge["summary"].get("total_count"), f"{name}.summary.total_count", repaired)
+        return counts(edge["summary"].get("total_count"), f"{name}.summary.total_count")
     return None
 
 
@@ -48,32 +47,31 @@ def page_post_to_post(item: Any, page: Mapping[str, Any]) -> PostRecord:
     post_id = item_id(item.get("id"), "post id")
     created_at = post_time(item.get("created_time"), "created_time")
     message = optional_text(item.get("message"), "message") or ""
-    repaired: list[str] = []
-    reactions = _summary_total(item.get("reactions"), "reactions", repaired)
-    comments = _summary_total(item.get("comments"), "comments", repaired)
+    counts = Counts()
+    reactions = _summary_total(item.get("reactions"), "reactions", counts)
+    comments = _summary_total(item.get("comments"), "comments", counts)
     if isinstance(item.get("shares"), Mapping):
-        shares = count_or_null(item["shares"].get("count"), "shares.count", repaired)
+        shares = counts(item["shares"].get("count"), "shares.count")
     else:
         # The Graph API omits `shares` (which we asked for) on a post nobody shared; when the
         # summaries are missing too, the post was not readable in full and we do not guess.
         shares = 0 if reactions is not None else None
     page_id = page.get("id")
-    return PostRecord(
-        platform=PLATFORM,
+    return written_post(
+        PLATFORM,
+        PROVIDER,
+        item,
+        counts,
         post_id=post_id,
         created_at=created_at,
         text=message,
         author_id=str(page_id) if isinstance(page_id, str | int) and page_id else None,
         author_name=optional_str(page.get("name")),
+        author_followers=int_or_none(page.get("followers_count")),
         url=optional_str(item.get("permalink_url")),
-        hashtags=hashtags_in(message),
         like_count=reactions,
         comment_count=comments,
         share_count=shares,
-        provider=PROVIDER,
-        payload=item,
-        author_followers=int_or_none(page.get("followers_count")),
-        repaired=tuple(repaired),
     )
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from kedah_analytics.config.tracking import GraphApiTracking, TrackingConfig
@@ -126,25 +126,11 @@ class GraphApiClient(RetriesCalls):
 
     @classmethod
     def pinned(
-        cls,
-        access_token: Secret,
-        graph_api: GraphApiTracking,
-        *,
-        session: requests.Session | None = None,
-        clock: Clock = utcnow,
-        sleep: Sleep = time.sleep,
-        app_secret: Secret | None = None,
+        cls, access_token: Secret, graph_api: GraphApiTracking, **options: Unpack[GraphClientOptions]
     ) -> GraphApiClient:
-        """A client on the Graph API version and host pinned in the tracking file."""
-        return cls(
-            access_token,
-            version=graph_api.version,
-            base_url=graph_api.base_url,
-            session=session,
-            clock=clock,
-            sleep=sleep,
-            app_secret=app_secret,
-        )
+        """A client on the Graph API version and host pinned in the tracking file; what ``options``
+        leaves out, the constructor's defaults."""
+        return cls(access_token, version=graph_api.version, base_url=graph_api.base_url, **options)
 
     def __repr__(self) -> str:
         return f"GraphApiClient(version={self.version!r}, token={self._token!r})"
@@ -363,15 +349,20 @@ class GraphApiClient(RetriesCalls):
         return Retryable(f"throttled, {detail}", throttled=True, wait_seconds=wait, reset_at=reset_at)
 
 
-class GraphOptions(TypedDict, total=False):
-    """How a Graph API source gets its client: an existing ``client`` (the registry builds one per
-    source), or one built here from a ``session``, ``clock``, ``sleep`` and ``app_secret``."""
+class GraphClientOptions(TypedDict, total=False):
+    """What :meth:`GraphApiClient.pinned` builds a client with besides its token and version."""
 
-    client: GraphApiClient
     session: requests.Session | None
     clock: Clock
     sleep: Sleep
     app_secret: Secret | None
+
+
+class GraphOptions(GraphClientOptions, total=False):
+    """How a Graph API source gets its client: an existing ``client`` (the registry builds one per
+    source), or one built here from a ``session``, ``clock``, ``sleep`` and ``app_secret``."""
+
+    client: GraphApiClient
 
 
 def graph_client(access_token: Secret, tracking: TrackingConfig, options: GraphOptions) -> GraphApiClient:

@@ -24,14 +24,13 @@ from kedah_analytics.sources.common.base import (
 from kedah_analytics.sources.common.days import days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
-    count_or_null,
-    hashtags_in,
     item_id,
     json_object,
     optional_str,
     optional_text,
     post_time,
 )
+from kedah_analytics.sources.common.posts import Counts, written_post
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.meta.graph import GraphOptions, graph_client
 
@@ -85,21 +84,18 @@ def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
     media_id = item_id(item.get("id"), "media id")
     created_at = post_time(item.get("timestamp"), "timestamp")
     caption = optional_text(item.get("caption"), "caption") or ""
-    repaired: list[str] = []
-    return PostRecord(
-        platform=PLATFORM,
+    counts = Counts()
+    return written_post(
+        PLATFORM,
+        PROVIDER,
+        item,
+        counts,
         post_id=media_id,
         created_at=created_at,
         text=caption,
         url=optional_str(item.get("permalink")),
-        hashtags=hashtags_in(caption),
-        like_count=count_or_null(
-            item.get("like_count"), "like_count", repaired
-        ),  # absent when the owner hides likes
-        comment_count=count_or_null(item.get("comments_count"), "comments_count", repaired),
-        provider=PROVIDER,
-        payload=item,
-        repaired=tuple(repaired),
+        like_count=counts(item.get("like_count"), "like_count"),  # absent when the owner hides likes
+        comment_count=counts(item.get("comments_count"), "comments_count"),
     )
 
 

@@ -20,14 +20,13 @@ from kedah_analytics.sources.common.days import PACIFIC, days_in_reach
 from kedah_analytics.sources.common.pages import PageReader
 from kedah_analytics.sources.common.parsing import (
     BadValue,
-    count_or_null,
-    hashtags_in,
     item_id,
     json_object,
     optional_object,
     optional_str,
     post_time,
 )
+from kedah_analytics.sources.common.posts import Counts, written_post
 from kedah_analytics.sources.common.retry import Clock, RetryPolicy, Sleep, utcnow
 from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.youtube.google_api import DEFAULT_HTTP_TIMEOUT, execute_google_request
@@ -53,24 +52,23 @@ def video_to_post(item: Any) -> PostRecord:
     description = optional_str(snippet.get("description")) or ""
     text = f"{title}\n\n{description}".strip()
     stats = optional_object(item.get("statistics"), "statistics")
-    repaired: list[str] = []
+    counts = Counts()
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
-    return PostRecord(
-        platform=PLATFORM,
+    return written_post(
+        PLATFORM,
+        PROVIDER,
+        item,
+        counts,
         post_id=video_id,
         created_at=created_at,
         text=text,
         author_id=optional_str(snippet.get("channelId")),
         author_name=optional_str(snippet.get("channelTitle")),
         url=f"https://www.youtube.com/watch?v={video_id}",
-        hashtags=hashtags_in(text),
-        like_count=count_or_null(stats.get("likeCount"), "likeCount", repaired),
-        comment_count=count_or_null(stats.get("commentCount"), "commentCount", repaired),
-        view_count=count_or_null(stats.get("viewCount"), "viewCount", repaired),
+        like_count=counts(stats.get("likeCount"), "likeCount"),
+        comment_count=counts(stats.get("commentCount"), "commentCount"),
+        view_count=counts(stats.get("viewCount"), "viewCount"),
         lang=optional_str(lang),
-        provider=PROVIDER,
-        payload=item,
-        repaired=tuple(repaired),
     )
 
 
