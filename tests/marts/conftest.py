@@ -58,7 +58,7 @@ def demo_warehouse(pg_server_url: str, pg_url: str) -> Iterator[str]:
     """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
     with new_database(pg_server_url, "kedah_marts") as url:
         bound = bound_defs(url)
-        with dg.instance_for_test() as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             run_job(bound, "refresh_places", instance)
             for platform in PLATFORMS:
                 run_job(bound, "collect_posts", instance,

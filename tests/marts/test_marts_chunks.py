@@ -40,7 +40,7 @@ MARTS = ("city_daily_overview", "place_rankings", "sentiment_by_category", "top_
 @pytest.fixture(scope="module")
 def seeded(pg_server_url: str) -> Iterator[tuple[str, dg.Definitions, dg.DagsterInstance]]:
     """Nine weeks of demo posts, classified and aggregated; no marts yet."""
-    with new_database(pg_server_url, "kedah_chunks") as url, dg.instance_for_test() as instance:
+    with new_database(pg_server_url, "kedah_chunks") as url, dg.DagsterInstance.ephemeral() as instance:
         bound = bound_defs(url)
         run_job(bound, "refresh_places", instance)
         for platform in PLATFORMS:

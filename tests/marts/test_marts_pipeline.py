@@ -71,7 +71,7 @@ def test_a_ranged_run_fills_every_day_and_a_rerun_gives_the_same_rows(demo_wareh
     overview = before["city_daily_overview"]
     kedah = overview[(overview["city"] == ALL_KEDAH) & (overview["platform"] == "all")]
     assert kedah["posts"].sum() == metrics["posts"].sum() > 0
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = run_job(
             bound_defs(demo_warehouse), "build_marts", instance, tags=range_tags("2026-11-21", LAST)
         )

@@ -25,7 +25,7 @@ VOLATILE = ["fetched_at", "first_seen_at"]  # when a row was fetched: the only c
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with dg.DagsterInstance.ephemeral() as inst:
         yield inst
 
 

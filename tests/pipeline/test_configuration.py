@@ -92,7 +92,7 @@ def test_check_config_prints_what_is_configured_and_what_is_wrong(tmp_path):
 
 def test_a_run_with_a_broken_tracking_file_fails_once_before_writing(warehouse_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KEDAH_TRACKING_FILE", str(_broken_yaml(tmp_path)))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             list(defs.assets),
             selection=["raw_posts"],
@@ -112,7 +112,7 @@ def test_a_run_with_a_broken_tracking_file_fails_once_before_writing(warehouse_u
 
 
 def test_an_unknown_classifier_fails_the_run_when_its_resource_is_set_up(warehouse_url):
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             list(defs.assets),
             selection=["classified_posts"],

@@ -74,7 +74,7 @@ def test_the_project_instance_uses_the_launcher_that_checks_workers():
 
 
 def test_a_run_failed_from_outside_is_alerted_with_the_cause_dagster_logged_before_it():
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         run = create_run_for_test(instance, job_name="collect_posts", status=DagsterRunStatus.STARTED)
         instance.report_engine_event("Started process for run (pid: 1).", run)
         crash = f"Run execution process for {run.run_id} was terminated by signal 9 (SIGKILL)."

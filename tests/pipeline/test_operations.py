@@ -135,7 +135,7 @@ def test_run_failure_sensor_reports_the_failed_asset(hook_url, monkeypatch):
     def broken():
         raise RuntimeError("the API said no")
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize([broken], instance=instance, raise_on_error=False)
         assert not result.success
         dagster_run = instance.get_run_by_id(result.run_id)

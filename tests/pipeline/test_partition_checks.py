@@ -73,7 +73,7 @@ def test_a_ranged_run_reports_each_partition_of_each_check(warehouse_url):
     partition Skipped): each partition gets its own evaluation, pointing at its materialization."""
     days = [date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)]
     keys = [f"{d}|facebook" for d in days]
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         defs.resolve_job_def("refresh_places").execute_in_process(instance=instance)
         result = defs.resolve_job_def("collect_posts").execute_in_process(
             instance=instance, tags=range_tags(keys[0], keys[-1])
@@ -95,7 +95,7 @@ def test_a_ranged_run_reports_each_partition_of_each_check(warehouse_url):
 def test_a_failed_blocking_check_of_one_partition_fails_that_partition_and_stops_downstream(warehouse_url):
     days = [date(2026, 11, 10), date(2026, 11, 11)]
     keys = [f"{d}|facebook" for d in days]
-    with dg.instance_for_test() as instance, psycopg.connect(warehouse_url, autocommit=True) as conn:
+    with dg.DagsterInstance.ephemeral() as instance, psycopg.connect(warehouse_url, autocommit=True) as conn:
         defs.resolve_job_def("refresh_places").execute_in_process(instance=instance)
         # A post of another day already filed under the first day: that partition's check fails.
         conn.execute(
@@ -121,7 +121,7 @@ def test_a_failing_predictions_check_reports_its_partition(warehouse_url):
     with psycopg.connect(warehouse_url) as conn:
         conn.execute("DELETE FROM kedah.term_daily_counts WHERE date < %s", (early,))
         conn.execute("DELETE FROM kedah.trend_predictions WHERE date = %s", (early,))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("predict_trends").execute_in_process(
             instance=instance, partition_key=str(early), raise_on_error=False
         )

@@ -131,7 +131,7 @@ def url(warehouse_url: str) -> str:
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with dg.DagsterInstance.ephemeral() as inst:
         yield inst
 
 

@@ -35,7 +35,7 @@ PROVIDER = "x_api_v2"
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with dg.DagsterInstance.ephemeral() as inst:
         yield inst
 
 

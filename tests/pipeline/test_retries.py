@@ -187,7 +187,7 @@ class FailingPostSources(PostSources):
 
 def materialize(url: str, selection: str, **resources) -> dg.ExecuteInProcessResult:
     source_calls.clear()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         return dg.materialize(
             list(defs.assets),
             selection=[selection],

@@ -39,7 +39,7 @@ TEXTS = [
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with dg.DagsterInstance.ephemeral() as inst:
         yield inst
 
 

@@ -19,7 +19,7 @@ def _run(instance: dg.DagsterInstance, job: str, **kwargs) -> None:
 def test_a_mart_built_before_its_parents_were_rewritten_is_stale_until_rebuilt(warehouse_url, monkeypatch):
     day = str(datetime.now(KEDAH_TZ).date() - timedelta(days=2))
     graph = defs.resolve_asset_graph()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         _run(instance, "refresh_places")
         _run(instance, "collect_posts", partition_key=f"{day}|twitter")
         _run(instance, "daily_metrics", partition_key=day)

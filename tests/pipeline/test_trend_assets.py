@@ -54,7 +54,7 @@ def bound(warehouse_url):
 
 def test_weekly_training_then_hourly_predictions_end_to_end(bound, warehouse_url):
     start, end = date(2026, 9, 25), date(2026, 11, 16)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert bound.resolve_job_def("refresh_places").execute_in_process(instance=instance).success
         for platform in ("twitter", "instagram"):
             tags = range_tags(f"{start}|{platform}", f"{end}|{platform}")

@@ -65,7 +65,7 @@ def test_the_daily_job_prunes_with_the_configured_retention(conn, warehouse_url)
         TODAY = saved
     job = defs.resolve_job_def("prune_raw_payloads")
     config = {"ops": {"prune_payloads_op": {"config": {"keep_days": 5}}}}
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(run_config=config, instance=instance)
     assert result.success
     (output,) = [e for e in result.all_node_events if e.is_successful_output]
