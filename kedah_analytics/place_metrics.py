@@ -13,6 +13,13 @@ PLACE_METRIC_COLUMNS = [
 ]  # fmt: skip
 
 
+# The classified posts' columns place_daily_metrics reads.
+PLACE_METRIC_INPUTS = (
+    "date", "place_id", "platform", "provider", "is_spam", "sentiment_label", "sentiment_score",
+    "like_count", "comment_count", "share_count", "view_count", "engagement",
+)  # fmt: skip
+
+
 def place_daily_metrics(classified: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Per day, place, platform and provider: non-spam post counts, engagement and sentiment.
 

@@ -20,4 +20,5 @@ place_daily_metrics = daily_from_classified_posts(
     "counts and mean, and engagement, spam left out. ``provider`` says whether a row is demo data.",
     place_metrics.place_daily_metrics,
     describe_place_metrics,
+    place_metrics.PLACE_METRIC_INPUTS,
 )

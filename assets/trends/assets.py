@@ -9,6 +9,7 @@ from assets.common.frames import DataFrame
 from assets.common.partitions import FIRST_MONDAY, daily_partitions
 from kedah_analytics.domain import TIMEZONE_NAME
 from kedah_analytics.trends.forecast_config import ForecastConfig
+from kedah_analytics.trends.inputs import TERM_COUNT_INPUTS
 from kedah_analytics.warehouse import ReplaceRows
 from resources import PostgresWarehouse
 from resources.run_scope import run_scope
@@ -56,6 +57,7 @@ term_daily_counts = daily_from_classified_posts(
     "comments, shares, views and engagement. The trend model's input.",
     _term_daily_counts,
     _terms,
+    TERM_COUNT_INPUTS,
 )
 term_hourly_counts = daily_from_classified_posts(
     "term_hourly_counts",
@@ -63,6 +65,7 @@ term_hourly_counts = daily_from_classified_posts(
     "Per Kedah hour, platform and term: non-spam posts and engagement; the burst detector's input.",
     _term_hourly_counts,
     _terms,
+    TERM_COUNT_INPUTS,
 )
 
 

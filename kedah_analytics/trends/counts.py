@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from kedah_analytics.domain import TIMEZONE_NAME as KEDAH_TZ
+from kedah_analytics.trends.inputs import COUNT_COLUMNS
 
 TermType = Literal["keyword", "hashtag", "topic", "place"]
 TERM_TYPES: tuple[TermType, ...] = ("keyword", "hashtag", "topic", "place")
@@ -40,7 +41,7 @@ POST_COLUMNS: tuple[str, ...] = (
     "is_spam",
 )
 
-_COUNT_COLUMNS = ("like_count", "comment_count", "share_count", "view_count")
+_COUNT_COLUMNS = COUNT_COLUMNS
 _SUM_NAMES = {
     "like_count": "likes",
     "comment_count": "comments",

@@ -100,11 +100,12 @@ class DailyRows:
             return read_table(conn, self.table, scope.on_days(days).rows, names)
 
     def by_chunk(
-        self, days_per_chunk: int = 7, omit: Collection[str] = ()
+        self, days_per_chunk: int = 7, omit: Collection[str] = (), columns: Sequence[str] | None = None
     ) -> Iterator[tuple[tuple[date, ...], pd.DataFrame]]:
-        """The input's days in chunks of ``days_per_chunk`` consecutive days, each with its rows."""
+        """The input's days in chunks of ``days_per_chunk`` consecutive days, each with its rows
+        (``columns``, default all, without ``omit``)."""
         for chunk in day_chunks(self.days(), days_per_chunk):
-            yield chunk, self.read(chunk[0], chunk[-1], omit)
+            yield chunk, self.read(chunk[0], chunk[-1], omit, columns)
 
     def by_day(self) -> Iterator[tuple[date, pd.DataFrame]]:
         for (day,), rows in self.by_chunk(1):
