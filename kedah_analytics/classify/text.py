@@ -115,14 +115,19 @@ def spam_signals(text: str, hashtags: Sequence[str], duplicated_across_accounts:
     return SpamSignals(score, score >= SPAM_THRESHOLD, tuple(r for r, _ in weights))
 
 
+_NOISE = re.compile(r"@\w+|\d+|[^\w\s]")
+
+
 def near_duplicate_keys(texts: Sequence[str]) -> list[str]:
     """A fingerprint per text that ignores case, links, mentions, digits and punctuation."""
-    out = []
-    for text in texts:
-        t = _URL.sub(" ", text.lower())
-        t = re.sub(r"@\w+|\d+|[^\w\s]", " ", t)
-        out.append(" ".join(t.split()))
-    return out
+    return [_near_duplicate_key(text) for text in texts]
+
+
+# A post is fingerprinted again each time it is in another post's comparison window (its day and
+# the day before, every platform): a backfill met each text about eight times.
+@lru_cache(maxsize=1 << 16)
+def _near_duplicate_key(text: str) -> str:
+    return " ".join(_NOISE.sub(" ", _URL.sub(" ", text.lower())).split())
 
 
 def duplicated_across_accounts(

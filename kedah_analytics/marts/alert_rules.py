@@ -102,7 +102,9 @@ def burst_candidates(
     flagged = scored[scored["is_trending"]]
     flagged_days = {(k, d) for k, d in zip(flagged["term"], flagged["day"], strict=True)}
     per_platform = hourly_counts.assign(
-        keyword=[_series_key(t, tt) for t, tt in zip(hourly_counts["term"], hourly_counts["term_type"], strict=True)],
+        # .tolist() converts a column at once; zip over pyarrow-backed strings boxes each value.
+        keyword=[_series_key(t, tt) for t, tt in
+                 zip(hourly_counts["term"].tolist(), hourly_counts["term_type"].tolist(), strict=True)],
         day=pd.to_datetime(hourly_counts["date"]).dt.date,
     )  # fmt: skip
     per_platform = per_platform[per_platform["term_type"].isin(TERM_TYPES)]
