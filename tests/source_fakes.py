@@ -47,6 +47,19 @@ def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+def isolate_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tracking: str) -> None:
+    """No real network, no credential from the developer's shell, and ``tracking`` as the
+    tracking file."""
+    from kedah_analytics.sources.registry import ENV_VARS
+
+    forbid_network(monkeypatch)
+    for name in [*ENV_VARS, "KEDAH_SOURCE_MODE"]:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "tracking.yaml"
+    path.write_text(tracking, encoding="utf-8")
+    monkeypatch.setenv("KEDAH_TRACKING_FILE", str(path))
+
+
 def fixture_text(relative: str) -> str:
     return (FIXTURES / relative).read_text(encoding="utf-8")
 

@@ -3,19 +3,15 @@ the marts, report and notebook tests (other tests empty the session database bet
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
-import psycopg
 import pytest
+from databases import new_database
 from demo_resources import demo_resources
 
 from assets.common.runs import range_tags
 from kedah_analytics.definitions import defs
-from kedah_analytics.warehouse import apply_migrations
 
 FIRST, LAST = "2026-11-13", "2026-11-22"  # the end of ISO week 2026-W46 and all of 2026-W47
 PLATFORMS = ("twitter", "instagram")
@@ -36,21 +32,6 @@ def run_job(
     result = bound.resolve_job_def(name).execute_in_process(instance=instance, **kwargs)
     assert result.success
     return result
-
-
-@contextmanager
-def new_database(pg_server_url: str, prefix: str) -> Iterator[str]:
-    """A database of its own on the test server, migrated; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
-    try:
-        apply_migrations(url)
-        yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
+from databases import new_database
 
 import resources.io_manager
 from assets.common.runs import range_tags
@@ -29,7 +30,7 @@ from kedah_analytics.marts.alerts import AlertInputs, build_alerts
 from kedah_analytics.warehouse import read as warehouse_read
 from kedah_analytics.warehouse import read_table, replace_partitions, table_columns
 from kedah_analytics.warehouse.scope import PartitionFilter
-from tests.marts.conftest import bound_defs, new_database, run_job
+from tests.marts.conftest import bound_defs, run_job
 
 FIRST, LAST = date(2026, 9, 14), date(2026, 11, 15)  # nine whole weeks, Monday to Sunday
 DAYS = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]

@@ -26,13 +26,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import psutil
@@ -42,6 +40,7 @@ import yaml
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 from dagster_ui import LAUNCH, LOCATION, free_port, graphql, stop_instigators
+from databases import new_database
 
 from assets.common.runs import range_tags
 from kedah_analytics.domain import KEDAH_TZ
@@ -133,16 +132,8 @@ class Webhook:
 @pytest.fixture(scope="module")
 def own_database(pg_server_url: str) -> Iterator[str]:
     """A database for these tests alone (Dagster's storage and the warehouse), migrated; dropped after."""
-    from kedah_analytics.warehouse import apply_migrations
-
-    name = f"kedah_dead_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
-    apply_migrations(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(pg_server_url, "kedah_dead") as url:
+        yield url
 
 
 @dataclass

@@ -24,7 +24,7 @@ from source_fakes import (
     FixtureAdapter,
     Reply,
     fixture_text,
-    forbid_network,
+    isolate_sources,
     serve_pytrends,
 )
 
@@ -32,7 +32,6 @@ from assets.ingest.automation import COLLECTION_SCHEDULES
 from assets.insights.automation import daily_search_interest
 from kedah_analytics.deferrals import active_deferrals
 from kedah_analytics.definitions import defs
-from kedah_analytics.sources.registry import ENV_VARS
 from kedah_analytics.status import collection_status
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import PgPostReadBudget, load_cursors
@@ -108,12 +107,7 @@ class FakeSearchInterestSource(SearchInterestSource):
 @pytest.fixture(autouse=True)
 def network(monkeypatch, tmp_path) -> Network:
     global NETWORK
-    forbid_network(monkeypatch)
-    for name in [*ENV_VARS, "KEDAH_SOURCE_MODE"]:
-        monkeypatch.delenv(name, raising=False)
-    tracking = tmp_path / "tracking.yaml"
-    tracking.write_text(TRACKING, encoding="utf-8")
-    monkeypatch.setenv("KEDAH_TRACKING_FILE", str(tracking))
+    isolate_sources(monkeypatch, tmp_path, TRACKING)
     NETWORK = Network()
     return NETWORK
 

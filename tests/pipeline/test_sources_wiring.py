@@ -17,7 +17,15 @@ import pandas as pd
 import psycopg
 import pytest
 from googleapiclient.http import HttpMockSequence
-from source_fakes import NOW, FakeClock, FakeSleep, FixtureAdapter, Reply, forbid_network, serve_pytrends
+from source_fakes import (
+    NOW,
+    FakeClock,
+    FakeSleep,
+    FixtureAdapter,
+    Reply,
+    isolate_sources,
+    serve_pytrends,
+)
 
 from assets.insights.automation import account_metrics_requests, daily_account_metrics
 from kedah_analytics.config.tracking import TrackingConfig
@@ -29,7 +37,6 @@ from kedah_analytics.sources.common.secrets import Secret
 from kedah_analytics.sources.google_trends.client import InMemoryTrendsCache
 from kedah_analytics.sources.google_trends.interest import trends_windows
 from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger
-from kedah_analytics.sources.registry import ENV_VARS
 from kedah_analytics.sources.youtube.videos import YouTubeSource
 from kedah_analytics.warehouse import read_table
 from kedah_analytics.warehouse.state import (
@@ -109,12 +116,7 @@ class FixtureSearchInterestSource(SearchInterestSource):
 def network(monkeypatch, tmp_path) -> Network:
     """No real network; no credential from the developer's shell; a small tracking file."""
     global NETWORK
-    forbid_network(monkeypatch)
-    for name in [*ENV_VARS, "KEDAH_SOURCE_MODE"]:
-        monkeypatch.delenv(name, raising=False)
-    tracking = tmp_path / "tracking.yaml"
-    tracking.write_text(TRACKING, encoding="utf-8")
-    monkeypatch.setenv("KEDAH_TRACKING_FILE", str(tracking))
+    isolate_sources(monkeypatch, tmp_path, TRACKING)
     NETWORK = Network()
     return NETWORK
 

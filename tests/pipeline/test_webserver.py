@@ -8,13 +8,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from dagster_ui import free_port, graphql
+from databases import new_database
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """
@@ -28,16 +26,8 @@ QUERY = """
 def own_database(pg_server_url):
     """A database of its own (warehouse and Dagster's storage): the check statuses the UI shows
     are this test's runs only, whatever ran earlier in the session."""
-    from kedah_analytics.warehouse import apply_migrations
-
-    name = f"kedah_web_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
-    apply_migrations(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(pg_server_url, "kedah_web") as url:
+        yield url
 
 
 @pytest.fixture
