@@ -66,7 +66,13 @@ def follow_changed_parents(
     condition = changed & ~parents_busy & ~AC.in_progress()
     if wait_for_missing_parents:
         condition = condition & ~AC.any_deps_missing()
-    return condition.with_label("follow_changed_parents").ignore(dg.AssetSelection.assets("places"))
+    # The UI shows this label: say how a mart's condition differs from a daily aggregate's.
+    waits = [
+        *([] if wait_for_missing_parents else ["not for missing parents"]),
+        *([] if wait_for_parent_backfills else ["for parents' runs, not backfills"]),
+    ]
+    label = "follow_changed_parents" + (f" (waits {'; '.join(waits)})" if waits else "")
+    return condition.with_label(label).ignore(dg.AssetSelection.assets("places"))
 
 
 # Daily aggregates: a day waits until each of its parent partitions exists.
