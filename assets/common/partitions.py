@@ -66,12 +66,10 @@ def follow_changed_parents(
     condition = changed & ~parents_busy & ~AC.in_progress()
     if wait_for_missing_parents:
         condition = condition & ~AC.any_deps_missing()
-    # The UI shows this label: say how a mart's condition differs from a daily aggregate's.
-    waits = [
-        *([] if wait_for_missing_parents else ["not for missing parents"]),
-        *([] if wait_for_parent_backfills else ["for parents' runs, not backfills"]),
-    ]
-    label = "follow_changed_parents" + (f" (waits {'; '.join(waits)})" if waits else "")
+    # The UI shows this label (about 35 characters fit its sidebar): a mart's condition, which
+    # waits for its parents' runs only and allows gaps in its history, reads differently.
+    label = "follow_changed_parents" if wait_for_parent_backfills else "follow_parent_runs"
+    label += "" if wait_for_missing_parents else ", gaps ok"
     return condition.with_label(label).ignore(dg.AssetSelection.assets("places"))
 
 
