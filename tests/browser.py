@@ -78,11 +78,28 @@ def open_page(driver, address: str, timeout_s: float = 60, **params: str) -> str
     return header.text
 
 
-def card(driver, label: str) -> str:  # type: ignore[no-untyped-def]
-    """The value shown on the metric card with this label."""
-    from selenium.webdriver.common.by import By
+def card(driver, label: str, timeout_s: float = 30) -> str:  # type: ignore[no-untyped-def]
+    """The value shown on the metric card with this label, once the page has drawn it.
 
-    for element in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
-        if element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip() == label:
-            return element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
-    raise LookupError(f"no card {label!r}")
+    Waited for, not looked up once: Streamlit draws a page's header before its cards, and its
+    "running" widget shows only after a delay, so a loaded header does not mean drawn cards."""
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def value(d) -> str | bool:  # type: ignore[no-untyped-def]
+        try:
+            for element in d.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
+                if (
+                    element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip()
+                    == label
+                ):
+                    return element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
+        except StaleElementReferenceException:  # redrawn while read: look again
+            return False
+        return False
+
+    try:
+        return WebDriverWait(driver, timeout_s).until(value)
+    except TimeoutException:
+        raise LookupError(f"no card {label!r} after {timeout_s:.0f} s") from None
