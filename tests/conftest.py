@@ -43,7 +43,14 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    # One server for the whole session, shared by the xdist workers (pgserver counts the processes
+    # that hold it and the last one stops and deletes it): one server starts rather than one per
+    # worker, and the workers can clone each other's seeded databases (tests/databases.py).
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pgdata = tmp_path_factory.getbasetemp().parent / "pg"
+    else:
+        pgdata = tmp_path_factory.mktemp("pg")
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
     yield server.get_uri()
     try:
         server.cleanup()
@@ -152,3 +159,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
     items.sort(key=_rank)  # stable: the order within a file, and of the other files, is kept
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The xdist controller picks the run's id itself, so that it knows which seeded templates its
+    # workers made (tests/databases.py) and can drop them once they are all done.
+    if hasattr(config.option, "testrunuid") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run, server = getattr(session.config.option, "testrunuid", None), os.environ.get("KEDAH_PG_URL")
+    # An embedded server is deleted with its templates by its last worker; a named one keeps them.
+    if run and server and not os.environ.get("PYTEST_XDIST_WORKER") and session.config.option.numprocesses:
+        from databases import drop_seed_templates
+
+        drop_seed_templates(server, run)

@@ -3,8 +3,10 @@ hold their own runs only."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,3 +28,55 @@ def new_database(pg_server_url: str, prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def seeded_database(pg_server_url: str, prefix: str, seed: Callable[[str], None]) -> Iterator[str]:
+    """A database of its own, holding what ``seed`` (given a new migrated database's URL) writes.
+
+    The xdist workers of one test session share the server (tests/conftest.py), so the first worker
+    to ask seeds a template and each asking worker gets its own copy of it (``CREATE DATABASE ...
+    TEMPLATE``, a file copy): the seed runs once a session rather than once a worker. Seeding,
+    copying take turns under an advisory lock; the template is dropped when the session ends
+    (:func:`drop_seed_templates`, by the xdist controller once every worker is done)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:12]
+    template = f"{prefix}_seed_{run}"
+    lock = int.from_bytes(hashlib.sha256(template.encode()).digest()[:8], "big", signed=True)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        try:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone():
+                with new_database(pg_server_url, f"{prefix}_seeding") as seeding:
+                    seed(seeding)
+                    # A pooled connection the seed left open would block the rename.
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                        (_name(seeding),),
+                    )
+                    admin.execute(f'ALTER DATABASE "{_name(seeding)}" RENAME TO "{template}"')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+    url = urlunsplit(urlsplit(pg_server_url)._replace(path=f"/{name}"))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not os.environ.get("PYTEST_XDIST_TESTRUNUID"):  # else the controller drops it at the end
+                admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
+def drop_seed_templates(pg_server_url: str, run: str) -> None:
+    """Drop the templates :func:`seeded_database` left on the server in the session ``run``."""
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        names = [r[0] for r in admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"%\\_seed\\_{run[:12]}",)
+        )]  # fmt: skip
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
-from databases import new_database
+from databases import new_database, seeded_database
 from demo_resources import demo_resources
 
 from assets.common.runs import range_tags
@@ -34,18 +34,22 @@ def run_job(
     return result
 
 
+def seed_demo(url: str) -> None:
+    """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
+    bound = bound_defs(url)
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_job(bound, "refresh_places", instance)
+        for platform in PLATFORMS:
+            run_job(bound, "collect_posts", instance,
+                    tags=range_tags(f"{FIRST}|{platform}", f"{LAST}|{platform}"))  # fmt: skip
+        run_job(bound, "daily_metrics", instance, tags=range_tags(FIRST, LAST))
+        run_job(bound, "build_marts", instance, tags=range_tags(FIRST, LAST))
+
+
 @pytest.fixture(scope="session")
 def demo_warehouse(pg_server_url: str, pg_url: str) -> Iterator[str]:
-    """Two weeks of demo posts of two platforms, classified, aggregated and built into the marts."""
-    with new_database(pg_server_url, "kedah_marts") as url:
-        bound = bound_defs(url)
-        with dg.DagsterInstance.ephemeral() as instance:
-            run_job(bound, "refresh_places", instance)
-            for platform in PLATFORMS:
-                run_job(bound, "collect_posts", instance,
-                        tags=range_tags(f"{FIRST}|{platform}", f"{LAST}|{platform}"))  # fmt: skip
-            run_job(bound, "daily_metrics", instance, tags=range_tags(FIRST, LAST))
-            run_job(bound, "build_marts", instance, tags=range_tags(FIRST, LAST))
+    """A copy of its own of the seeded demo warehouse (:func:`seed_demo`), seeded once a session."""
+    with seeded_database(pg_server_url, "kedah_marts", seed_demo) as url:
         yield url
 
 
