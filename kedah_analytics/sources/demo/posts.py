@@ -9,6 +9,7 @@ items that the normalizer quarantines. Every row carries the provider ``demo``.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -92,6 +93,13 @@ HASHTAGS = ["#Langkawi", "#VisitKedah", "#AlorSetar", "#JomKeKedah", "#SungaiPet
 MALFORMED = ("missing_id", "bad_created_at", "missing_text", "negative_count")
 
 
+# A post's style, drawn as ``Generator.choice(STYLES, p=STYLE_WEIGHTS)`` draws it (one uniform
+# double against the cumulative weights) without its per-call array work: the same posts, faster.
+STYLES = ("en", "ms", "mixed", "spam")
+STYLE_WEIGHTS = (0.42, 0.3, 0.23, 0.05)
+_STYLE_CDF = (np.cumsum(STYLE_WEIGHTS) / np.sum(STYLE_WEIGHTS)).tolist()
+
+
 def _rng(day: date, platform: str) -> np.random.Generator:
     seed = int.from_bytes(hashlib.sha256(f"{day.isoformat()}|{platform}".encode()).digest()[:8], "big")
     return np.random.default_rng(seed)
@@ -120,7 +128,7 @@ def demo_items(day: date, platform: str) -> list[dict[str, Any]]:
     items = []
     for i in range(n):
         en, ms = PLACES[int(rng.zipf(1.4) - 1) % len(PLACES)]
-        style = rng.choice(["en", "ms", "mixed", "spam"], p=[0.42, 0.3, 0.23, 0.05])
+        style = STYLES[bisect_right(_STYLE_CDF, rng.random())]
         pool = {"en": ENGLISH, "ms": MALAY, "mixed": MIXED, "spam": SPAM}[style]
         text = pool[int(rng.integers(len(pool)))].format(en=en, ms=ms, n=int(rng.integers(1000)))
         if style != "spam":
@@ -129,12 +137,12 @@ def demo_items(day: date, platform: str) -> list[dict[str, Any]]:
                 CLOSERS[int(rng.integers(len(CLOSERS)))],
             )
             text = f"{opener} {text} {closer}".strip()
-        tags = list(rng.choice(HASHTAGS, size=int(rng.integers(0, 4)), replace=False))
+        tags = [HASHTAGS[j] for j in rng.choice(len(HASHTAGS), size=int(rng.integers(0, 4)), replace=False)]
         if style == "spam":
             tags = HASHTAGS[:9]
         text = f"{text} {' '.join(tags)}".strip()
         # Tourism posts are mostly in daylight: a normal around 14:00 Kedah time.
-        minute = int(np.clip(rng.normal(14 * 60, 200), 0, 24 * 60 - 1))
+        minute = int(min(max(rng.normal(14 * 60, 200), 0), 24 * 60 - 1))
         created = start + timedelta(minutes=minute, seconds=int(rng.integers(60)))
         views = int(min(rng.lognormal(6.5, 1.3), MAX_VIEWS))
         likes = int(min(rng.pareto(1.3) * 4, MAX_LIKES))
