@@ -13,7 +13,9 @@ them load from dagster.yaml rather than in any one command:
 - :class:`KedahInstance` tags each run, as it starts, with the host and pid of its run worker
   (``kedah/worker_host``, ``kedah/worker_pid``): the daemon's worker, ``kedah-analytics seed`` or
   ``backfill``, ``dagster asset materialize`` alike. ``sensors.run_worker`` reads them to fail a run
-  whose worker died.
+  whose worker died. It also writes the events Dagster marks as a batch (a ranged run's
+  materializations, one per partition, and the planned events at a run's start) in one statement
+  each, rather than one event at a time (:data:`EVENT_BATCH_SIZE`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ class PostgresStorage(DagsterPostgresStorage):
         )
 
 
+# Dagster writes the events it marks as one batch in one INSERT (and one update of the asset's row)
+# when the instance's batch size is over 0; Dagster's default is 0, one store_event per event, and
+# DAGSTER_EVENT_BATCH_SIZE sets it (0 turns batching off again). A year-long ranged run's 365
+# materializations of an asset are one batch.
+EVENT_BATCH_SIZE = 1000
+
+
 class KedahInstance(dg.DagsterInstance):
     """Dagster's instance, recording each run's worker (host and pid) when the run starts."""
 
@@ -90,6 +99,9 @@ class KedahInstance(dg.DagsterInstance):
         from dagster._core.instance.ref import InstanceRef
 
         return InstanceRef.config_defaults(base_dir)
+
+    def _get_event_batch_size(self) -> int:
+        return int(os.environ.get("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE))
 
     def handle_new_event(self, event: Any, *, batch_metadata: Any = None) -> None:
         super().handle_new_event(event, batch_metadata=batch_metadata)

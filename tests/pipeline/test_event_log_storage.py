@@ -53,3 +53,31 @@ def test_a_connection_the_server_dropped_is_replaced(instance: dg.DagsterInstanc
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
     job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=instance, partition_key="p4").success
+
+
+@dg.asset(
+    partitions_def=dg.StaticPartitionsDefinition([f"p{i:02d}" for i in range(12)]),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def ranged(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
+
+
+def test_a_ranged_runs_materializations_are_written_as_one_batch(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sensors/instance.py: the events Dagster marks as a batch go to PostgreSQL in one write, and
+    each partition still has its own materialization."""
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)  # the project's default
+    storage = instance.event_log_storage
+    batches: list[int] = []
+    store_event_batch = storage.store_event_batch
+    storage.store_event_batch = lambda events: (batches.append(len(events)), store_event_batch(events))[1]  # type: ignore[method-assign]
+    job = dg.Definitions(assets=[ranged]).resolve_implicit_global_asset_job_def()
+    tags = {"dagster/asset_partition_range_start": "p00", "dagster/asset_partition_range_end": "p11"}
+    assert job.execute_in_process(instance=instance, tags=tags).success
+    assert 12 in batches  # the twelve materializations, in one write
+    records = instance.fetch_materializations(dg.AssetKey("ranged"), limit=20).records
+    assert sorted(r.partition_key for r in records) == [f"p{i:02d}" for i in range(12)]
+    materialized = instance.get_materialized_partitions(dg.AssetKey("ranged"))
+    assert materialized == {f"p{i:02d}" for i in range(12)}
