@@ -11,7 +11,7 @@ from functools import lru_cache
 import yaml
 
 from kedah_analytics.config.paths import DATA_DIR
-from kedah_analytics.places import normalize_text
+from kedah_analytics.places import alternation, normalize_text
 
 TOPICS_PATH = DATA_DIR / "topics.yaml"
 _WORD = re.compile(r"[a-z']+")
@@ -44,8 +44,7 @@ def _topic_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     for topic, terms in topic_terms().items():
         for term in terms:
             owner.setdefault(term, topic)
-    alternatives = "|".join(re.escape(t) for t in sorted(owner, key=len, reverse=True))
-    return re.compile(rf"(?<![\w])({alternatives})(?![\w])"), owner
+    return re.compile(rf"(?<![\w])({alternation(sorted(owner, key=len, reverse=True))})(?![\w])"), owner
 
 
 def detect_language(text: str) -> str:

@@ -1,6 +1,8 @@
 """A chunk classified at once (one sentiment call, each text read once) gives the very frame the
 per-day, per-row implementation gave (classify_reference.py): dtypes, values and order."""
 
+import random
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 from kedah_analytics.classify.posts import classify_days, classify_posts
 from kedah_analytics.classify.registry import build_classifier
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.places import PlaceLinker, load_places, normalize_joined, normalize_text
+from kedah_analytics.places import PlaceLinker, alternation, load_places, normalize_joined, normalize_text
 from kedah_analytics.sources.common.frames import posts_frame
 from kedah_analytics.sources.demo.posts import DemoSource
 from tests.classify import classify_reference as reference
@@ -94,3 +96,15 @@ def test_one_day_alone_is_unchanged(linker, offline):
 @pytest.mark.parametrize("words", ["", "sungaipetani kedah", "Sg petani", "#x", "-"])
 def test_normalizing_a_text_and_its_hashtags_at_once_or_apart_agree(text, words):
     assert normalize_joined(text, normalize_text(text), words) == normalize_text(text + " " + words)
+
+
+def test_the_prefix_tree_of_aliases_matches_what_their_plain_alternation_matches(linker):
+    aliases = [alias for alias, _, _ in linker._aliases]  # longest first
+    plain = re.compile(rf"(?<![\w])#?({'|'.join(re.escape(a) for a in aliases)})(?![\w])")
+    rng = random.Random(21)
+    pieces = [*aliases, *(a[: len(a) // 2] for a in aliases), "#", "-", "x", "the", "'", "  "]
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) + rng.choice(["", "", "-", "#", "x", "'s"]) for _ in range(6))
+        expected = [(m.span(), m.group(1)) for m in plain.finditer(text)]
+        assert [(m.span(), m.group(1)) for m in linker._pattern.finditer(text)] == expected
+    assert alternation(["abc", "ab", "b"]) == "(?:ab(?:c)?|b)"
