@@ -47,12 +47,52 @@ def load_places(path=PLACES_CSV) -> pd.DataFrame:
     return df[PLACE_COLUMNS]
 
 
+_SG = re.compile(r"\bsg\.?(?=\s)")
+_NOT_WORD = re.compile(r"[^\w#\-']+")
+_SPACES = re.compile(r"\s+")
+# Where normalizing a text and the words appended to it (its hashtags) is not normalizing each and
+# joining them with a space: a final "sg" is read as "sungai" only when a space follows it.
+_FINAL_SG = re.compile(r"sg\.?\s*$")
+
+
 def normalize_text(text: str) -> str:
     """Lower-case, ``sg``/``sg.`` read as ``sungai``, punctuation except ``#`` and ``-`` as spaces."""
     text = text.lower()
-    text = re.sub(r"\bsg\.?(?=\s)", "sungai", text)
-    text = re.sub(r"[^\w#\-']+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = _SG.sub("sungai", text)
+    text = _NOT_WORD.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalize_joined(text: str, normalized: str, words: str) -> str:
+    """``normalize_text(text + " " + words)``, given ``normalized`` = ``normalize_text(text)``: a
+    post's text and its hashtags, read once for its topics and once more for its place."""
+    if _FINAL_SG.search(text.lower()):
+        return normalize_text(text + " " + words)
+    tail = normalize_text(words)
+    return f"{normalized} {tail}" if normalized and tail else normalized or tail
+
+
+def alternation(words: list[str]) -> str:
+    """A regex that matches what ``"|".join(words)`` matches when ``words`` run longest first, as a
+    tree of common prefixes: at a position, the longest word that fits is tried first and a shorter
+    one only if what follows fails, but the engine tries one branch per letter instead of every word
+    (a post is scanned for some 400 aliases)."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _branches(tree)
+
+
+def _branches(node: dict) -> str:
+    ends = "" in node
+    branches = [re.escape(char) + _branches(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    inner = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{inner})?" if ends else inner
 
 
 @dataclass(frozen=True)
@@ -91,8 +131,7 @@ class PlaceLinker:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        alternatives = "|".join(re.escape(alias) for alias, _, _ in self._aliases)
-        return re.compile(rf"(?<![\w])#?({alternatives})(?![\w])")
+        return re.compile(rf"(?<![\w])#?({alternation([alias for alias, _, _ in self._aliases])})(?![\w])")
 
     @cached_property
     def _lookup(self) -> dict[str, tuple[str, str]]:
@@ -108,8 +147,12 @@ class PlaceLinker:
 
     def matches(self, text: str) -> list[PlaceMatch]:
         """Every place named in ``text``, most specific first."""
+        return self.matches_normalized(normalize_text(text or ""))
+
+    def matches_normalized(self, normalized: str) -> list[PlaceMatch]:
+        """:meth:`matches` of a text already read by :func:`normalize_text`."""
         seen: dict[str, PlaceMatch] = {}
-        for m in self._pattern.finditer(normalize_text(text or "")):
+        for m in self._pattern.finditer(normalized):
             place_id, city = self._lookup[m.group(1)]
             seen.setdefault(place_id, PlaceMatch(place_id, city, m.group(1)))
         return sorted(seen.values(), key=lambda p: (self._city_rank[p.place_id], -len(p.alias)))

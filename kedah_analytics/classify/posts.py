@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kedah_analytics.classify.base import FallbackClassifier, Sentiment, SentimentClassifier
@@ -14,11 +16,13 @@ from kedah_analytics.classify.text import (
     SpamSignals,
     detect_language,
     duplicated_across_accounts,
+    duplicated_keys,
     hashtags_of,
+    near_duplicate_keys,
     spam_signals,
-    topics_of,
+    topics_of_normalized,
 )
-from kedah_analytics.places import PlaceLinker
+from kedah_analytics.places import PlaceLinker, normalize_joined, normalize_text
 
 CLASSIFIED_COLUMNS = [
     "platform", "post_id", "date", "created_at", "provider", "language", "sentiment_label",
@@ -107,6 +111,94 @@ def stale_spam(raw: pd.DataFrame, window: pd.DataFrame, stored: Mapping[str, flo
     ]
 
 
+@dataclass(frozen=True)
+class PostColumns:
+    """A raw chunk's columns as the classification reads them: each value as iterating the frame's
+    rows gives it (so the classified frame infers the same dtypes), and each post's hashtags."""
+
+    texts: list[str]
+    withheld: list[bool]
+    hashtags: list[list[str]]
+    authors: list[Any]
+    passed: dict[str, list[Any]]  # copied into the classified row as they are
+    followers: list[Any]
+
+    @classmethod
+    def of(cls, raw: pd.DataFrame, texts: list[str]) -> PostColumns:
+        withheld = (
+            [value is True for value in raw["is_withheld"]] if "is_withheld" in raw else [False] * len(raw)
+        )
+        hashtags = [
+            [] if hidden else hashtags_of(text, list(given) if given is not None else [])
+            for text, given, hidden in zip(texts, raw["hashtags"], withheld, strict=True)
+        ]
+        return cls(
+            texts=texts,
+            withheld=withheld,
+            hashtags=hashtags,
+            authors=raw["author_id"].tolist(),
+            passed={column: list(raw[column]) for column in PASSED_COLUMNS},
+            followers=list(raw["author_followers"]) if "author_followers" in raw else [None] * len(raw),
+        )
+
+
+# Raw columns a classified row keeps as they are.
+PASSED_COLUMNS = ("platform", "post_id", "date", "created_at", "provider",
+                  "like_count", "comment_count", "share_count", "view_count")  # fmt: skip
+
+
+def _classified_frames(
+    posts: PostColumns,
+    sizes: list[int],
+    sentiments: list[Sentiment],
+    names: list[str],
+    versions: list[str],
+    spams: list[SpamSignals],
+    linker: PlaceLinker,
+) -> list[pd.DataFrame]:
+    """The classified rows of ``posts``, a frame for each run of ``sizes`` rows (a day's)."""
+    passed = posts.passed
+    rows = []
+    for i, text in enumerate(posts.texts):
+        withheld = posts.withheld[i]
+        hashtags = posts.hashtags[i]
+        if withheld:
+            matches, topics, language, sentiment = [], [], "other", WITHHELD_SENTIMENT
+            classifier, version = "withheld", "-"
+        else:
+            normalized = normalize_text(text)
+            tags = " ".join(h.lstrip("#") for h in hashtags)
+            matches = linker.matches_normalized(normalize_joined(text, normalized, tags))
+            topics = topics_of_normalized(normalized)
+            language, sentiment = detect_language(text), sentiments[i]
+            classifier, version = names[i], versions[i]
+        place = matches[0] if matches else None
+        place_words = sorted({linker.canonical_name(m.place_id) for m in matches})
+        spam = spams[i]
+        likes, comments, shares, views = (passed["like_count"][i], passed["comment_count"][i],
+                                          passed["share_count"][i], passed["view_count"][i])  # fmt: skip
+        engagement = _count(likes) + _count(comments) + _count(shares)
+        followers = posts.followers[i]
+        followers = None if followers is None or pd.isna(followers) else int(followers)
+        rate, denominator = engagement_rate(
+            str(passed["platform"][i]), engagement, None if pd.isna(views) else int(views), followers
+        )
+        rows.append((
+            passed["platform"][i], passed["post_id"][i], passed["date"][i], passed["created_at"][i],
+            passed["provider"][i], language, sentiment.label,
+            min(1.0, max(-1.0, float(sentiment.score))), min(1.0, max(0.0, float(sentiment.confidence))),
+            sorted(set(hashtags) | set(place_words)), topics,
+            place.place_id if place else None, place.city if place else None, spam.score, spam.is_spam,
+            likes, comments, shares, views, engagement, rate, denominator, classifier, version,
+        ))  # fmt: skip
+    frames, start = [], 0
+    for size in sizes:
+        # Rows as tuples take the same dtype inference as the rows as dicts they replaced.
+        frames.append(pd.DataFrame(rows[start : start + size], columns=CLASSIFIED_COLUMNS))
+        start += size
+    return frames
+
+
 def classify_posts(
     raw: pd.DataFrame,
     linker: PlaceLinker,
@@ -121,58 +213,8 @@ def classify_posts(
     texts = [post_text(t) for t in raw["text"].tolist()]
     sentiments, names, versions = _sentiments(classifier, texts)
     spams = posts_spam(raw, window, texts)
-    rows = []
-    for i, post in enumerate(raw.itertuples(index=False)):
-        text = texts[i]
-        withheld = _withheld(post)
-        hashtags = _hashtags(post, text)
-        matches = (
-            linker.matches(text + " " + " ".join(h.lstrip("#") for h in hashtags)) if not withheld else []
-        )
-        place = matches[0] if matches else None
-        place_words = sorted({linker.canonical_name(m.place_id) for m in matches})
-        topics = topics_of(text) if not withheld else []
-        spam = spams[i]
-        likes, comments, shares = (
-            _count(post.like_count),
-            _count(post.comment_count),
-            _count(post.share_count),
-        )
-        engagement = likes + comments + shares
-        views = None if pd.isna(post.view_count) else int(post.view_count)
-        followers = getattr(post, "author_followers", None)
-        followers = None if followers is None or pd.isna(followers) else int(followers)
-        rate, denominator = engagement_rate(str(post.platform), engagement, views, followers)
-        sentiment = sentiments[i] if not withheld else WITHHELD_SENTIMENT
-        rows.append(
-            {
-                "platform": post.platform,
-                "post_id": post.post_id,
-                "date": post.date,
-                "created_at": post.created_at,
-                "provider": post.provider,
-                "language": detect_language(text) if not withheld else "other",
-                "sentiment_label": sentiment.label,
-                "sentiment_score": min(1.0, max(-1.0, float(sentiment.score))),
-                "sentiment_confidence": min(1.0, max(0.0, float(sentiment.confidence))),
-                "keywords": sorted(set(hashtags) | set(place_words)),
-                "topics": topics,
-                "place_id": place.place_id if place else None,
-                "city": place.city if place else None,
-                "spam_score": spam.score,
-                "is_spam": spam.is_spam,
-                "like_count": post.like_count,
-                "comment_count": post.comment_count,
-                "share_count": post.share_count,
-                "view_count": post.view_count,
-                "engagement": engagement,
-                "engagement_rate": rate,
-                "engagement_denominator": denominator,
-                "classifier": names[i] if not withheld else "withheld",
-                "classifier_version": versions[i] if not withheld else "-",
-            }
-        )
-    return pd.DataFrame(rows, columns=CLASSIFIED_COLUMNS)
+    return _classified_frames(PostColumns.of(raw, texts), [len(raw)], sentiments, names, versions,
+                              spams, linker)[0]  # fmt: skip
 
 
 def classify_days(
@@ -183,16 +225,41 @@ def classify_days(
     classifier: SentimentClassifier,
     window_days: int,
 ) -> pd.DataFrame:
-    """Each day of ``days`` classified on its own, against its own spam window (``window``'s rows of
-    the day and the ``window_days`` before): the same rows as a run of that day alone."""
+    """Each day of ``days`` classified against its own spam window (``window``'s rows of the day and
+    the ``window_days`` before): the same rows as a run of that day alone.
+
+    The chunk's sentiments are read in one call and each text is read once, however many days'
+    windows it is in; each day's rows still become a frame of their own, as a day alone would."""
     raw_dates, window_dates = _dates(raw), _dates(window)
-    frames = []
-    for day in days:
+    by_day = [(day, np.flatnonzero((raw_dates == day).to_numpy(dtype=bool))) for day in days]
+    by_day = [(day, rows) for day, rows in by_day if len(rows)]
+    if not by_day:
+        return pd.DataFrame(columns=CLASSIFIED_COLUMNS)
+    chunk = raw.iloc[np.concatenate([rows for _, rows in by_day])]
+    texts = [post_text(t) for t in chunk["text"].tolist()]
+    posts = PostColumns.of(chunk, texts)
+    sentiments, names, versions = _sentiments(classifier, texts)
+    keys = near_duplicate_keys(texts)
+    window_keys = near_duplicate_keys([post_text(t) for t in window["text"].tolist()])
+    window_authors = window["author_id"].tolist()
+    duplicates: list[bool] = []
+    start = 0
+    for day, rows in by_day:
         first = day - timedelta(days=window_days)
-        around = window[(window_dates >= first) & (window_dates <= day)][["text", "author_id"]]
-        frames.append(classify_posts(raw[raw_dates == day], linker, classifier, around))
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLASSIFIED_COLUMNS)
+        around = np.flatnonzero(((window_dates >= first) & (window_dates <= day)).to_numpy(dtype=bool))
+        end = start + len(rows)
+        duplicates += duplicated_keys(keys[start:end], posts.authors[start:end],
+                                      [window_keys[i] for i in around], [window_authors[i] for i in around])  # fmt: skip
+        start = end
+    spams = [
+        spam_signals(text, tags, duplicate and not withheld)
+        for text, tags, duplicate, withheld in zip(
+            texts, posts.hashtags, duplicates, posts.withheld, strict=True
+        )
+    ]
+    frames = _classified_frames(posts, [len(rows) for _, rows in by_day], sentiments, names, versions, spams,
+                                linker)  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
 
 
 def _dates(frame: pd.DataFrame) -> pd.Series:

@@ -11,7 +11,7 @@ from functools import lru_cache
 import yaml
 
 from kedah_analytics.config.paths import DATA_DIR
-from kedah_analytics.places import normalize_text
+from kedah_analytics.places import alternation, normalize_text
 
 TOPICS_PATH = DATA_DIR / "topics.yaml"
 _WORD = re.compile(r"[a-z']+")
@@ -44,8 +44,7 @@ def _topic_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     for topic, terms in topic_terms().items():
         for term in terms:
             owner.setdefault(term, topic)
-    alternatives = "|".join(re.escape(t) for t in sorted(owner, key=len, reverse=True))
-    return re.compile(rf"(?<![\w])({alternatives})(?![\w])"), owner
+    return re.compile(rf"(?<![\w])({alternation(sorted(owner, key=len, reverse=True))})(?![\w])"), owner
 
 
 def detect_language(text: str) -> str:
@@ -61,8 +60,13 @@ def detect_language(text: str) -> str:
 
 
 def topics_of(text: str) -> list[str]:
+    return topics_of_normalized(normalize_text(text))
+
+
+def topics_of_normalized(normalized: str) -> list[str]:
+    """:func:`topics_of` of a text already read by :func:`~kedah_analytics.places.normalize_text`."""
     pattern, owner = _topic_pattern()
-    return sorted({owner[m.group(1)] for m in pattern.finditer(normalize_text(text))})
+    return sorted({owner[m.group(1)] for m in pattern.finditer(normalized)})
 
 
 def normalize_hashtag(tag: str) -> str:
@@ -141,9 +145,19 @@ def duplicated_across_accounts(
     ``window_*`` are the other posts the signal compares with (the classifier passes every
     platform's posts of the post's day and the day before, from the warehouse), so a post's flag
     does not depend on which other posts happened to share its run."""
-    keys = near_duplicate_keys(texts)
+    return duplicated_keys(
+        near_duplicate_keys(texts), authors, near_duplicate_keys(window_texts), window_authors
+    )
+
+
+def duplicated_keys(
+    keys: Sequence[str],
+    authors: Sequence[str | None],
+    window_keys: Sequence[str] = (),
+    window_authors: Sequence[str | None] = (),
+) -> list[bool]:
+    """:func:`duplicated_across_accounts` of texts already fingerprinted (:func:`near_duplicate_keys`)."""
     accounts: dict[str, set[str | None]] = defaultdict(set)
-    window_keys = near_duplicate_keys(window_texts)
     for key, author in zip([*keys, *window_keys], [*authors, *window_authors], strict=True):
         if len(key.split()) >= 5:
             accounts[key].add(author)
