@@ -106,6 +106,7 @@ __all__ = [  # the detector, and the model's parts that tests and benchmarks rea
     "past_rolling",
     "robust_dispersion",
     "same_hour_median",
+    "score_grid",
 ]
 
 MAX_SCORE = 300.0
@@ -180,6 +181,15 @@ def _score_grid(grid: np.ndarray, config: BurstConfig) -> dict[str, np.ndarray]:
         "expected": mu,
         "sustained": np.where(known, cusum, np.nan),
     }
+
+
+def score_grid(grid: np.ndarray, config: BurstConfig | None = None) -> dict[str, np.ndarray]:
+    """The detector on a (series x hours) grid of counts whose column 0 is each row's first hour:
+    ``score``, ``alert`` (``is_trending``), ``above`` (``is_above_threshold``), ``expected`` and
+    ``sustained`` per cell. Rows are independent, and a cell depends only on the cells before it
+    in its row, so rows of different origins and lengths can share a grid (zeros after a row's end
+    change none of its cells): what :func:`detect_bursts` gives for a series with that origin."""
+    return _score_grid(np.asarray(grid, dtype=np.float64), config or BurstConfig())
 
 
 def detect_bursts(
