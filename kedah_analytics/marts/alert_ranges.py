@@ -138,7 +138,7 @@ def burst_candidates_by_day(
             flat = (rows[a:b] - lo) * width + pos[a:b]
             grid = np.bincount(flat, weights=posts[a:b], minlength=(hi - lo) * width).reshape(hi - lo, width)
             has_row = np.bincount(flat, minlength=(hi - lo) * width).reshape(hi - lo, width) > 0
-            scored = score_grid(grid, detector)
+            scored = score_grid(grid, detector, every_score=False)  # scores of flagged hours only
             for r in range(lo, hi):
                 day = days[row_day[r]]
                 found_row = _burst_row(
