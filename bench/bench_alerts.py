@@ -9,7 +9,9 @@ bursts and the busiest place dips on a few days, so that alerts fire (demo posts
 Only the rules are timed (burst and dip candidates), not the evidence read from the warehouse
 for each alert, which neither way changes. It ends with ``name: value`` lines.
 
-Run: .venv/bin/python bench/bench_alerts.py [--days 60] [--posts-per-day 2000] [--repeat 1]
+Run: .venv/bin/python bench/bench_alerts.py [--days 60] [--posts-per-day 2000] [--repeat 1] [--only old|new]
+(the old way on another checkout: from outside the repository, that checkout first on PYTHONPATH,
+``--only old``.)
 """
 
 from __future__ import annotations
