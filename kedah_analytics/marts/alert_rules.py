@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,8 @@ from kedah_analytics.trends.burst import BurstConfig, detect_bursts
 from kedah_analytics.trends.counts import TERM_TYPES, trend_series_hourly
 
 MIN_POST_SPREAD = 0.05  # floor on the per-post variance, so a unanimous baseline is not infinitely sure
+BURST_CANDIDATE_COLUMNS = ["date", "subject", "subject_type", "subject_name", "observed", "baseline", "score",
+                           "posts", "platforms", "provider", "window_start", "window_end"]  # fmt: skip
 
 
 def has_history(days_with_data: set[date], day: date, config: AlertConfig) -> bool:
@@ -43,7 +46,7 @@ def has_history(days_with_data: set[date], day: date, config: AlertConfig) -> bo
     return sum(1 for d in days_with_data if first <= d < day) >= config.min_history_days
 
 
-def _split_subject(subject: str) -> tuple[str, str]:
+def split_subject(subject: str) -> tuple[str, str]:
     """The term and its type from a trend series key ('place:kuah', 'topic:food', '#x', 'x')."""
     for prefix in ("place", "topic"):
         if subject.startswith(f"{prefix}:"):
@@ -90,8 +93,7 @@ def burst_candidates(
     posts and expected posts over its burst window (from the detector's longest window before
     the first flagged hour to the last flagged hour), the best score, the day's posts per
     platform, and whether any of them is demo data."""
-    columns = ["date", "subject", "subject_type", "subject_name", "observed", "baseline", "score", "posts",
-               "platforms", "provider", "window_start", "window_end"]  # fmt: skip
+    columns = BURST_CANDIDATE_COLUMNS
     days = list(days)
     if hourly_counts.empty:
         return pd.DataFrame(columns=columns)
@@ -129,7 +131,7 @@ def burst_candidates(
                 if (day, keyword) in daily_platform.index.droplevel(2)
                 else {}
             )
-            term, term_type = _split_subject(keyword)
+            term, term_type = split_subject(keyword)
             is_demo = any(kinds.get((day, p), DEMO_PROVIDER) == DEMO_PROVIDER for p in platforms)
             rows.append(
                 {
@@ -174,6 +176,7 @@ def dip_candidates(place_metrics: pd.DataFrame, days: Iterable[date], config: Al
         return pd.DataFrame(columns=columns)
     daily = _place_day_sentiment(place_metrics)
 
+    @cache  # a day's dips are asked for again as an earlier day of each of the next cooldown days
     def dips_on(day: date) -> pd.DataFrame:
         today = daily[(daily["date"] == day) & (daily["posts"] >= config.dip_min_posts)]
         past = daily[(daily["date"] < day) & (daily["date"] >= day - timedelta(days=config.baseline_days))]

@@ -19,6 +19,7 @@ import pandas as pd
 import psycopg
 
 from kedah_analytics.marts.alert_evidence import alert_message, evidence, worst_first
+from kedah_analytics.marts.alert_ranges import candidates_by_day
 from kedah_analytics.marts.alert_rules import AlertConfig, burst_candidates, dip_candidates, platform_kinds
 
 ALERT_COLUMNS = [
@@ -64,11 +65,21 @@ def build_alerts(
     (read from the warehouse through ``conn``) and its message."""
     config = config or AlertConfig()
     days = list(days)
-    hourly_counts, place_metrics, places = inputs.hourly_counts, inputs.place_metrics, inputs.places
+    bursts = burst_candidates(inputs.hourly_counts, days, platform_kinds(inputs.place_metrics), config)
+    return _explained(conn, bursts, dip_candidates(inputs.place_metrics, days, config), inputs.places, config)
+
+
+def _explained(
+    conn: psycopg.Connection,
+    bursts: pd.DataFrame,
+    dips: pd.DataFrame,
+    places: pd.DataFrame,
+    config: AlertConfig,
+) -> pd.DataFrame:
+    """The alerts of burst and dip candidates, each with its evidence and message."""
     city_of = dict(zip(places["place_id"], places["city"], strict=True)) if len(places) else {}
     name_of = dict(zip(places["place_id"], places["name"], strict=True)) if len(places) else {}
     alerts: list[dict[str, Any]] = []
-    bursts = burst_candidates(hourly_counts, days, platform_kinds(place_metrics), config)
     for row in _without_place_echoes(bursts, places).to_dict("records"):
         found = evidence(conn, row["date"], row["subject_name"], row["subject_type"], row["provider"], config)
         is_place = row["subject_type"] == "place"
@@ -87,7 +98,7 @@ def build_alerts(
                 "top_posts": found.top_posts,
             }
         )
-    for row in dip_candidates(place_metrics, days, config).to_dict("records"):
+    for row in dips.to_dict("records"):
         found = evidence(conn, row["date"], row["place_id"], "place", row["provider"], config)
         alerts.append(
             {
@@ -126,11 +137,14 @@ def build_alerts_by_day(
 ) -> pd.DataFrame:
     """The alerts of each of ``days`` from its own window of the inputs (the ``history_days``
     before it and the day), as a run of that day alone gives them: the burst detector's running
-    sums start where its input starts, so a day judged on a longer input could differ."""
+    sums start where its input starts, so a day judged on a longer input could differ. The same
+    rows as :func:`build_alerts` of each day on :meth:`AlertInputs.window`, at a range's speed
+    (``alert_ranges``)."""
     config = config or AlertConfig()
     frames = []
-    for day in days:
-        raised = build_alerts(conn, [day], inputs.window(day, config.history_days), config)
+    candidates = candidates_by_day(inputs.hourly_counts, inputs.place_metrics, days, config)
+    for bursts, dips in candidates.values():
+        raised = _explained(conn, bursts, dips, inputs.places, config)
         if len(raised):
             frames.append(raised)
     if not frames:

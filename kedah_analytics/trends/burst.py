@@ -106,6 +106,7 @@ __all__ = [  # the detector, and the model's parts that tests and benchmarks rea
     "past_rolling",
     "robust_dispersion",
     "same_hour_median",
+    "score_grid",
 ]
 
 MAX_SCORE = 300.0
@@ -141,14 +142,16 @@ def _cooldown(fired: np.ndarray, hours: int) -> np.ndarray:
     return alerts
 
 
-def _score_grid(grid: np.ndarray, config: BurstConfig) -> dict[str, np.ndarray]:
-    """Score, alert and above-threshold flags for every cell of a (terms x hours) grid."""
+def _score_grid(grid: np.ndarray, config: BurstConfig, every_score: bool = True) -> dict[str, np.ndarray]:
+    """Score, alert and above-threshold flags for every cell of a (terms x hours) grid; with
+    ``every_score`` False, the score only of the cells that can raise an alert (NaN elsewhere)."""
     mu, cv2 = expected_counts(grid, config)
     dispersion = robust_dispersion(grid, mu, config)
     known = np.isfinite(dispersion)
     shape = 1.0 / (cv2 + np.where(known, dispersion, 0.0))
-    best = np.zeros(grid.shape)
-    fired = np.zeros(grid.shape, dtype=bool)
+    # The hour itself must be busier than usual: no flag on a quiet hour after a burst.
+    busier = known & (grid > mu)
+    windows = []
     for window in config.windows:
         if window == 1:
             x_w, mu_w = grid, mu
@@ -156,23 +159,30 @@ def _score_grid(grid: np.ndarray, config: BurstConfig) -> dict[str, np.ndarray]:
             # Trailing window ending at the hour itself: still nothing after it.
             x_w = grid + lagged_window_sum(grid, 1, window - 1)
             mu_w = mu + lagged_window_sum(mu, 1, window - 1)
-        tail = negbin_upper_tail(x_w.reshape(-1), shape.reshape(-1), (shape / mu_w).reshape(-1))
-        score_w = -np.log10(np.maximum(tail, 10.0**-MAX_SCORE)).reshape(grid.shape)
-        best = np.maximum(best, score_w)
-        fired |= (
-            (score_w >= config.threshold)
-            & (x_w >= config.min_count)
-            & (x_w >= (1.0 + config.min_rise) * mu_w)
-        )
-    # The hour itself must be busier than usual: no flag on a quiet hour after a burst.
-    fired &= known & (grid > mu)
+        windows.append((x_w, mu_w, (x_w >= config.min_count) & (x_w >= (1.0 + config.min_rise) * mu_w)))
     if config.sustained_threshold is not None:
         rate_cv2 = np.where(known, cv2 + np.where(known, dispersion, 0.0), np.nan)
         cusum, sustained = sustained_rise(grid, mu, rate_cv2, config)
-        fired |= sustained & known
+        sustained &= known
     else:
-        cusum = np.zeros(grid.shape)
-    score = np.where(known, np.minimum(best, MAX_SCORE) + 0.0, np.nan)
+        cusum, sustained = np.zeros(grid.shape), np.zeros(grid.shape, dtype=bool)
+    # A cell's tail probability depends on no other cell's: those that cannot fire can go unscored.
+    scored = None if every_score else busier & np.logical_or.reduce([w[2] for w in windows]) | sustained
+    best = np.zeros(grid.shape)
+    fired = np.zeros(grid.shape, dtype=bool)
+    for x_w, mu_w, rise in windows:
+        if scored is None:
+            tail = negbin_upper_tail(x_w.reshape(-1), shape.reshape(-1), (shape / mu_w).reshape(-1))
+            score_w = -np.log10(np.maximum(tail, 10.0**-MAX_SCORE)).reshape(grid.shape)
+        else:
+            tail = negbin_upper_tail(x_w[scored], shape[scored], shape[scored] / mu_w[scored])
+            score_w = np.zeros(grid.shape)
+            score_w[scored] = -np.log10(np.maximum(tail, 10.0**-MAX_SCORE))
+        best = np.maximum(best, score_w)
+        fired |= (score_w >= config.threshold) & rise
+    fired &= busier
+    fired |= sustained
+    score = np.where(known if scored is None else scored, np.minimum(best, MAX_SCORE) + 0.0, np.nan)
     return {
         "score": score,
         "above": fired,
@@ -180,6 +190,19 @@ def _score_grid(grid: np.ndarray, config: BurstConfig) -> dict[str, np.ndarray]:
         "expected": mu,
         "sustained": np.where(known, cusum, np.nan),
     }
+
+
+def score_grid(
+    grid: np.ndarray, config: BurstConfig | None = None, *, every_score: bool = True
+) -> dict[str, np.ndarray]:
+    """The detector on a (series x hours) grid of counts whose column 0 is each row's first hour:
+    ``score``, ``alert`` (``is_trending``), ``above`` (``is_above_threshold``), ``expected`` and
+    ``sustained`` per cell. Rows are independent, and a cell depends only on the cells before it
+    in its row, so rows of different origins and lengths can share a grid (zeros after a row's end
+    change none of its cells): what :func:`detect_bursts` gives for a series with that origin.
+    With ``every_score`` False, ``score`` is worked out (the costly part) only where a cell can
+    fire, and is NaN elsewhere; the other outputs are the same."""
+    return _score_grid(np.asarray(grid, dtype=np.float64), config or BurstConfig(), every_score)
 
 
 def detect_bursts(
