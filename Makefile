@@ -43,8 +43,10 @@ test: install
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The inner loop: unit and single-process tests, without those marked slow (tests/conftest.py).
+# Two workers, not three: nothing here waits on a process, so a third worker only adds its own
+# imports (88 s against 95 s on a fresh clone, same machine).
 test-fast: install
-	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 # JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
 # Jupyter (this one, or one installed elsewhere) runs the notebooks with the project importable.

@@ -114,6 +114,8 @@ SLOW = (
     "tests/marts/test_dashboard.py",
     "tests/marts/test_api.py",
     "tests/marts/test_marts_pipeline.py",
+    # Nine weeks of demo posts through every stage, then the marts twice over (about a minute).
+    "tests/marts/test_marts_chunks.py",
     "tests/warehouse/test_concurrent_writers.py",
     "tests/warehouse/test_hung_server.py",
     "tests/test_settings.py::test_check_config",
