@@ -127,9 +127,6 @@ def near_duplicate_keys(texts: Sequence[str]) -> list[str]:
     return [_near_duplicate_key(text) for text in texts]
 
 
-# A post is fingerprinted again each time it is in another post's comparison window (its day and
-# the day before, every platform): a backfill met each text about eight times.
-@lru_cache(maxsize=1 << 16)
 def _near_duplicate_key(text: str) -> str:
     return " ".join(_NOISE.sub(" ", _URL.sub(" ", text.lower())).split())
 
