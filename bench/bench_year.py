@@ -1,16 +1,22 @@
-"""A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would:
-places, then raw and classified posts (one ranged run per platform), daily metrics and term
-counts (one ranged run), the marts (one ranged run), all on KEDAH_EXECUTOR=in_process against a
-Postgres-backed Dagster instance (this repository's dagster.yaml) on a scratch database.
+"""A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would,
+with the phases of `kedah-analytics backfill` (definitions.backfill_phases): places, every
+platform's raw posts (a ranged run per platform), their classification (a ranged run per
+platform), daily metrics and term counts (one ranged run), then the marts (one ranged run), all on
+KEDAH_EXECUTOR=in_process against a Postgres-backed Dagster instance (this repository's
+dagster.yaml) on a scratch database. A phase's runs go side by side on ``--workers`` processes, as
+the command does (kedah_analytics/phases.py; one per core by default); ``--workers 1`` runs them
+one after the other in this process, the baseline.
 
-For each stage: posts or rows per second, wall and CPU time of this process, peak memory so far,
-and Dagster's share: time inside the instance's event storage (``store_event`` and
-``store_event_batch``, wrapped here) and in asset-check steps (the events those steps store counted
-once). Then, in the same process, the ceilings: the classifier alone on the same
-posts (a month of texts at a time), and COPY alone on the same rows (each table streamed into an
-empty copy of itself, COPY TO piped into COPY FROM). It ends with ``name: value`` lines.
+For each stage: posts or rows per second, wall time, CPU time of every process, the runs' own
+seconds summed, peak memory of all processes together (this one's plus each worker's peak), and
+Dagster's share of the runs' seconds: time inside the instance's event storage (``store_event``
+and ``store_event_batch``, wrapped in each process) and in asset-check steps (the events those
+steps store counted once). Then, in this process, on one core, the ceilings: the classifier alone
+on the same posts (a month of texts at a time), and COPY alone on the same rows (each table
+streamed into an empty copy of itself, COPY TO piped into COPY FROM). It ends with ``name: value``
+lines.
 
-Run: .venv/bin/python bench/bench_year.py [--days 365] [--posts-per-day 2000]
+Run: .venv/bin/python bench/bench_year.py [--days 365] [--posts-per-day 2000] [--workers N]
 (``--days 30`` is a short check.)
 """
 
@@ -105,9 +111,11 @@ class Stage:
     unit: str
     count: int = 0
     wall: float = 0.0
+    run_s: float = 0.0
     cpu: float = 0.0
     events_s: float = 0.0
     events: int = 0
+    batches: int = 0
     checks_s: float = 0.0
     check_events_s: float = 0.0
     peak_mib: float = 0.0
@@ -118,24 +126,69 @@ def check_step_keys(defs: dg.Definitions) -> set[str]:
     return {checks.node_def.name for checks in defs.asset_checks or () if hasattr(checks, "node_def")}
 
 
-def run_stage(stage: Stage, runs, defs, instance, timer: EventTimer, checks: set[str]) -> None:  # type: ignore[no-untyped-def]
+@dataclass
+class RunStats:
+    """One run as its process measured it."""
+
+    run_id: str
+    seconds: float
+    cpu: float
+    events_s: float
+    events: int
+    batches: int
+    check_events_s: float
+    pid: int
+    peak_mib: float
+
+
+_PROCESS: dict[str, object] = {}
+
+
+def timed_run(run) -> RunStats:  # type: ignore[no-untyped-def]
+    """``execute_run`` in this process (a worker, or the bench itself), its event storage timed."""
+    from kedah_analytics.definitions import defs, execute_run
+
+    if "instance" not in _PROCESS:
+        instance = dg.DagsterInstance.get()
+        timer = EventTimer(check_steps=check_step_keys(defs))
+        timer.wrap(instance)
+        _PROCESS.update(instance=instance, timer=timer)
+    instance, timer = _PROCESS["instance"], _PROCESS["timer"]
+    assert isinstance(instance, dg.DagsterInstance) and isinstance(timer, EventTimer)
+    before = (timer.seconds, timer.events, timer.batches, timer.in_check_steps, time.process_time())
+    done = execute_run(run, instance)
+    return RunStats(
+        done.run_id, done.seconds, time.process_time() - before[4], timer.seconds - before[0],
+        timer.events - before[1], timer.batches - before[2], timer.in_check_steps - before[3],
+        os.getpid(), peak_rss_mib(),
+    )  # fmt: skip
+
+
+def run_stage(
+    stage: Stage, phases, workers: int, instance, checks: set[str], peaks: dict[int, float]
+) -> None:  # type: ignore[no-untyped-def]
+    from kedah_analytics.definitions import describe_run
+    from kedah_analytics.phases import run_phases
+
     wall, cpu = time.perf_counter(), time.process_time()
-    events_s, events, in_checks = timer.seconds, timer.events, timer.in_check_steps
-    for job_name, tags in runs:
-        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags)
-        if not result.success:
-            raise SystemExit(f"run {result.run_id} of {job_name} failed")
-        for step in instance.get_run_step_stats(result.run_id):
+    for run in run_phases(phases, timed_run, workers, describe_run):
+        stage.run_s += run.seconds
+        if run.pid != os.getpid():  # a worker's; this process's own CPU is counted below
+            stage.cpu += run.cpu
+        stage.events_s += run.events_s
+        stage.events += run.events
+        stage.batches += run.batches
+        stage.check_events_s += run.check_events_s
+        peaks[run.pid] = max(peaks.get(run.pid, 0.0), run.peak_mib)
+        for step in instance.get_run_step_stats(run.run_id):
             seconds = (step.end_time or 0) - (step.start_time or 0)
             stage.steps[step.step_key] += seconds
             if step.step_key in checks:
                 stage.checks_s += seconds
     stage.wall += time.perf_counter() - wall
     stage.cpu += time.process_time() - cpu
-    stage.events_s += timer.seconds - events_s
-    stage.events += timer.events - events
-    stage.check_events_s += timer.in_check_steps - in_checks
-    stage.peak_mib = peak_rss_mib()
+    peaks[os.getpid()] = peak_rss_mib()
+    stage.peak_mib = sum(peaks.values())
 
 
 def count(url: str, table: str) -> int:
@@ -190,6 +243,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--posts-per-day", type=int, default=2000)
     parser.add_argument(
+        "--workers", type=int, default=0,
+        help="a phase's runs side by side in this many processes (default: one per core); 1 is the baseline",
+    )  # fmt: skip
+    parser.add_argument(
         "--instance-yaml", type=Path, default=ROOT / "dagster.yaml", help="a baseline's dagster.yaml"
     )
     args = parser.parse_args()
@@ -201,31 +258,34 @@ def main() -> None:
         home = Path(tempfile.mkdtemp(prefix="kedah_bench_home_"))
         shutil.copy(args.instance_yaml, home / "dagster.yaml")
         os.environ["KEDAH_PG_URL"] = url
+        os.environ["DAGSTER_HOME"] = str(home)  # the workers' instance, and timed_run's here
         instance = dg.DagsterInstance.from_config(str(home))
-        timer = EventTimer()
-        timer.wrap(instance)
         from assets.common.runs import range_tags
-        from kedah_analytics.definitions import defs
+        from kedah_analytics.definitions import SeedRun, backfill_phases, defs
         from kedah_analytics.domain import PLATFORMS
+        from kedah_analytics.phases import default_workers
 
+        workers = args.workers or default_workers(len(PLATFORMS))
         checks = check_step_keys(defs)
-        timer.check_steps = checks
         imported_mib = peak_rss_mib()
-        run_stage(Stage("places", "rows"), [("refresh_places", {})], defs, instance, timer, checks)
+        peaks: dict[int, float] = {}
+        places_phase, *post_phases, daily_phase = backfill_phases(days[0], days[-1], PLATFORMS)
+        run_stage(Stage("places", "rows"), [places_phase], workers, instance, checks, peaks)
         posts = Stage("raw + classified posts", "posts")
         daily = Stage("daily metrics + term counts", "rows")
         marts = Stage("marts", "rows")
         started = time.perf_counter()
-        runs = [("collect_posts", range_tags(f"{first}|{p}", f"{last}|{p}")) for p in PLATFORMS]
-        run_stage(posts, runs, defs, instance, timer, checks)
+        run_stage(posts, post_phases, workers, instance, checks, peaks)
         posts.count = count(url, "raw_posts")
-        run_stage(daily, [("daily_metrics", range_tags(first, last))], defs, instance, timer, checks)
+        run_stage(daily, [daily_phase], workers, instance, checks, peaks)
         daily_tables = ["place_daily_metrics", "term_daily_counts", "term_hourly_counts"]
         daily.count = sum(count(url, t) for t in daily_tables)
-        run_stage(marts, [("build_marts", range_tags(first, last))], defs, instance, timer, checks)
+        run_stage(
+            marts, [[SeedRun("build_marts", range_tags(first, last))]], workers, instance, checks, peaks
+        )
         marts.count = sum(count(url, t) for t in MARTS)
         wall = time.perf_counter() - started
-        peak = peak_rss_mib()
+        peak = sum(peaks.values())
 
         classify_s, classified = classifier_ceiling(url, days)
         copy_s, copied = copy_ceiling(url, ["raw_posts", "classified_posts", *daily_tables, *MARTS])
@@ -235,11 +295,12 @@ def main() -> None:
     stages = [posts, daily, marts]
     print(f"instance: {args.instance_yaml}   event log storage: {event_log}")
     print(
-        f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   load average {os.getloadavg()[0]:.1f}"
+        f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   workers: {workers} "
+        f"(cores: {os.cpu_count()})   load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
+    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'runs_s':>8s} {'cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
     for s in stages:
-        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
+        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.run_s:8.1f} {s.cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
     print("steps (seconds, summed over runs):")
     for s in stages:
         for key, seconds in sorted(s.steps.items(), key=lambda kv: -kv[1]):
@@ -248,17 +309,24 @@ def main() -> None:
         f"ceiling, classifier alone on {classified} posts: {classify_s:.1f} s ({classified / classify_s:.0f} posts/s)"
     )
     print(f"ceiling, COPY alone on {copied} rows: {copy_s:.1f} s ({copied / copy_s:.0f} rows/s)")
-    print(f"memory after imports: {imported_mib:.0f} MiB")
+    print(f"memory after imports: {imported_mib:.0f} MiB (this process); peak of each process: "
+          + ", ".join(f"{mib:.0f}" for mib in peaks.values()) + " MiB")  # fmt: skip
+    events, events_s = sum(s.events for s in stages), sum(s.events_s for s in stages)
     print(
-        f"event storage: {timer.events} events in {timer.seconds:.1f} s, {timer.batches} of the writes batches"
+        f"event storage: {events} events in {events_s:.1f} s, {sum(s.batches for s in stages)} of the writes batches"
     )
-    # Event writes plus check steps, the events written inside check steps counted once.
+    # Event writes plus check steps, the events written inside check steps counted once, as a
+    # share of the runs' own seconds (with workers, runs overlap: their seconds add up past the wall).
     dagster_s = sum(s.events_s + s.checks_s - s.check_events_s for s in stages)
+    runs_s = sum(s.run_s for s in stages)
+    print(
+        f"runs' own seconds: {runs_s:.1f} over {wall:.1f} s of wall ({runs_s / wall:.2f} runs at once on average)"
+    )
     print(f"year_wall_s: {wall:.1f}")
     print(f"posts_per_s: {posts.count / wall:.0f}")
     print(f"ceiling_ratio: {wall / (classify_s + copy_s):.2f}")
     print(f"peak_rss_mib: {peak:.0f}")
-    print(f"dagster_share_pct: {100 * dagster_s / wall:.1f}")
+    print(f"dagster_share_pct: {100 * dagster_s / runs_s:.1f}")
 
 
 if __name__ == "__main__":

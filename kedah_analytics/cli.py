@@ -184,18 +184,29 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     from kedah_analytics.definitions import backfill_range
     from kedah_analytics.executors import executor_options
+    from kedah_analytics.phases import PhaseFailed, default_workers
 
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    workers = args.workers or default_workers(len(platforms))
     started = time.monotonic()
-    runs = backfill_range(date.fromisoformat(args.start), date.fromisoformat(args.end), platforms)
-    summary = {"executor": executor_options().kind, "seconds": round(time.monotonic() - started, 2),
-               "runs": len(runs), "steps": sum(steps for _, steps in runs), "run_ids": [r for r, _ in runs]}  # fmt: skip
+    try:
+        runs = backfill_range(
+            date.fromisoformat(args.start), date.fromisoformat(args.end), platforms, workers
+        )
+    except PhaseFailed as failed:
+        for run in failed.done:
+            print(f"finished: run {run.run_id} of {run.job}", file=sys.stderr)
+        print(f"backfill failed: {failed}", file=sys.stderr)
+        return 1
+    summary = {"executor": executor_options().kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),
+               "runs": len(runs), "steps": sum(r.steps for r in runs), "run_ids": [r.run_id for r in runs]}  # fmt: skip
     if args.json:
         import json
 
         print(json.dumps(summary))
     else:
-        print(f"backfilled {args.start}..{args.end} x {','.join(platforms)} on the {summary['executor']} executor: "
+        print(f"backfilled {args.start}..{args.end} x {','.join(platforms)} on the {summary['executor']} executor, "
+              f"{workers} worker process(es): "
               f"{summary['runs']} runs, {summary['steps']} steps in {summary['seconds']:.1f}s")  # fmt: skip
     return 0
 
@@ -324,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", required=True, help="first Kedah day, YYYY-MM-DD")
     backfill.add_argument("--end", required=True, help="last Kedah day, YYYY-MM-DD")
     backfill.add_argument("--platforms", default="twitter,instagram,facebook,youtube")
+    backfill.add_argument(
+        "--workers", type=int, default=0,
+        help="runs of a phase side by side in this many processes (default: one per core, at most one per platform)",
+    )  # fmt: skip
     backfill.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     backfill.set_defaults(func=cmd_backfill)
 

@@ -1,6 +1,7 @@
 """The one Dagster code location: assets, checks, schedules, sensors and resources."""
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.classify import assets as classify_assets
 from assets.classify import automation as classify_automation
@@ -33,6 +35,7 @@ from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
+from kedah_analytics.phases import run_phases
 from kedah_analytics.trends.forecast_config import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -213,27 +216,55 @@ def materialize_recent_days(days: int, instance: dg.DagsterInstance | None = Non
     )
 
 
-def backfill_range(
-    first: date, last: date, platforms: Sequence[str], instance: dg.DagsterInstance | None = None
-) -> list[tuple[str, int]]:
-    """Places, then raw posts for ``first``..``last`` and then their classification (a run per
-    platform for each, the whole range in it; :func:`post_runs`), then the daily metrics of the range, each run on the executor that
-    KEDAH_EXECUTOR selects (Celery workers included): what a ranged backfill launches, run
-    from the command line. Returns each run's id and step count; raises if a run fails."""
-    instance = instance or dg.DagsterInstance.get()
-    repository = ReconstructableRepository.for_module(__name__, "defs")
-    runs = [SeedRun("refresh_places", {}), *post_runs(first, last, platforms)]
-    runs.append(SeedRun("daily_metrics", range_tags(str(first), str(last))))
-    done: list[tuple[str, int]] = []
-    for name, tags, assets in runs:
-        job = repository.get_reconstructable_job(name)
-        with dg.execute_job(
-            job,
-            instance=instance,
-            tags={**tags, "kedah/launched_by": "backfill"},
-            asset_selection=[dg.AssetKey(a) for a in assets] or None,
-        ) as result:
-            if not result.success:
-                raise RuntimeError(f"run {result.run_id} of {name} failed; see it in the Dagster UI")
-            done.append((result.run_id, len(result.get_step_success_events())))
-    return done
+class RunDone(NamedTuple):
+    """A run a command-line backfill finished: its id, job, steps, seconds, and the process it ran in."""
+
+    run_id: str
+    job: str
+    steps: int
+    seconds: float
+    pid: int
+
+
+def execute_run(run: SeedRun, instance: dg.DagsterInstance | None = None) -> RunDone:
+    """``run`` in this process on the executor KEDAH_EXECUTOR selects (Celery workers included),
+    recorded in ``instance`` (DAGSTER_HOME's when None); raises if it fails."""
+    started = time.monotonic()
+    job = ReconstructableRepository.for_module(__name__, "defs").get_reconstructable_job(run.job)
+    with dg.execute_job(
+        job,
+        instance=instance or dg.DagsterInstance.get(),
+        tags={**run.tags, "kedah/launched_by": "backfill"},
+        asset_selection=[dg.AssetKey(a) for a in run.assets] or None,
+    ) as result:
+        if not result.success:
+            raise RuntimeError(f"run {result.run_id} of {run.job} failed; see it in the Dagster UI")
+        steps = len(result.get_step_success_events())
+        return RunDone(result.run_id, run.job, steps, time.monotonic() - started, os.getpid())
+
+
+def describe_run(run: SeedRun) -> str:
+    """``run of collect_posts (2025-06-01|twitter..2025-06-30|twitter)``: what a failure names."""
+    start, end = run.tags.get(ASSET_PARTITION_RANGE_START_TAG), run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    return f"run of {run.job} ({run.tags.get(PARTITIONS_TAG) or (f'{start}..{end}' if start else 'not partitioned')})"
+
+
+def backfill_phases(first: date, last: date, platforms: Sequence[str]) -> list[list[SeedRun]]:
+    """What a ranged backfill launches: places, then every platform's raw posts for
+    ``first``..``last``, then their classification (a run per platform each, the whole range in
+    it; :func:`post_runs`), then the daily metrics of the range. A phase's runs are independent."""
+    runs = post_runs(first, last, platforms)
+    return [
+        [SeedRun("refresh_places", {})],
+        [r for r in runs if r.job == "collect_posts"],
+        [r for r in runs if r.job == "classify_posts"],
+        [SeedRun("daily_metrics", range_tags(str(first), str(last)))],
+    ]
+
+
+def backfill_range(first: date, last: date, platforms: Sequence[str], workers: int = 1) -> list[RunDone]:
+    """The runs of :func:`backfill_phases`, from the command line, a phase's runs on up to
+    ``workers`` processes at once (kedah_analytics/phases.py); the instance is DAGSTER_HOME's. Raw
+    posts' steps also take a ``source_api`` pool slot each (dagster.yaml), so no more of them call
+    the social APIs at once than the pool allows, however many workers. Raises if a run fails."""
+    return run_phases(backfill_phases(first, last, platforms), execute_run, workers, describe_run)

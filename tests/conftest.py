@@ -126,6 +126,7 @@ SLOW = (
     "tests/marts/test_dashboard_browser.py",
     "tests/marts/test_board_commands.py",
     "tests/pipeline/test_event_log_storage.py",
+    "tests/pipeline/test_backfill_workers.py",
     "tests/test_import_cost.py",
 )
 

@@ -1,0 +1,62 @@
+"""`kedah-analytics backfill --workers 2`: a phase's runs (a platform's raw posts, its
+classification) go side by side in two worker processes, each run recorded as its worker's, and
+the rows are complete. Run as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+
+from sensors.instance import WORKER_PID_TAG
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = "2026-11-02"
+
+
+def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: str, tmp_path: Path) -> None:
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {**os.environ, "KEDAH_PG_URL": warehouse_url, "KEDAH_HOME": str(tmp_path), "KEDAH_SOURCE_MODE": "demo",
+           "KEDAH_EXECUTOR": "in_process", "KEDAH_START_DATE": "2026-10-01"}  # fmt: skip
+    command = [sys.executable, "-m", "kedah_analytics.cli", "backfill", "--start", DAY, "--end", DAY,
+               "--platforms", "twitter,instagram", "--workers", "2", "--json"]  # fmt: skip
+    cli = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out, err = cli.communicate(timeout=300)
+    assert cli.returncode == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["workers"] == 2 and summary["runs"] == 1 + 2 + 2 + 1
+
+    with dg.DagsterInstance.from_config(str(tmp_path / ".dagster")) as instance:
+        records = instance.get_run_records(dg.RunsFilter(run_ids=summary["run_ids"]))
+    by_job: dict[str, list[dg.RunRecord]] = {}
+    for record in records:
+        assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        by_job.setdefault(record.dagster_run.job_name, []).append(record)
+    pid = lambda record: record.dagster_run.tags[WORKER_PID_TAG]  # noqa: E731
+    # One-run phases stay in the command's own process; the platforms' runs go to the workers.
+    assert {pid(r) for r in by_job["refresh_places"] + by_job["daily_metrics"]} == {str(cli.pid)}
+    assert str(cli.pid) not in {pid(r) for r in by_job["collect_posts"] + by_job["classify_posts"]}
+    # By the classification phase both workers are up and waiting: its two runs go at once.
+    first, second = by_job["classify_posts"]
+    assert pid(first) != pid(second)
+    assert first.start_time < second.end_time and second.start_time < first.end_time  # type: ignore[operator]
+
+    with psycopg.connect(warehouse_url) as conn:
+        counts = {
+            platform: (raw, classified)
+            for platform, raw, classified in conn.execute(
+                "SELECT r.platform, count(*), count(c.post_id) FROM kedah.raw_posts r "
+                "LEFT JOIN kedah.classified_posts c USING (platform, post_id) WHERE r.date = %s GROUP BY 1",
+                (DAY,),
+            )
+        }
+    assert set(counts) == {"twitter", "instagram"}
+    assert all(raw > 0 and classified == raw for raw, classified in counts.values()), counts

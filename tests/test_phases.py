@@ -1,0 +1,61 @@
+"""kedah_analytics/phases.py: a phase's items side by side in worker processes, phases in order,
+failures (a raised error, a dead worker) named after the whole phase has finished."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from kedah_analytics.phases import PhaseFailed, run_phases
+
+
+def work(item: str) -> tuple[str, int, float, float]:
+    """The item, the process it ran in, and when it started and ended; ``fail`` raises, ``die``
+    kills its own process."""
+    started = time.time()
+    if item.startswith("fail"):
+        raise RuntimeError(f"{item} went wrong")
+    if item == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.5)
+    return item, os.getpid(), started, time.time()
+
+
+def test_a_phases_items_run_side_by_side_in_other_processes_and_phases_in_order():
+    done = run_phases([["a", "b"], ["c", "d"]], work, workers=2)
+    assert [item for item, *_ in done] == ["a", "b", "c", "d"]
+    (_, pid_a, start_a, end_a), (_, pid_b, start_b, end_b), (_, _, start_c, _), (_, _, start_d, _) = done
+    assert os.getpid() not in {pid_a, pid_b} and pid_a != pid_b
+    assert start_a < end_b and start_b < end_a  # at the same time
+    assert min(start_c, start_d) >= max(end_a, end_b)  # the next phase after the whole of this one
+
+
+def test_one_worker_or_a_one_item_phase_runs_in_this_process():
+    assert {pid for _, pid, *_ in run_phases([["a", "b"]], work, workers=1)} == {os.getpid()}
+    assert {pid for _, pid, *_ in run_phases([["a"], ["b"]], work, workers=2)} == {os.getpid()}
+
+
+def test_a_failed_item_lets_its_phase_finish_names_itself_and_stops_the_next_phase():
+    with pytest.raises(PhaseFailed) as failed:
+        run_phases([["first"], ["fail-x", "b"], ["never"]], work, workers=2, describe=lambda i: f"item {i}")
+    assert failed.value.failures == ["item fail-x failed: fail-x went wrong"]
+    assert [item for item, *_ in failed.value.done] == ["first", "b"]
+
+
+def test_a_worker_that_dies_fails_its_phase_clearly():
+    with pytest.raises(PhaseFailed, match="item die failed: a worker process died"):
+        run_phases([["die", "b"], ["never"]], work, workers=2, describe=lambda i: f"item {i}")
+
+
+def test_a_failure_in_this_process_is_named_too():
+    with pytest.raises(PhaseFailed, match="fail-y failed: fail-y went wrong") as failed:
+        run_phases([["a"], ["fail-y"]], work, workers=2)
+    assert [item for item, *_ in failed.value.done] == ["a"]
+
+
+def test_no_workers_is_refused():
+    with pytest.raises(ValueError, match="workers must be at least 1, not 0"):
+        run_phases([["a"]], work, workers=0)
