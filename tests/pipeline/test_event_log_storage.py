@@ -3,6 +3,7 @@
 dagster-postgres does."""
 
 import shutil
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +11,8 @@ import psycopg
 import pytest
 import sqlalchemy
 
-from sensors.event_log import POOL_SIZE, PooledPostgresEventLogStorage
+from sensors import event_log
+from sensors.event_log import IDLE_PING_S, POOL_SIZE, PooledPostgresEventLogStorage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,14 +47,44 @@ def test_a_run_records_its_events_through_one_connection(instance: dg.DagsterIns
     assert {r.asset_materialization.metadata["partition"].value for r in records} == {"p1", "p2", "p3"}
 
 
-def test_a_connection_the_server_dropped_is_replaced(instance: dg.DagsterInstance, pg_url: str) -> None:
+def test_a_connection_the_server_dropped_while_idle_is_replaced(
+    instance: dg.DagsterInstance, pg_url: str
+) -> None:
+    """A restarted server or an idle-session timeout: the connection, idle since, is pinged before
+    its next use and replaced; the run does not notice."""
     storage = instance.event_log_storage
     with storage.index_connection() as conn:
         pid = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
     with psycopg.connect(pg_url, autocommit=True) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+    time.sleep(IDLE_PING_S + 0.2)
+    connects: list[object] = []
+    sqlalchemy.event.listen(storage._engine, "connect", lambda *_: connects.append(1))
     job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=instance, partition_key="p4").success
+    assert connects  # the dropped connection was replaced
+    assert "p4" in instance.get_materialized_partitions(dg.AssetKey("numbered"))
+
+
+def test_a_connection_in_steady_use_is_not_pinged(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip before each event (SQLAlchemy's pre-ping is off); only a connection idle for
+    IDLE_PING_S is pinged. A long idle limit here, so a loaded machine's pauses count as use."""
+    engine = instance.event_log_storage._engine
+    assert not engine.pool._pre_ping
+    pings: list[object] = []
+    ping = event_log._ping
+    monkeypatch.setattr(event_log, "_ping", lambda connection: (pings.append(1), ping(connection)))
+    monkeypatch.setattr(event_log, "IDLE_PING_S", 60.0)
+    checkouts: list[object] = []
+    sqlalchemy.event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+    job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=instance, partition_key="p5").success
+    assert len(checkouts) > 10 and not pings
+    monkeypatch.setattr(event_log, "IDLE_PING_S", 0.0)  # now every reuse counts as idle
+    assert job.execute_in_process(instance=instance, partition_key="p6").success
+    assert pings
 
 
 @dg.asset(
