@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from kedah_analytics import embedded_pg, serving
@@ -180,34 +179,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     _use_database()
     _dagster_home()
+    import json
     from datetime import date
 
-    from kedah_analytics.definitions import backfill_range
-    from kedah_analytics.executors import executor_options
-    from kedah_analytics.phases import PhaseFailed, default_workers
+    from kedah_analytics.definitions import backfill_summary
+    from kedah_analytics.phases import PhaseFailed
 
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
-    workers = args.workers or default_workers(len(platforms))
-    started = time.monotonic()
     try:
-        runs = backfill_range(
-            date.fromisoformat(args.start), date.fromisoformat(args.end), platforms, workers
-        )
+        summary = backfill_summary(date.fromisoformat(args.start), date.fromisoformat(args.end), platforms, args.workers)  # fmt: skip
     except PhaseFailed as failed:
-        for run in failed.done:
-            print(f"finished: run {run.run_id} of {run.job}", file=sys.stderr)
-        print(f"backfill failed: {failed}", file=sys.stderr)
+        done = [f"finished: run {run.run_id} of {run.job}" for run in failed.done]
+        print("\n".join([*done, f"backfill failed: {failed}"]), file=sys.stderr)
         return 1
-    summary = {"executor": executor_options().kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),
-               "runs": len(runs), "steps": sum(r.steps for r in runs), "run_ids": [r.run_id for r in runs]}  # fmt: skip
-    if args.json:
-        import json
-
-        print(json.dumps(summary))
-    else:
-        print(f"backfilled {args.start}..{args.end} x {','.join(platforms)} on the {summary['executor']} executor, "
-              f"{workers} worker process(es): "
-              f"{summary['runs']} runs, {summary['steps']} steps in {summary['seconds']:.1f}s")  # fmt: skip
+    print(json.dumps(summary) if args.json else
+          f"backfilled {args.start}..{args.end} x {','.join(platforms)} on the {summary['executor']} executor, "
+          f"{summary['workers']} worker process(es): {summary['runs']} runs, {summary['steps']} steps in {summary['seconds']:.1f}s")  # fmt: skip
     return 0
 
 
@@ -335,10 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", required=True, help="first Kedah day, YYYY-MM-DD")
     backfill.add_argument("--end", required=True, help="last Kedah day, YYYY-MM-DD")
     backfill.add_argument("--platforms", default="twitter,instagram,facebook,youtube")
-    backfill.add_argument(
-        "--workers", type=int, default=0,
-        help="runs of a phase side by side in this many processes (default: one per core, at most one per platform)",
-    )  # fmt: skip
+    backfill.add_argument("--workers", type=int, default=0, help="a phase's runs side by side in this many "
+                          "processes (default: one per core, at most one per platform)")  # fmt: skip
     backfill.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     backfill.set_defaults(func=cmd_backfill)
 

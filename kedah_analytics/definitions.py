@@ -5,7 +5,7 @@ import os
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import dagster as dg
@@ -35,7 +35,7 @@ from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
-from kedah_analytics.phases import run_phases
+from kedah_analytics.phases import default_workers, run_phases
 from kedah_analytics.trends.forecast_config import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -268,3 +268,15 @@ def backfill_range(first: date, last: date, platforms: Sequence[str], workers: i
     posts' steps also take a ``source_api`` pool slot each (dagster.yaml), so no more of them call
     the social APIs at once than the pool allows, however many workers. Raises if a run fails."""
     return run_phases(backfill_phases(first, last, platforms), execute_run, workers, describe_run)
+
+
+def backfill_summary(first: date, last: date, platforms: Sequence[str], workers: int = 0) -> dict[str, Any]:
+    """:func:`backfill_range` on ``workers`` processes (0: one per core, at most one per platform),
+    and what the command prints of it: executor, workers, seconds, runs, steps and run ids."""
+    if unknown := [p for p in platforms if p not in PLATFORMS]:
+        raise ValueError(f"unknown platform(s) {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
+    workers = workers or default_workers(len(platforms))
+    started = time.monotonic()
+    runs = backfill_range(first, last, platforms, workers)
+    return {"executor": options_from(SETTINGS).kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),
+            "runs": len(runs), "steps": sum(r.steps for r in runs), "run_ids": [r.run_id for r in runs]}  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
+import pytest
 
 from sensors.instance import WORKER_PID_TAG
 
@@ -60,3 +61,12 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
         }
     assert set(counts) == {"twitter", "instagram"}
     assert all(raw > 0 and classified == raw for raw, classified in counts.values()), counts
+
+
+def test_an_unknown_platform_is_refused_before_any_run() -> None:
+    from datetime import date
+
+    from kedah_analytics.definitions import backfill_summary
+
+    with pytest.raises(ValueError, match="unknown platform\\(s\\) tiktok: choose from facebook, instagram"):
+        backfill_summary(date(2026, 11, 2), date(2026, 11, 2), ["twitter", "tiktok"])
