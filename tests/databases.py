@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -28,6 +31,28 @@ def new_database(pg_server_url: str, prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_on_a_server_of_its_own(pgdata: Path, prefix: str) -> Iterator[str]:
+    """A migrated database on a throwaway embedded server in ``pgdata``, for tests that kill
+    processes mid-write: whatever they take down, the server the other workers share is not
+    touched. The server and its data are deleted afterwards; its log is kept beside ``pgdata``."""
+    import pgserver
+
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{prefix}"')
+    url = urlunsplit(urlsplit(server.get_uri())._replace(path=f"/{prefix}"))
+    apply_migrations(url)
+    yield url  # not dropped: the whole server goes
+    log = pgdata / "log"
+    if log.exists():
+        shutil.copyfile(log, pgdata.parent / f"{pgdata.name}.log")
+    try:
+        server.cleanup()
+    except Exception as err:  # a slow shutdown of a throwaway server is not a test failure
+        warnings.warn(f"embedded PostgreSQL cleanup: {err!r}", stacklevel=1)
 
 
 @contextmanager

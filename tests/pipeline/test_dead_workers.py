@@ -40,7 +40,7 @@ import yaml
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 from dagster_ui import LAUNCH, LOCATION, free_port, graphql, stop_instigators
-from databases import new_database
+from databases import database_on_a_server_of_its_own, new_database
 
 from assets.common.runs import range_tags
 from kedah_analytics.domain import KEDAH_TZ
@@ -130,9 +130,17 @@ class Webhook:
 
 
 @pytest.fixture(scope="module")
-def own_database(pg_server_url: str) -> Iterator[str]:
-    """A database for these tests alone (Dagster's storage and the warehouse), migrated; dropped after."""
-    with new_database(pg_server_url, "kedah_dead") as url:
+def own_database(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database for these tests alone (Dagster's storage and the warehouse), migrated; dropped
+    after. Without KEDAH_PG_URL it lives on an embedded server of its own, not on the one the other
+    xdist workers share: twice in one day's fresh-clone runs the shared server went down as this
+    module ended (its DROP DATABASE lost its connection, every later test was refused), after
+    these tests had killed workers and step processes mid-write."""
+    if os.environ.get("KEDAH_PG_URL"):
+        with new_database(pg_server_url, "kedah_dead") as url:
+            yield url
+        return
+    with database_on_a_server_of_its_own(tmp_path_factory.mktemp("dead_pg"), "kedah_dead") as url:
         yield url
 
 
