@@ -253,12 +253,13 @@ def backfill_phases(first: date, last: date, platforms: Sequence[str]) -> list[l
     """What a ranged backfill launches: places, then every platform's raw posts for
     ``first``..``last``, then their classification (a run per platform each, the whole range in
     it; :func:`post_runs`), then the daily metrics of the range. A phase's runs are independent."""
-    runs = post_runs(first, last, platforms)
+    span = f"{first}..{last}"  # each run's kedah/partitions tag: the UI's run list says what it covers
+    runs = post_runs(first, last, platforms, span)
     return [
         [SeedRun("refresh_places", {})],
         [r for r in runs if r.job == "collect_posts"],
         [r for r in runs if r.job == "classify_posts"],
-        [SeedRun("daily_metrics", range_tags(str(first), str(last)))],
+        [SeedRun("daily_metrics", {**range_tags(str(first), str(last)), PARTITIONS_TAG: span})],
     ]
 
 

@@ -45,6 +45,9 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
     # One-run phases stay in the command's own process; the platforms' runs go to the workers.
     assert {pid(r) for r in by_job["refresh_places"] + by_job["daily_metrics"]} == {str(cli.pid)}
     assert str(cli.pid) not in {pid(r) for r in by_job["collect_posts"] + by_job["classify_posts"]}
+    # Each run says in the UI's run list what it covers.
+    covers = {r.dagster_run.tags.get("kedah/partitions") for r in by_job["classify_posts"]}
+    assert covers == {f"{DAY}..{DAY}|twitter", f"{DAY}..{DAY}|instagram"}
     # By the classification phase both workers are up and waiting: its two runs go at once.
     first, second = by_job["classify_posts"]
     assert pid(first) != pid(second)
