@@ -1,5 +1,6 @@
 """The one Dagster code location: assets, checks, schedules, sensors and resources."""
 
+import functools
 import logging
 import os
 import time
@@ -226,6 +227,12 @@ class RunDone(NamedTuple):
     pid: int
 
 
+@functools.cache
+def _process_instance() -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance, one per process: a backfill's worker runs several runs on it."""
+    return dg.DagsterInstance.get()
+
+
 def execute_run(run: SeedRun, instance: dg.DagsterInstance | None = None) -> RunDone:
     """``run`` in this process on the executor KEDAH_EXECUTOR selects (Celery workers included),
     recorded in ``instance`` (DAGSTER_HOME's when None); raises if it fails."""
@@ -233,7 +240,7 @@ def execute_run(run: SeedRun, instance: dg.DagsterInstance | None = None) -> Run
     job = ReconstructableRepository.for_module(__name__, "defs").get_reconstructable_job(run.job)
     with dg.execute_job(
         job,
-        instance=instance or dg.DagsterInstance.get(),
+        instance=instance or _process_instance(),
         tags={**run.tags, "kedah/launched_by": "backfill"},
         asset_selection=[dg.AssetKey(a) for a in run.assets] or None,
     ) as result:
