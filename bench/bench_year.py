@@ -261,11 +261,12 @@ def main() -> None:
         os.environ["DAGSTER_HOME"] = str(home)  # the workers' instance, and timed_run's here
         instance = dg.DagsterInstance.from_config(str(home))
         from assets.common.runs import range_tags
-        from kedah_analytics.definitions import SeedRun, backfill_phases, defs
+        from kedah_analytics.definitions import SeedRun, backfill_phases, defs, initialize_pools
         from kedah_analytics.domain import PLATFORMS
         from kedah_analytics.phases import default_workers
 
         workers = args.workers or default_workers(len(PLATFORMS))
+        initialize_pools(instance)  # before runs claim pool slots side by side
         checks = check_step_keys(defs)
         imported_mib = peak_rss_mib()
         peaks: dict[int, float] = {}

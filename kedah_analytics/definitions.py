@@ -270,11 +270,27 @@ def backfill_phases(first: date, last: date, platforms: Sequence[str]) -> list[l
     ]
 
 
+def initialize_pools(instance: dg.DagsterInstance) -> list[str]:
+    """Create the rows of the pools the assets use (``source_api``) that the instance lacks; the
+    pools created. Dagster creates a pool's row when a step first claims one of its slots, and two
+    runs doing so at once on a new instance race: one fails on a duplicate key (dagster 1.13,
+    ``concurrency_limits_concurrency_key_key``). So they are made once, before runs go side by side."""
+    storage = instance.event_log_storage
+    known = storage.get_concurrency_keys()
+    pools = sorted(
+        {pool for node in defs.resolve_asset_graph().asset_nodes for pool in node.pools or ()} - known
+    )
+    for pool in pools:
+        storage.initialize_concurrency_limit_to_default(pool)
+    return pools
+
+
 def backfill_range(first: date, last: date, platforms: Sequence[str], workers: int = 1) -> list[RunDone]:
     """The runs of :func:`backfill_phases`, from the command line, a phase's runs on up to
     ``workers`` processes at once (kedah_analytics/phases.py); the instance is DAGSTER_HOME's. Raw
     posts' steps also take a ``source_api`` pool slot each (dagster.yaml), so no more of them call
     the social APIs at once than the pool allows, however many workers. Raises if a run fails."""
+    initialize_pools(_process_instance())
     return run_phases(backfill_phases(first, last, platforms), execute_run, workers, describe_run)
 
 

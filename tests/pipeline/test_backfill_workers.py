@@ -18,20 +18,25 @@ import pytest
 from sensors.instance import WORKER_PID_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
-DAY = "2026-11-02"
+FIRST, LAST = "2026-11-02", "2026-11-03"
 
 
 def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: str, tmp_path: Path) -> None:
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {**os.environ, "KEDAH_PG_URL": warehouse_url, "KEDAH_HOME": str(tmp_path), "KEDAH_SOURCE_MODE": "demo",
            "KEDAH_EXECUTOR": "in_process", "KEDAH_START_DATE": "2026-10-01"}  # fmt: skip
-    command = [sys.executable, "-m", "kedah_analytics.cli", "backfill", "--start", DAY, "--end", DAY,
+    command = [sys.executable, "-m", "kedah_analytics.cli", "backfill", "--start", FIRST, "--end", LAST,
                "--platforms", "twitter,instagram", "--workers", "2", "--json"]  # fmt: skip
     cli = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     out, err = cli.communicate(timeout=300)
-    assert cli.returncode == 0, err[-3000:]
+    failures = [
+        line
+        for line in err.splitlines()
+        if " - ERROR - " in line or "STEP_FAILURE" in line or "Error" in line
+    ]
+    assert cli.returncode == 0, "\n".join(failures)[-6000:] or err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["workers"] == 2 and summary["runs"] == 1 + 2 + 2 + 1
 
@@ -47,7 +52,7 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
     assert str(cli.pid) not in {pid(r) for r in by_job["collect_posts"] + by_job["classify_posts"]}
     # Each run says in the UI's run list what it covers.
     covers = {r.dagster_run.tags.get("kedah/partitions") for r in by_job["classify_posts"]}
-    assert covers == {f"{DAY}..{DAY}|twitter", f"{DAY}..{DAY}|instagram"}
+    assert covers == {f"{FIRST}..{LAST}|twitter", f"{FIRST}..{LAST}|instagram"}
     # By the classification phase both workers are up and waiting: its two runs go at once.
     first, second = by_job["classify_posts"]
     assert pid(first) != pid(second)
@@ -58,12 +63,33 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
             platform: (raw, classified)
             for platform, raw, classified in conn.execute(
                 "SELECT r.platform, count(*), count(c.post_id) FROM kedah.raw_posts r "
-                "LEFT JOIN kedah.classified_posts c USING (platform, post_id) WHERE r.date = %s GROUP BY 1",
-                (DAY,),
+                "LEFT JOIN kedah.classified_posts c USING (platform, post_id) WHERE r.date BETWEEN %s AND %s "
+                "GROUP BY 1",
+                (FIRST, LAST),
             )
         }
+        daily = conn.execute(
+            "SELECT count(DISTINCT date) FROM kedah.place_daily_metrics WHERE date BETWEEN %s AND %s",
+            (FIRST, LAST),
+        ).fetchone()
     assert set(counts) == {"twitter", "instagram"}
     assert all(raw > 0 and classified == raw for raw, classified in counts.values()), counts
+    assert daily == (2,)  # both days' metrics
+
+
+def test_the_pools_are_created_once_before_runs_go_side_by_side(warehouse_url: str, tmp_path: Path) -> None:
+    """Two runs claiming a new pool's first slot at once race in Dagster (a duplicate key): the
+    backfill creates the pool's row first, with dagster.yaml's default limit."""
+    from kedah_analytics.definitions import initialize_pools
+
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        with psycopg.connect(warehouse_url, autocommit=True) as conn:  # as on a new instance: no pools
+            conn.execute("DELETE FROM concurrency_limits")
+            conn.execute("DELETE FROM concurrency_slots")
+        assert initialize_pools(instance) == ["source_api"]
+        assert initialize_pools(instance) == []  # already there
+        assert instance.event_log_storage.get_concurrency_info("source_api").slot_count == 2
 
 
 def test_an_unknown_platform_is_refused_before_any_run() -> None:
