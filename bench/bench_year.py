@@ -23,6 +23,7 @@ Run: .venv/bin/python bench/bench_year.py [--days 365] [--posts-per-day 2000] [-
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import shutil
@@ -141,20 +142,21 @@ class RunStats:
     peak_mib: float
 
 
-_PROCESS: dict[str, object] = {}
+@functools.cache
+def _timed_instance() -> tuple[dg.DagsterInstance, EventTimer]:
+    """DAGSTER_HOME's instance with its event storage timed, one per process."""
+    from kedah_analytics.definitions import defs
+
+    instance, timer = dg.DagsterInstance.get(), EventTimer(check_steps=check_step_keys(defs))
+    timer.wrap(instance)
+    return instance, timer
 
 
 def timed_run(run) -> RunStats:  # type: ignore[no-untyped-def]
     """``execute_run`` in this process (a worker, or the bench itself), its event storage timed."""
-    from kedah_analytics.definitions import defs, execute_run
+    from kedah_analytics.definitions import execute_run
 
-    if "instance" not in _PROCESS:
-        instance = dg.DagsterInstance.get()
-        timer = EventTimer(check_steps=check_step_keys(defs))
-        timer.wrap(instance)
-        _PROCESS.update(instance=instance, timer=timer)
-    instance, timer = _PROCESS["instance"], _PROCESS["timer"]
-    assert isinstance(instance, dg.DagsterInstance) and isinstance(timer, EventTimer)
+    instance, timer = _timed_instance()
     before = (timer.seconds, timer.events, timer.batches, timer.in_check_steps, time.process_time())
     done = execute_run(run, instance)
     return RunStats(

@@ -7,11 +7,9 @@ never touch a developer's data; each test that asks for ``warehouse_url`` starts
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -54,32 +52,9 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pgdata = tmp_path_factory.mktemp("pg")
     server = pgserver.get_server(pgdata, cleanup_mode="delete")
     yield server.get_uri()
-    _keep_server_log(pgdata)
-    try:
-        server.cleanup()
-    except Exception as err:  # a slow shutdown of a throwaway server is not a test failure
-        warnings.warn(f"embedded PostgreSQL cleanup: {err!r}", stacklevel=1)
+    from databases import release_embedded_server
 
-
-def _keep_server_log(pgdata: Path) -> None:
-    """The embedded server's log, kept beside its data folder (deleted with it by the last worker),
-    and shown in the warnings summary when the server is no longer running: what stopped it is
-    then in the CI output."""
-    log = pgdata / "log"
-    if not log.exists():
-        return
-    shutil.copyfile(log, pgdata.parent / f"pg-{os.getpid()}.log")
-    from kedah_analytics import embedded_pg
-
-    if embedded_pg.status(pgdata) is None:
-        lines = log.read_text(errors="replace").splitlines()
-        stops = [
-            line for line in lines if "terminated by signal" in line or "shutdown" in line or "PANIC" in line
-        ]
-        text = "\n".join([*stops[-20:], "...", *lines[-40:]])
-        warnings.warn(
-            f"the embedded PostgreSQL in {pgdata} stopped during the session:\n{text}", stacklevel=1
-        )
+    release_embedded_server(server, pgdata, f"pg-{os.getpid()}.log")
 
 
 @pytest.fixture(scope="session")

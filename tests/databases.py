@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -46,9 +47,29 @@ def database_on_a_server_of_its_own(pgdata: Path, prefix: str) -> Iterator[str]:
     url = urlunsplit(urlsplit(server.get_uri())._replace(path=f"/{prefix}"))
     apply_migrations(url)
     yield url  # not dropped: the whole server goes
+    release_embedded_server(server, pgdata, f"{pgdata.name}.log")
+
+
+def release_embedded_server(server: Any, pgdata: Path, log_name: str) -> None:
+    """Let go of a throwaway embedded server (pgserver stops and deletes it when this process held
+    it last). Its log is kept beside ``pgdata`` as ``log_name`` first, and shown in the warnings
+    summary when the server had already stopped: what stopped it is then in the CI output."""
     log = pgdata / "log"
     if log.exists():
-        shutil.copyfile(log, pgdata.parent / f"{pgdata.name}.log")
+        shutil.copyfile(log, pgdata.parent / log_name)
+        from kedah_analytics import embedded_pg
+
+        if embedded_pg.status(pgdata) is None:
+            lines = log.read_text(errors="replace").splitlines()
+            stops = [
+                line
+                for line in lines
+                if any(w in line for w in ("terminated by signal", "shutdown", "PANIC"))
+            ]
+            text = "\n".join([*stops[-20:], "...", *lines[-40:]])
+            warnings.warn(
+                f"the embedded PostgreSQL in {pgdata} stopped during the session:\n{text}", stacklevel=1
+            )
     try:
         server.cleanup()
     except Exception as err:  # a slow shutdown of a throwaway server is not a test failure
