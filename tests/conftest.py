@@ -19,16 +19,6 @@ warnings.filterwarnings("ignore", category=Warning, module="dagster")
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-# source_deferrals too: a deferral left by one test would skip the schedule ticks of the next.
-WAREHOUSE_TABLES = (
-    "raw_posts",
-    "classified_posts",
-    "place_daily_metrics",
-    "places",
-    "quarantine",
-    "source_deferrals",
-)
-
 
 def _with_database(url: str, dbname: str) -> str:
     parts = urlsplit(url)
@@ -80,9 +70,10 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def warehouse_url(pg_url: str) -> str:
-    """The session database with empty warehouse tables."""
-    with psycopg.connect(pg_url) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in WAREHOUSE_TABLES))
+    """The session database with every warehouse table empty."""
+    from databases import empty_warehouse
+
+    empty_warehouse(pg_url)
     return pg_url
 
 

@@ -19,6 +19,7 @@ import dagster as dg
 import psycopg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from databases import empty_warehouse
 from demo_resources import demo_resources
 
 from assets.classify.automation import contiguous_runs, cross_platform_spam
@@ -29,18 +30,11 @@ from resources import PostgresWarehouse, SentimentResource
 
 DAYS = (date(2026, 11, 10), date(2026, 11, 11))
 DERIVED = ("classified_posts", "place_daily_metrics", "term_daily_counts", "term_hourly_counts")
-EMPTIED = ("raw_posts", "classified_posts", "place_daily_metrics", "term_daily_counts",
-           "term_hourly_counts", "quarantine")  # fmt: skip
 
 
 def resources(url: str) -> dict:
     # The lexicon classifier: sentiment is not what differs between orders, and it loads at once.
     return demo_resources(url, sentiment=SentimentResource(classifier="lexicon"))
-
-
-def empty_warehouse(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in EMPTIED))
 
 
 def bound(url: str) -> dg.Definitions:

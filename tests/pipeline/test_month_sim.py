@@ -18,15 +18,8 @@ from source_fakes import forbid_network
 
 
 @pytest.fixture
-def sim_url(pg_url: str) -> str:
-    """The session database with every warehouse table empty, the sources' state (cursors,
-    budgets, ledgers) included."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'kedah' AND tablename <> 'schema_migrations'"
-        )]  # fmt: skip
-        conn.execute("TRUNCATE " + ", ".join(f'kedah."{t}"' for t in tables))
-    return pg_url
+def sim_url(warehouse_url: str) -> str:
+    return warehouse_url  # every table empty, the sources' state (cursors, budgets, ledgers) included
 
 
 def test_three_days_keep_every_quota_and_store_every_offered_post(sim_url, monkeypatch):

@@ -114,13 +114,7 @@ def network(monkeypatch, tmp_path) -> Network:
 
 @pytest.fixture
 def url(warehouse_url: str) -> str:
-    with psycopg.connect(warehouse_url) as conn:
-        conn.execute(
-            "TRUNCATE kedah.raw_posts, kedah.classified_posts, kedah.source_cursors, kedah.source_deferrals, "
-            "kedah.youtube_search_calls, kedah.x_post_reads, kedah.search_interest, kedah.google_trends_cache, "
-            "kedah.instagram_hashtag_queries, kedah.instagram_hashtag_ids"
-        )
-    return warehouse_url
+    return warehouse_url  # every table empty, the sources' state (cursors, ledgers, caches) included
 
 
 @pytest.fixture

@@ -269,3 +269,21 @@ def test_the_backtest_runs_on_exactly_its_minimum_history_and_not_a_day_less():
     assert backtest(daily(config.min_backtest_days), config).n_origins == 1
     with pytest.raises(ValueError, match="too little data"):
         backtest(daily(config.min_backtest_days - 1), config)
+
+
+def test_search_interest_that_starts_after_the_first_backtest_block_trains_and_predicts():
+    """Google Trends switched on a few days ago: its interest covers the last days only, so the
+    backtest's first refits see a search-interest column without a single value. The weekly
+    training still runs (scikit-learn cannot bin an all-NaN column), and the final model, which
+    does see the interest, uses it."""
+    small = daily_panel("signal", n_terms=15, n_days=70, seed=8)
+    days = sorted(pd.to_datetime(small["date"]).dt.date.unique())
+    interest = pd.DataFrame(
+        [(term, day, 30 + i % 9) for term in ("kw000", "kw001") for i, day in enumerate(days[-6:])],
+        columns=["term", "date", "interest"],
+    )
+    config = replace(CONFIG, max_iter=30)
+    outcome = train_weekly(small, None, config, as_of=days[-1], search_interest=interest)
+    assert outcome.candidate.uses_search_interest
+    predictions = predict_trends(outcome.candidate, small, top_n=None, search_interest=interest)
+    assert len(predictions) == 15 and np.isfinite(predictions["predicted_volume"]).all()

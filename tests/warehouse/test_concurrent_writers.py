@@ -89,8 +89,6 @@ def writer(url: str, days: list[date], barrier: mp.synchronize.Barrier, errors: 
 
 
 def test_two_processes_writing_overlapping_partitions_both_succeed_with_serial_rows(warehouse_url):
-    with psycopg.connect(warehouse_url) as conn:
-        conn.execute("TRUNCATE kedah.term_daily_counts, kedah.source_cursors")
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
     errors: mp.Queue = ctx.Queue()
