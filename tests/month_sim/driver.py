@@ -196,10 +196,16 @@ def run(sim: Simulation, log: Callable[[str], None] = print) -> dict[str, float]
     plan = sorted((t, name) for name in SCHEDULES for t in ticks(by_name[name], sim.start, end))  # type: ignore[arg-type]
     _ACTIVE.append(sim)
     try:
-        with _trends_transport(sim.apis), dg.DagsterInstance.ephemeral() as instance:
+        with (
+            _trends_transport(sim.apis),
+            dg.DagsterInstance.ephemeral() as instance,
+            dg.build_resources(
+                {"warehouse": definitions.resources["warehouse"]}, instance=instance
+            ) as resources,
+        ):
             execute(sim, definitions, instance, "refresh_places", {}, None)
             try:
-                _follow_plan(sim, definitions, instance, plan, by_name, log)
+                _follow_plan(sim, definitions, instance, resources, plan, by_name, log)
             except KeyboardInterrupt:  # a bench stopped early still reports the days it simulated
                 log(f"interrupted at {sim.clock().isoformat()}: the figures below cover the days until then")
     finally:
@@ -207,7 +213,7 @@ def run(sim: Simulation, log: Callable[[str], None] = print) -> dict[str, float]
     return summary(sim, log)
 
 
-def _follow_plan(sim: Simulation, definitions: dg.Definitions, instance: dg.DagsterInstance,
+def _follow_plan(sim: Simulation, definitions: dg.Definitions, instance: dg.DagsterInstance, schedule_resources: Any,
                  plan: list[tuple[datetime, str]], by_name: dict[str, Any], log: Callable[[str], None]) -> None:  # fmt: skip
     from assets.classify.automation import cross_platform_spam
     from sensors.run_failures import report_failed_runs
@@ -215,11 +221,12 @@ def _follow_plan(sim: Simulation, definitions: dg.Definitions, instance: dg.Dags
     cursor: str | None = None
     for at, name in plan:
         sim.clock.move_to(at)
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=at,
-            resources={"warehouse": definitions.resources["warehouse"]},
-        )
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+        # The schedules' resources, built once on this instance: build_schedule_context keeps only
+        # an instance's ref, which an ephemeral instance lacks, so each tick would build them on a
+        # new ephemeral instance of its own (its storage created and stamped, about a tenth of the
+        # simulation's time). The daemon's contexts have a ref.
+        context._resources = schedule_resources  # noqa: SLF001
         data = by_name[name].evaluate_tick(context)
         if not data.run_requests and "deferred" in (data.skip_message or ""):
             sim.per_day.setdefault(at.astimezone(KEDAH).date(), Day()).skipped += 1
