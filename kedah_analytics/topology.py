@@ -45,10 +45,8 @@ def webserver_command(workspace: Path, host: str, port: int) -> list[str]:
     return [_bin("dagster-webserver"), "-w", str(workspace), "-h", host, "-p", str(port)]
 
 
-def daemon_command(workspace: Path, program: Sequence[str] = ()) -> list[str]:
-    """``dagster-daemon run``; ``program`` replaces ``dagster-daemon`` (a test's daemon with
-    shorter loops, tests/quick_daemon.py)."""
-    return [*(program or [_bin("dagster-daemon")]), "run", "-w", str(workspace)]
+def daemon_command(workspace: Path) -> list[str]:
+    return [_bin("dagster-daemon"), "run", "-w", str(workspace)]
 
 
 def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float) -> None:
@@ -123,7 +121,6 @@ def start_topology(
     timeout_s: float = 180.0,
     output: int | None = None,
     code_module: str = CODE_MODULE,
-    daemon_program: Sequence[str] = (),
 ) -> Topology:
     """Start the code server (serving ``code_module``'s definitions), wait until it serves, then
     the webserver and the daemon, all reading ``workspace`` (a grpc_server workspace, see
@@ -142,7 +139,7 @@ def start_topology(
         code_server = spawn(code_server_command(host, code_port, code_module))
         wait_for_port(host, code_port, code_server, timeout_s)
         webserver = spawn(webserver_command(workspace, host, port))
-        spawn(daemon_command(workspace, daemon_program))
+        spawn(daemon_command(workspace))
         wait_for_webserver(topology.webserver_url, webserver, timeout_s)
     except BaseException:
         topology.stop()

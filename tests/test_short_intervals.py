@@ -32,9 +32,3 @@ def test_only_the_sensor_intervals_differ_from_the_project_definitions():
     assert defs.jobs is project_defs.jobs and defs.schedules is project_defs.schedules
     assert defs.resources is project_defs.resources and defs.executor is project_defs.executor
     dg.Definitions.validate_loadable(defs)
-
-
-def test_the_quick_daemon_looks_at_the_sensors_as_often_as_they_ask():
-    import quick_daemon
-
-    assert quick_daemon.INTERVAL_S == INTERVAL_S

@@ -24,9 +24,9 @@ from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "workspace.yaml"
-# The project's code location with its sensors evaluated every 2 s (tests/short_intervals.py).
+# The project's code location with its sensors evaluated every 5 s (tests/short_intervals.py).
 SHORT_INTERVALS_WORKSPACE = ROOT / "tests" / "short_intervals_workspace.yaml"
-# dagster-daemon with its backfill and sensor loops every 2 s (tests/quick_daemon.py).
+# dagster-daemon with its backfill loop every 5 s rather than 30 (tests/quick_daemon.py).
 QUICK_DAEMON = ROOT / "tests" / "quick_daemon.py"
 SENSOR = "metrics_automation"
 
@@ -68,7 +68,7 @@ def daemon_home(pg_url, tmp_path, monkeypatch):
 @contextmanager
 def running_daemon(pg_url: str, home: Path, workspace: Path = WORKSPACE) -> Iterator[subprocess.Popen]:
     """The real dagster-daemon on ``home``'s instance and ``workspace`` (the project's), stopped
-    after; its backfill loop runs every 2 s (tests/quick_daemon.py)."""
+    after; its backfill loop runs every 5 s (tests/quick_daemon.py)."""
     env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": pg_url, "KEDAH_SOURCE_MODE": "demo"}
     # Its log goes to a file: a pipe nobody reads fills up and stops the daemon mid-tick.
     log = home / "daemon.log"

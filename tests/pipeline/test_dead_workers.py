@@ -6,8 +6,8 @@ materialize``) killed with SIGKILL mid-write, and none of their processes is lef
 The live tests run the deployment's own processes: ``dagster code-server``, ``dagster-webserver``
 and ``dagster-daemon`` started by :func:`kedah_analytics.topology.start_topology` on the project's
 dagster.yaml (run monitoring with ``sensors.run_worker.LocalRunLauncher``, the queued run
-coordinator, pools), only the intervals of run monitoring, the sensors and the daemon's loops shortened
-(tests/short_intervals.py, tests/quick_daemon.py), on a database of their own. Runs
+coordinator, pools), only the intervals of run monitoring and the sensors shortened
+(tests/short_intervals.py), on a database of their own. Runs
 are launched through GraphQL, dequeued by the daemon and executed by real worker processes.
 
 A worker is held inside ``raw_posts`` the way a real one can be: an operator's ``LOCK TABLE
@@ -50,7 +50,7 @@ from sensors.run_failures import run_failure_cause
 from sensors.run_worker import LocalRunLauncher, process_alive, step_process_pids, worker_pid
 
 ROOT = Path(__file__).resolve().parents[2]
-# The code location the deployment serves: the project's, its sensors evaluated every 2 s.
+# The code location the deployment serves: the project's, its sensors evaluated every 5 s.
 SHORT_INTERVALS = "tests.short_intervals"
 ALERT_SENSOR = "report_failed_runs"
 POOL = "source_api"
@@ -157,7 +157,7 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """Code server, webserver and daemon on free ports, with only the failure sensor running
-    (every 2 s rather than 30), places loaded and one ``source_api`` slot; every process is
+    (every 5 s rather than 30), places loaded and one ``source_api`` slot; every process is
     stopped afterwards."""
     tmp = tmp_path_factory.mktemp("dead_workers")
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
@@ -176,7 +176,6 @@ def deployment(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         topology = start_topology(
             workspace=ROOT / "deploy" / "workspace.grpc.yaml", cwd=ROOT, env=env, port=free_port(),
             code_port=free_port(), output=out.fileno(), code_module=SHORT_INTERVALS,
-            daemon_program=[sys.executable, str(ROOT / "tests" / "quick_daemon.py")],
         )  # fmt: skip
     try:
         with pytest.MonkeyPatch.context() as mp:

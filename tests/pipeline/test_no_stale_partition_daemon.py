@@ -37,7 +37,7 @@ def _run(instance: dg.DagsterInstance, job: str, **kwargs) -> None:
 
 def test_marts_follow_parents_rewritten_after_them(pg_url, daemon_home):  # noqa: F811
     graph = defs.resolve_asset_graph()
-    # Automation every 2 s rather than 60 (tests/short_intervals.py): the test waits for what it
+    # Automation every 5 s rather than 60 (tests/short_intervals.py): the test waits for what it
     # decides, not for its clock.
     quick = SHORT_INTERVALS_WORKSPACE
     with running_daemon(pg_url, daemon_home, quick) as daemon, dg.DagsterInstance.get() as instance:
