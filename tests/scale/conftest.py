@@ -101,20 +101,24 @@ class CeleryCluster:
     logs: Path
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start_worker(self, name: str, timeout_s: float = 120.0) -> subprocess.Popen:
-        log = self.logs / f"{name}.log"
-        with open(log, "wb") as out:
-            worker = start_worker(self.options, dagster_home=self.home, cwd=ROOT, env=self.env,
-                                  name=self.node_name(name), output=out.fileno())  # fmt: skip
-        self.workers[name] = worker
+    def start_workers(self, *names: str, timeout_s: float = 120.0) -> None:
+        """Start the workers side by side (each imports Dagster and the project for seconds), then
+        wait until every one of them says it is ready."""
+        for name in names:
+            with open(self.logs / f"{name}.log", "wb") as out:
+                self.workers[name] = start_worker(self.options, dagster_home=self.home, cwd=ROOT, env=self.env,
+                                                  name=self.node_name(name), output=out.fileno())  # fmt: skip
         deadline = time.monotonic() + timeout_s
-        while " ready." not in self.log(name):
-            if worker.poll() is not None:
-                pytest.fail(f"worker {name} exited with {worker.returncode}:\n{self.log(name)[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"worker {name} was not ready within {timeout_s:.0f}s:\n{self.log(name)[-3000:]}")
-            time.sleep(0.3)
-        return worker
+        for name in names:
+            worker = self.workers[name]
+            while " ready." not in self.log(name):
+                if worker.poll() is not None:
+                    pytest.fail(f"worker {name} exited with {worker.returncode}:\n{self.log(name)[-3000:]}")
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"worker {name} was not ready within {timeout_s:.0f}s:\n{self.log(name)[-3000:]}"
+                    )
+                time.sleep(0.3)
 
     def node_name(self, name: str) -> str:
         """The worker's Celery name: unique to this cluster, so the event log tells workers apart."""

@@ -72,8 +72,7 @@ def test_a_backfill_on_two_celery_workers_writes_exactly_the_in_process_rows(
     celery_cluster, in_process_rows, pg_url
 ):
     cluster = celery_cluster()
-    cluster.start_worker("w1")
-    cluster.start_worker("w2")
+    cluster.start_workers("w1", "w2")
     code, out, err = finish(cluster.backfill(FIRST, LAST, PLATFORMS, stdout=subprocess.PIPE,
                                              stderr=subprocess.PIPE, text=True))  # fmt: skip
     assert code == 0, err[-3000:]
@@ -91,8 +90,7 @@ def test_a_backfill_on_two_celery_workers_writes_exactly_the_in_process_rows(
 
 def test_a_worker_killed_mid_step_loses_and_duplicates_nothing(celery_cluster, in_process_rows, pg_url):
     cluster = celery_cluster()
-    cluster.start_worker("w1")
-    cluster.start_worker("w2")
+    cluster.start_workers("w1", "w2")
     backfill = cluster.backfill(
         FIRST, LAST, PLATFORMS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
