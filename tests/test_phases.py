@@ -6,25 +6,39 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from kedah_analytics.phases import PhaseFailed, run_phases
 
+RENDEZVOUS = "KEDAH_TEST_PHASES_RENDEZVOUS"
+
 
 def work(item: str) -> tuple[str, int, float, float]:
     """The item, the process it ran in, and when it started and ended; ``fail`` raises, ``die``
-    kills its own process."""
+    kills its own process. With $KEDAH_TEST_PHASES_RENDEZVOUS set (a folder), ``a`` and ``b`` each
+    wait there until the other has started: they end only if they run at the same time, however
+    late a busy machine starts the second worker process."""
     started = time.time()
     if item.startswith("fail"):
         raise RuntimeError(f"{item} went wrong")
     if item == "die":
         os.kill(os.getpid(), signal.SIGKILL)
+    if (folder := os.environ.get(RENDEZVOUS)) and item in ("a", "b"):
+        (Path(folder) / item).touch()
+        other = Path(folder) / ("b" if item == "a" else "a")
+        deadline = time.monotonic() + 60
+        while not other.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{item} ran alone: {other.name} did not start within 60 s")
+            time.sleep(0.05)
     time.sleep(0.5)
     return item, os.getpid(), started, time.time()
 
 
-def test_a_phases_items_run_side_by_side_in_other_processes_and_phases_in_order():
+def test_a_phases_items_run_side_by_side_in_other_processes_and_phases_in_order(monkeypatch, tmp_path):
+    monkeypatch.setenv(RENDEZVOUS, str(tmp_path))  # the worker processes inherit it
     done = run_phases([["a", "b"], ["c", "d"]], work, workers=2)
     assert [item for item, *_ in done] == ["a", "b", "c", "d"]
     (_, pid_a, start_a, end_a), (_, pid_b, start_b, end_b), (_, _, start_c, _), (_, _, start_d, _) = done

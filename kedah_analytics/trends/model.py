@@ -83,19 +83,15 @@ class Booster:
 
     def fit(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> Booster:
         self.edges = []
-        unseen = []
+        self.unseen = tuple(int(j) for j in np.flatnonzero(np.isnan(x).all(axis=0)))
         quantiles = np.linspace(0.0, 1.0, self.MAX_BINS + 1)[1:-1]
         for j in range(x.shape[1]):
             column = x[:, j]
             column = column[~np.isnan(column)]
-            if column.size == 0:
-                unseen.append(j)
-                self.edges.append(None)
-            elif j in self.categorical or np.unique(column).size <= self.MAX_BINS:
+            if j in self.categorical or np.unique(column).size <= self.MAX_BINS:
                 self.edges.append(None)
             else:
                 self.edges.append(np.unique(np.quantile(column, quantiles)))
-        self.unseen = tuple(unseen)
         with threadpool_limits(limits=self.config.n_threads, user_api="openmp"):
             self.estimator.fit(self._binned(x), target, sample_weight=weight)
         return self

@@ -86,11 +86,6 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
     return rows
 
 
-def empty_tables(url: str) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f"kedah.{t}" for t in BACKFILL_TABLES))
-
-
 @dataclass
 class CeleryCluster:
     """The environment of a Celery deployment on this machine, and its workers."""

@@ -12,7 +12,8 @@ import time
 import dagster as dg
 import psycopg
 import pytest
-from conftest import ROOT, empty_tables, snapshot  # tests/scale/conftest.py
+from conftest import ROOT, snapshot  # tests/scale/conftest.py
+from databases import empty_warehouse
 
 FIRST, LAST, PLATFORMS = "2026-06-01", "2026-06-02", "twitter,youtube"
 BACKFILL_TIMEOUT_S = 300
@@ -24,7 +25,7 @@ def in_process_rows(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> di
     from assets.common.runs import range_tags
     from kedah_analytics.definitions import defs
 
-    empty_tables(pg_url)
+    empty_warehouse(pg_url)
     home = tmp_path_factory.mktemp("in_process_home")
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -34,7 +35,7 @@ def in_process_rows(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> di
         for name, tags in runs:
             assert defs.resolve_job_def(name).execute_in_process(instance=instance, tags=tags).success
     rows = snapshot(pg_url)
-    empty_tables(pg_url)
+    empty_warehouse(pg_url)
     return rows
 
 
