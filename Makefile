@@ -39,13 +39,22 @@ worker: install
 # alone at the end).
 PYTEST_PARALLEL := -n 3 --dist loadfile --no-loadscope-reorder
 
+# The project's bytecode, compiled once before a test run: the suite starts about a hundred Python
+# processes (code servers, daemons, run workers, Celery workers), and where PYTHONDONTWRITEBYTECODE
+# is set (as on this project's CI machines) each would compile the modules it imports again
+# (about 0.15 s of CPU each for the code location alone). Python reads the files whatever that
+# variable says, and recompiles in memory any module edited since.
+BYTECODE := $(BIN)/python -m compileall -q kedah_analytics assets resources sensors tests > /dev/null
+
 test: install
+	$(BYTECODE)
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The inner loop: unit and single-process tests, without those marked slow (tests/conftest.py).
 # Two workers, not three: nothing here waits on a process, so a third worker only adds its own
 # imports (88 s against 95 s on a fresh clone, same machine).
 test-fast: install
+	$(BYTECODE)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 # JupyterLab in .venv, and a kernel "Kedah Analytics (.venv)" registered for the user, so that any
