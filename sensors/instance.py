@@ -9,7 +9,8 @@ them load from dagster.yaml rather than in any one command:
   parameters of :mod:`kedah_analytics.warehouse.connection` (connect and statement timeouts,
   keepalives), and a first connection that fails within the connect timeout naming host, port and
   database, instead of Dagster's retries hanging a process for minutes on a server that never
-  answers.
+  answers. Its event log, run and schedule storages keep a few connections open rather than opening
+  one per query (:mod:`sensors.pooled_storage`).
 - :class:`KedahInstance` tags each run, as it starts, with the host and pid of its run worker
   (``kedah/worker_host``, ``kedah/worker_pid``): the daemon's worker, ``kedah-analytics seed`` or
   ``backfill``, ``dagster asset materialize`` alike. ``sensors.run_worker`` reads them to fail a run
@@ -31,7 +32,11 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 from kedah_analytics.warehouse.connection import connect, with_timeouts
-from sensors.event_log import PooledPostgresEventLogStorage
+from sensors.pooled_storage import (
+    PooledPostgresEventLogStorage,
+    PooledPostgresRunStorage,
+    PooledPostgresScheduleStorage,
+)
 
 WORKER_HOST_TAG = "kedah/worker_host"
 WORKER_PID_TAG = "kedah/worker_pid"
@@ -57,15 +62,32 @@ def check_reachable(url: str) -> None:
 
 
 class PostgresStorage(DagsterPostgresStorage):
-    """dagster-postgres storage whose every connection has the project's timeouts, with the pooled
-    event log (:mod:`sensors.event_log`) in place of the one that connects per event."""
+    """dagster-postgres storage whose every connection has the project's timeouts, with pooled
+    event log, run and schedule storages (:mod:`sensors.pooled_storage`) in place of the ones that
+    connect per query."""
 
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
-        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
-        self._event_log_storage.dispose()
-        self._event_log_storage = PooledPostgresEventLogStorage(
-            postgres_url, should_autocreate_tables, token_provider=kwargs.get("token_provider")
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider: Any = None,
+    ):
+        # DagsterPostgresStorage.__init__ with the pooled storages, so that the stock ones are not
+        # built (each inspects the database's tables) only to be replaced.
+        self.postgres_url = postgres_url
+        self.should_autocreate_tables = should_autocreate_tables
+        self._inst_data = inst_data
+        self._run_storage = PooledPostgresRunStorage(
+            postgres_url, should_autocreate_tables, token_provider=token_provider
         )
+        self._event_log_storage = PooledPostgresEventLogStorage(
+            postgres_url, should_autocreate_tables, token_provider=token_provider
+        )
+        self._schedule_storage = PooledPostgresScheduleStorage(
+            postgres_url, should_autocreate_tables, token_provider=token_provider
+        )
+        super(DagsterPostgresStorage, self).__init__()
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> PostgresStorage:
@@ -99,6 +121,13 @@ class KedahInstance(dg.DagsterInstance):
         from dagster._core.instance.ref import InstanceRef
 
         return InstanceRef.config_defaults(base_dir)
+
+    def dispose(self) -> None:
+        super().dispose()
+        # Dagster disposes the run and event log storages only; the pooled schedule storage holds
+        # connections too (sensors/pooled_storage.py).
+        if self._schedule_storage is not None:
+            self._schedule_storage.dispose()
 
     def _get_event_batch_size(self) -> int:
         return int(os.environ.get("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE))

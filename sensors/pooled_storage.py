@@ -1,39 +1,47 @@
-"""Dagster's PostgreSQL event log, holding its connection instead of opening one per event.
+"""Dagster's PostgreSQL storages (event log, runs, schedules), holding their connections instead of
+opening one per query.
 
 dagster-postgres builds its engines with SQLAlchemy's ``NullPool`` so that an idle instance holds
-no connection; only the webserver switches to a pool (``optimize_for_webserver``). A run worker
-(and an in-process backfill) then opens a new PostgreSQL connection, with its authentication and
-backend start, for every event it stores or reads: a ranged run over a year records thousands of
-them (step events, one materialization per partition key, check evaluations), and on a 2-core
-machine that connection churn was the largest part of Dagster's share (bench/bench_year.py).
+no connection; only the webserver switches to a pool (``optimize_for_webserver``). Every other
+process then opens a new PostgreSQL connection, with its authentication and backend start (about
+4 ms of CPU between client and server on this project's 2-core machine), for every query:
 
-This is the same storage with a small pool: the connections in use kept and reused, a few more
-while threads overlap (the event watcher), recycled every few minutes. A connection that sat idle
-for IDLE_PING_S or more is pinged before use, and replaced if the server dropped it (a restarted
-server, an idle-session timeout): that costs one reconnect, not a failed run. One in steady use is
-not: SQLAlchemy's ``pool_pre_ping`` pings before every use, a round trip per event that was 13 % of
-the event log's time in a year's backfill (bench/bench_year.py, py-spy), and a server does not
-restart, nor time a session out, in the second between two of a run's events. Forked processes
-(multiprocess or forkserver steps) build their own instance, and so their own engine, from the
-instance's config, so no connection crosses a fork. Configured in dagster.yaml's
-``event_log_storage``.
+- a run worker for every event it stores or reads: a ranged run over a year records thousands of
+  them (step events, one materialization per partition key, check evaluations), and that churn
+  was the largest part of Dagster's share of a year's backfill (bench/bench_year.py);
+- the daemon for every run, tick and cursor it reads or writes: an idle daemon on the project's
+  dagster.yaml opened 738 connections a minute, day and night (``dagster-daemon run`` for 60 s under
+  process accounting).
+
+These are the same storages with a small pool: the connections in use kept and reused, a few more
+while threads overlap (the daemon's threads, the event watcher), recycled every few minutes. A
+connection that sat idle for IDLE_PING_S or more is pinged before use, and replaced if the server
+dropped it (a restarted server, an idle-session timeout): that costs one reconnect, not a failed
+run. One in steady use is not: SQLAlchemy's ``pool_pre_ping`` pings before every use, a round trip
+per event that was 13 % of the event log's time in a year's backfill (bench/bench_year.py, py-spy),
+and a server does not restart, nor time a session out, in the second between two of a run's
+events. No connection crosses a fork: a forked child that inherits an engine drops the parent's
+connections without closing them (SQLAlchemy's ``dispose(close=False)``) and opens its own.
+:class:`sensors.instance.PostgresStorage` (dagster.yaml's ``storage``) builds the three.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Mapping
+import weakref
 from typing import Any
 
 import sqlalchemy
 import sqlalchemy.pool as db_pool
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres.event_log import PostgresEventLogStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.run_storage import PostgresRunStorage
+from dagster_postgres.schedule_storage import PostgresScheduleStorage
+from dagster_postgres.utils import create_pg_engine
 
-# A run worker nests storage calls (a read inside a write's bookkeeping) and the event watcher
-# runs in its own thread: a few connections are in use at once. Kept up to POOL_SIZE; more are
-# opened, and closed on return, only when threads overlap further.
+# A run worker nests storage calls (a read inside a write's bookkeeping), the event watcher runs in
+# its own thread and the daemon runs several: a few connections are in use at once. Kept up to
+# POOL_SIZE per storage; more are opened, and closed on return, only when threads overlap further.
 POOL_SIZE = 4
 MAX_OVERFLOW = 4
 POOL_RECYCLE_S = 300
@@ -66,30 +74,71 @@ def _ping(dbapi_connection: Any) -> None:
     cursor.close()
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
-    """``PostgresEventLogStorage`` whose engine keeps one connection open (see the module)."""
+def _forget_in_forked_children(engine: sqlalchemy.engine.Engine) -> None:
+    """In a child forked from this process, the engine starts with an empty pool: the parent's
+    connections stay the parent's (SQLAlchemy's recipe for engines that cross a fork)."""
+    ref = weakref.ref(engine)
+
+    def _after_fork() -> None:
+        inherited = ref()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def pooled_engine(postgres_url: str, token_provider: Any = None) -> sqlalchemy.engine.Engine:
+    """dagster-postgres's engine for ``postgres_url`` with the pool this module describes."""
+    engine = create_pg_engine(
+        postgres_url,
+        token_provider,
+        isolation_level="AUTOCOMMIT",
+        poolclass=db_pool.QueuePool,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_recycle=POOL_RECYCLE_S,
+    )
+    _ping_if_idle(engine)
+    _forget_in_forked_children(engine)
+    return engine
+
+
+class _Pooled:
+    """Swaps a dagster-postgres storage's NullPool engine for :func:`pooled_engine`; ``dispose``
+    closes the pool's connections."""
+
+    _engine: sqlalchemy.engine.Engine
+    postgres_url: str
+    _token_provider: Any
+
+    def _pool(self) -> None:
+        self._engine.dispose()
+        self._engine = pooled_engine(self.postgres_url, self._token_provider)
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]  # the storage class this is mixed into
+        self._engine.dispose()
+
+
+class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
+    """``PostgresEventLogStorage`` whose engine keeps its connections open (see the module)."""
 
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
         super().__init__(postgres_url, should_autocreate_tables, **kwargs)
-        self._engine.dispose()
-        self._engine = create_pg_engine(
-            self.postgres_url,
-            self._token_provider,
-            isolation_level="AUTOCOMMIT",
-            poolclass=db_pool.QueuePool,
-            pool_size=POOL_SIZE,
-            max_overflow=MAX_OVERFLOW,
-            pool_recycle=POOL_RECYCLE_S,
-        )
-        _ping_if_idle(self._engine)
+        self._pool()
 
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledPostgresEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+
+class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):
+    """``PostgresRunStorage`` whose engine keeps its connections open (see the module)."""
+
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
+        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
+        self._pool()
+
+
+class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
+    """``PostgresScheduleStorage`` whose engine keeps its connections open (see the module)."""
+
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
+        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
+        self._pool()

@@ -115,7 +115,7 @@ SLOW = (
     "tests/pipeline/test_no_stale_partition_daemon.py",
     "tests/marts/test_dashboard_browser.py",
     "tests/marts/test_board_commands.py",
-    "tests/pipeline/test_event_log_storage.py",
+    "tests/pipeline/test_pooled_storage.py",
     "tests/pipeline/test_backfill_workers.py",
     "tests/test_import_cost.py",
 )

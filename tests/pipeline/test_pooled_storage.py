@@ -1,9 +1,11 @@
-"""The instance in dagster.yaml stores Dagster's events in PostgreSQL through one held connection
-(sensors/event_log.py) instead of one new connection per event, and stores and reads them as
-dagster-postgres does."""
+"""The instance in dagster.yaml stores Dagster's events, runs and schedule state in PostgreSQL
+through a few held connections (sensors/pooled_storage.py) instead of one new connection per query,
+and stores and reads them as dagster-postgres does."""
 
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -11,8 +13,14 @@ import psycopg
 import pytest
 import sqlalchemy
 
-from sensors import event_log
-from sensors.event_log import IDLE_PING_S, POOL_SIZE, PooledPostgresEventLogStorage
+from sensors import pooled_storage
+from sensors.pooled_storage import (
+    IDLE_PING_S,
+    POOL_SIZE,
+    PooledPostgresEventLogStorage,
+    PooledPostgresRunStorage,
+    PooledPostgresScheduleStorage,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +31,10 @@ def numbered(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @pytest.fixture
-def instance(pg_url: str, tmp_path: Path) -> dg.DagsterInstance:
+def instance(pg_url: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    return dg.DagsterInstance.from_config(str(tmp_path))
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        yield instance
 
 
 def test_the_instance_uses_the_pooled_event_log(instance: dg.DagsterInstance) -> None:
@@ -45,6 +54,57 @@ def test_a_run_records_its_events_through_one_connection(instance: dg.DagsterIns
     records = instance.fetch_materializations(dg.AssetKey("numbered"), limit=10).records
     assert sorted(r.partition_key for r in records) == ["p1", "p2", "p3"]
     assert {r.asset_materialization.metadata["partition"].value for r in records} == {"p1", "p2", "p3"}
+
+
+def test_runs_and_schedule_state_are_stored_through_a_few_held_connections(
+    instance: dg.DagsterInstance,
+) -> None:
+    """What the daemon does all day (read and write runs, ticks and cursors) opens the few
+    connections in use at once, not one per query; dispose closes them."""
+    runs, schedules = instance.run_storage, instance.schedule_storage
+    assert isinstance(runs, PooledPostgresRunStorage)
+    assert isinstance(schedules, PooledPostgresScheduleStorage)
+    connects: list[object] = []
+    for storage in (runs, schedules):
+        sqlalchemy.event.listen(storage._engine, "connect", lambda *_: connects.append(1))
+    job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
+    ids = [job.execute_in_process(instance=instance, partition_key=key).run_id for key in ("p7", "p8")]
+    for _ in range(20):
+        assert len(instance.get_runs(dg.RunsFilter(run_ids=ids))) == 2
+        schedules.all_instigator_state()
+        runs.get_cursor_values({"kedah/probe"})
+    # dagster-postgres's NullPool would have opened a connection for each of the 60 reads alone.
+    assert 0 < len(connects) <= 2 * POOL_SIZE
+    assert runs._engine.pool.checkedin() > 0
+    instance.dispose()
+    assert runs._engine.pool.checkedin() == 0 and schedules._engine.pool.checkedin() == 0
+
+
+def test_a_forked_child_opens_its_own_connections(instance: dg.DagsterInstance) -> None:
+    """A child forked after the parent used the pool does not talk over the parent's sockets."""
+    storage = instance.run_storage
+
+    def backend_pid() -> int:
+        with storage.connect() as conn:
+            return int(conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one())
+
+    parent = backend_pid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        code = 1
+        try:
+            os.write(write, str(backend_pid()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    answer = os.read(read, 64).decode()
+    os.close(read)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and answer
+    assert int(answer) != parent
+    assert backend_pid() == parent  # the parent's connection was left to the parent
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(
@@ -74,15 +134,15 @@ def test_a_connection_in_steady_use_is_not_pinged(
     engine = instance.event_log_storage._engine
     assert not engine.pool._pre_ping
     pings: list[object] = []
-    ping = event_log._ping
-    monkeypatch.setattr(event_log, "_ping", lambda connection: (pings.append(1), ping(connection)))
-    monkeypatch.setattr(event_log, "IDLE_PING_S", 60.0)
+    ping = pooled_storage._ping
+    monkeypatch.setattr(pooled_storage, "_ping", lambda connection: (pings.append(1), ping(connection)))
+    monkeypatch.setattr(pooled_storage, "IDLE_PING_S", 60.0)
     checkouts: list[object] = []
     sqlalchemy.event.listen(engine, "checkout", lambda *_: checkouts.append(1))
     job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=instance, partition_key="p5").success
     assert len(checkouts) > 10 and not pings
-    monkeypatch.setattr(event_log, "IDLE_PING_S", 0.0)  # now every reuse counts as idle
+    monkeypatch.setattr(pooled_storage, "IDLE_PING_S", 0.0)  # now every reuse counts as idle
     assert job.execute_in_process(instance=instance, partition_key="p6").success
     assert pings
 
