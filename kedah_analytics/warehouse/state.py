@@ -7,7 +7,8 @@ migration ``0007``), both one :class:`PgDailyCounter`,
 :class:`PgTrendsCache` (Google Trends answers with a time to live), and the provider
 cursors of ``kedah.source_cursors`` (X's newest tweet id per query). Tables come from migration
 ``0003_sources``; every statement is parameterised, and each call uses its own short connection
-(autocommit), so one object is safe to share between threads.
+(autocommit), so one object is safe to share between threads (a hashtag ledger's poll, one thread,
+shares one).
 """
 
 from __future__ import annotations
@@ -34,16 +35,34 @@ def _connect(conninfo: str) -> Iterator[psycopg.Connection]:
 
 class PgHashtagLedger:
     """Which hashtags an Instagram account queried and when (the latest time per hashtag), and the
-    hashtag ids already found. Implements :class:`~kedah_analytics.sources.meta.instagram.HashtagLedger`."""
+    hashtag ids already found. Implements :class:`~kedah_analytics.sources.meta.instagram.HashtagLedger`.
 
-    def __init__(self, conninfo: str):
+    Each call uses its own short connection, except on the ledger :meth:`for_one_poll` yields,
+    whose calls share one (a poll asks three or four questions per hashtag)."""
+
+    def __init__(self, conninfo: str, *, conn: psycopg.Connection | None = None):
         self.conninfo = conninfo
+        self._conn = conn
 
     def __repr__(self) -> str:
         return "PgHashtagLedger(kedah.instagram_hashtag_queries)"
 
-    def queried_since(self, account_id: str, since: datetime) -> set[str]:
+    @contextmanager
+    def for_one_poll(self) -> Iterator[PgHashtagLedger]:
+        """This ledger on one connection (autocommit), closed when the poll is done."""
         with _connect(self.conninfo) as conn:
+            yield PgHashtagLedger(self.conninfo, conn=conn)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with _connect(self.conninfo) as conn:
+                yield conn
+
+    def queried_since(self, account_id: str, since: datetime) -> set[str]:
+        with self._connection() as conn:
             rows = conn.execute(
                 "SELECT hashtag FROM kedah.instagram_hashtag_queries WHERE account_id = %s AND queried_at > %s",
                 (account_id, since),
@@ -52,7 +71,7 @@ class PgHashtagLedger:
 
     def record_query(self, account_id: str, hashtag: str, at: datetime) -> None:
         # GREATEST: two runs recording out of order must not shorten the 7-day window.
-        with _connect(self.conninfo) as conn:
+        with self._connection() as conn:
             conn.execute(
                 """INSERT INTO kedah.instagram_hashtag_queries (account_id, hashtag, queried_at)
                    VALUES (%s, %s, %s)
@@ -63,14 +82,14 @@ class PgHashtagLedger:
             )
 
     def hashtag_id(self, hashtag: str) -> str | None:
-        with _connect(self.conninfo) as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 "SELECT hashtag_id FROM kedah.instagram_hashtag_ids WHERE hashtag = %s", (hashtag,)
             ).fetchone()
         return row[0] if row else None
 
     def remember_hashtag_id(self, hashtag: str, hashtag_id: str) -> None:
-        with _connect(self.conninfo) as conn:
+        with self._connection() as conn:
             conn.execute(
                 """INSERT INTO kedah.instagram_hashtag_ids (hashtag, hashtag_id) VALUES (%s, %s)
                    ON CONFLICT (hashtag) DO UPDATE SET hashtag_id = EXCLUDED.hashtag_id, found_at = now()""",

@@ -10,6 +10,7 @@ tweepy, the Graph API client and pytrends).
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -38,7 +39,7 @@ from kedah_analytics.sources.google_trends.client import InMemoryTrendsCache
 from kedah_analytics.sources.google_trends.interest import trends_windows
 from kedah_analytics.sources.meta.instagram import InMemoryHashtagLedger
 from kedah_analytics.sources.youtube.videos import YouTubeSource
-from kedah_analytics.warehouse import read_table
+from kedah_analytics.warehouse import read_table, state
 from kedah_analytics.warehouse.state import (
     PgHashtagLedger,
     PgSearchCallBudget,
@@ -473,9 +474,16 @@ def kind(request, url) -> tuple[str, str]:
     return request.param, url
 
 
-def test_hashtag_ledger(kind):
+@pytest.mark.parametrize("one_poll", [False, True], ids=["call-by-call", "one-poll"])
+def test_hashtag_ledger(kind, one_poll):
     name, url = kind
-    ledger = InMemoryHashtagLedger() if name == "in-memory" else PgHashtagLedger(url)
+    stored = InMemoryHashtagLedger() if name == "in-memory" else PgHashtagLedger(url)
+    with stored.for_one_poll() if one_poll else nullcontext(stored) as ledger:
+        _ask_a_ledger(ledger)
+    assert stored.queried_since("a", NOW - timedelta(days=7)) == {"kedah", "langkawi"}  # kept after the poll
+
+
+def _ask_a_ledger(ledger) -> None:
     week_ago = NOW - timedelta(days=7)
     assert ledger.queried_since("a", week_ago) == set()
     ledger.record_query("a", "langkawi", NOW - timedelta(days=8))
@@ -488,6 +496,23 @@ def test_hashtag_ledger(kind):
     assert ledger.hashtag_id("langkawi") is None
     ledger.remember_hashtag_id("langkawi", "17843826142012345")
     assert ledger.hashtag_id("langkawi") == "17843826142012345"
+
+
+def test_a_polls_questions_to_the_postgres_ledger_share_one_connection(url, monkeypatch):
+    """A poll asks three or four questions per hashtag; one connection for all of them."""
+    opened: list[object] = []
+    connect = state.connect
+    monkeypatch.setattr(state, "connect", lambda *a, **k: (opened.append(1), connect(*a, **k))[1])
+    with PgHashtagLedger(url).for_one_poll() as poll:
+        for tag in ("langkawi", "kedah", "jitra"):
+            assert tag not in poll.queried_since("acct", NOW - timedelta(days=7))
+            assert poll.hashtag_id(tag) is None
+            poll.remember_hashtag_id(tag, f"id-{tag}")
+            poll.record_query("acct", tag, NOW)
+    assert len(opened) == 1
+    after = PgHashtagLedger(url)
+    assert after.queried_since("acct", NOW - timedelta(days=7)) == {"langkawi", "kedah", "jitra"}
+    assert len(opened) == 2 and after.hashtag_id("jitra") == "id-jitra"
 
 
 def test_search_call_budget(kind):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Unpack
 
@@ -52,6 +53,10 @@ class HashtagLedger(Protocol):
 
     def remember_hashtag_id(self, hashtag: str, hashtag_id: str) -> None: ...
 
+    def for_one_poll(self) -> AbstractContextManager[HashtagLedger]:
+        """The ledger one poll asks (from one thread): a persistent one on a single connection."""
+        ...
+
 
 class InMemoryHashtagLedger:
     """A process-local ledger (tests, one-off runs). A deployment uses a persistent one."""
@@ -75,6 +80,9 @@ class InMemoryHashtagLedger:
     def remember_hashtag_id(self, hashtag: str, hashtag_id: str) -> None:
         with self._lock:
             self._ids[hashtag] = hashtag_id
+
+    def for_one_poll(self) -> AbstractContextManager[HashtagLedger]:
+        return nullcontext(self)
 
 
 def media_to_post(item: Any, hashtag: str = "") -> PostRecord:
@@ -151,18 +159,19 @@ class InstagramHashtagSource:
 
         telemetry.details["graph_api_version"] = self.client.version
         try:
-            for hashtag in self.options.hashtags:
-                hashtag_id = self._hashtag_id(hashtag, now, telemetry)
-                if hashtag_id is None:
-                    continue
-                pages = self.client.iter_pages(
-                    f"{hashtag_id}/recent_media",
-                    {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
-                    max_pages=self.options.max_pages_per_hashtag,
-                    telemetry=telemetry,
-                )
-                for page in pages:
-                    read_media_page(page, hashtag, reader)
+            with self.ledger.for_one_poll() as ledger:
+                for hashtag in self.options.hashtags:
+                    hashtag_id = self._hashtag_id(ledger, hashtag, now, telemetry)
+                    if hashtag_id is None:
+                        continue
+                    pages = self.client.iter_pages(
+                        f"{hashtag_id}/recent_media",
+                        {"user_id": self.ig_user_id, "fields": MEDIA_FIELDS, "limit": 50},
+                        max_pages=self.options.max_pages_per_hashtag,
+                        telemetry=telemetry,
+                    )
+                    for page in pages:
+                        read_media_page(page, hashtag, reader)
         except Exhausted as exc:
             exc.partial = reader.result()  # the media read before the rate limit ran out
             raise
@@ -172,15 +181,17 @@ class InstagramHashtagSource:
         used = self.ledger.queried_since(self.ig_user_id, self.clock() - HASHTAG_BUDGET_WINDOW)
         return max(0, self.options.weekly_hashtag_budget - len(used))
 
-    def _hashtag_id(self, hashtag: str, now: datetime, telemetry: FetchTelemetry) -> str | None:
-        used = self.ledger.queried_since(self.ig_user_id, now - HASHTAG_BUDGET_WINDOW)
+    def _hashtag_id(
+        self, ledger: HashtagLedger, hashtag: str, now: datetime, telemetry: FetchTelemetry
+    ) -> str | None:
+        used = ledger.queried_since(self.ig_user_id, now - HASHTAG_BUDGET_WINDOW)
         if hashtag not in used and len(used) >= self.options.weekly_hashtag_budget:
             telemetry.notes.append(
                 f"#{hashtag} skipped: {len(used)} unique hashtags already queried in the last 7 days "
                 f"(budget {self.options.weekly_hashtag_budget})"
             )
             return None
-        hashtag_id = self.ledger.hashtag_id(hashtag)
+        hashtag_id = ledger.hashtag_id(hashtag)
         if hashtag_id is None:
             try:
                 found = self.client.get(
@@ -197,6 +208,6 @@ class InstagramHashtagSource:
                 telemetry.notes.append(f"#{hashtag} skipped: Instagram knows no such hashtag")
                 return None
             hashtag_id = str(data[0]["id"])
-            self.ledger.remember_hashtag_id(hashtag, hashtag_id)
-        self.ledger.record_query(self.ig_user_id, hashtag, now)
+            ledger.remember_hashtag_id(hashtag, hashtag_id)
+        ledger.record_query(self.ig_user_id, hashtag, now)
         return hashtag_id
