@@ -110,20 +110,28 @@ def test_a_forked_child_opens_its_own_connections(instance: dg.DagsterInstance) 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(
     instance: dg.DagsterInstance, pg_url: str
 ) -> None:
-    """A restarted server or an idle-session timeout: the connection, idle since, is pinged before
-    its next use and replaced; the run does not notice."""
-    storage = instance.event_log_storage
-    with storage.index_connection() as conn:
-        pid = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
+    """A restarted server or an idle-session timeout: a connection of any of the three storages,
+    idle since, is pinged before its next use and replaced; the run and the daemon's reads do not
+    notice."""
+    events, runs, schedules = instance.event_log_storage, instance.run_storage, instance.schedule_storage
+    pids = []
+    for held in (events.index_connection(), runs.connect(), schedules.connect()):
+        with held as conn:
+            pids.append(conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar())
     with psycopg.connect(pg_url, autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        for pid in pids:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
     time.sleep(IDLE_PING_S + 0.2)
-    connects: list[object] = []
-    sqlalchemy.event.listen(storage._engine, "connect", lambda *_: connects.append(1))
+    connects: dict[str, list[object]] = {"events": [], "runs": [], "schedules": []}
+    for name, storage in zip(connects, (events, runs, schedules), strict=True):
+        sqlalchemy.event.listen(storage._engine, "connect", lambda *_, n=name: connects[n].append(1))
     job = dg.Definitions(assets=[numbered]).resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process(instance=instance, partition_key="p4").success
-    assert connects  # the dropped connection was replaced
+    result = job.execute_in_process(instance=instance, partition_key="p4")
+    assert result.success
     assert "p4" in instance.get_materialized_partitions(dg.AssetKey("numbered"))
+    assert instance.get_run_by_id(result.run_id) is not None
+    schedules.all_instigator_state()
+    assert all(connects.values()), connects  # each dropped connection was replaced
 
 
 def test_a_connection_in_steady_use_is_not_pinged(
