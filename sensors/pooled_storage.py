@@ -74,17 +74,19 @@ def _ping(dbapi_connection: Any) -> None:
     cursor.close()
 
 
-def _forget_in_forked_children(engine: sqlalchemy.engine.Engine) -> None:
-    """In a child forked from this process, the engine starts with an empty pool: the parent's
+# Every pooled engine of this process, held weakly: one fork hook for all of them. A hook per
+# engine would pile up, since the code server builds an instance (three engines) per sensor tick.
+_ENGINES: weakref.WeakSet[sqlalchemy.engine.Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_pools() -> None:
+    """In a child forked from this process, every engine starts with an empty pool: the parent's
     connections stay the parent's (SQLAlchemy's recipe for engines that cross a fork)."""
-    ref = weakref.ref(engine)
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
 
-    def _after_fork() -> None:
-        inherited = ref()
-        if inherited is not None:
-            inherited.dispose(close=False)
 
-    os.register_at_fork(after_in_child=_after_fork)
+os.register_at_fork(after_in_child=_forget_inherited_pools)
 
 
 def pooled_engine(postgres_url: str, token_provider: Any = None) -> sqlalchemy.engine.Engine:
@@ -99,7 +101,7 @@ def pooled_engine(postgres_url: str, token_provider: Any = None) -> sqlalchemy.e
         pool_recycle=POOL_RECYCLE_S,
     )
     _ping_if_idle(engine)
-    _forget_in_forked_children(engine)
+    _ENGINES.add(engine)
     return engine
 
 

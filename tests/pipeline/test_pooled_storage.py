@@ -2,6 +2,7 @@
 through a few held connections (sensors/pooled_storage.py) instead of one new connection per query,
 and stores and reads them as dagster-postgres does."""
 
+import gc
 import os
 import shutil
 import time
@@ -105,6 +106,21 @@ def test_a_forked_child_opens_its_own_connections(instance: dg.DagsterInstance) 
     assert os.waitstatus_to_exitcode(status) == 0 and answer
     assert int(answer) != parent
     assert backend_pid() == parent  # the parent's connection was left to the parent
+
+
+def test_instances_built_and_dropped_leave_no_engine_behind(pg_url: str, tmp_path: Path) -> None:
+    """The code server builds an instance per sensor tick: the fork hook's list of engines holds
+    them weakly, so it does not grow with every tick (nor does a fork walk a month of them)."""
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    gc.collect()
+    before = len(pooled_storage._ENGINES)
+    for _ in range(5):
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            instance.get_runs(limit=1)
+            assert len(pooled_storage._ENGINES) == before + 3
+        del instance
+        gc.collect()
+    assert len(pooled_storage._ENGINES) == before
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(
