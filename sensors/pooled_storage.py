@@ -106,14 +106,16 @@ def pooled_engine(postgres_url: str, token_provider: Any = None) -> sqlalchemy.e
 
 
 class _Pooled:
-    """Swaps a dagster-postgres storage's NullPool engine for :func:`pooled_engine`; ``dispose``
-    closes the pool's connections."""
+    """Mixed into a dagster-postgres storage: once the storage is built (its tables checked on a
+    NullPool engine), the engine is swapped for :func:`pooled_engine`; ``dispose`` closes the
+    pool's connections."""
 
     _engine: sqlalchemy.engine.Engine
     postgres_url: str
     _token_provider: Any
 
-    def _pool(self) -> None:
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
+        super().__init__(postgres_url, should_autocreate_tables, **kwargs)  # type: ignore[call-arg]  # the storage's
         self._engine.dispose()
         self._engine = pooled_engine(self.postgres_url, self._token_provider)
 
@@ -125,22 +127,10 @@ class _Pooled:
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
     """``PostgresEventLogStorage`` whose engine keeps its connections open (see the module)."""
 
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
-        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
-        self._pool()
-
 
 class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):
     """``PostgresRunStorage`` whose engine keeps its connections open (see the module)."""
 
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
-        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
-        self._pool()
-
 
 class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
     """``PostgresScheduleStorage`` whose engine keeps its connections open (see the module)."""
-
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
-        super().__init__(postgres_url, should_autocreate_tables, **kwargs)
-        self._pool()

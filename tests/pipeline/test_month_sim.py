@@ -12,20 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import psycopg
-import pytest
 from month_sim.driver import Simulation, run
 from source_fakes import forbid_network
 
 
-@pytest.fixture
-def sim_url(warehouse_url: str) -> str:
-    return warehouse_url  # every table empty, the sources' state (cursors, budgets, ledgers) included
-
-
-def test_three_days_keep_every_quota_and_store_every_offered_post(sim_url, monkeypatch):
+def test_three_days_keep_every_quota_and_store_every_offered_post(warehouse_url, monkeypatch):
     forbid_network(monkeypatch)
     lines: list[str] = []
-    sim = Simulation(sim_url, datetime(2026, 10, 1, tzinfo=UTC), days=3, bursts=0)
+    sim = Simulation(warehouse_url, datetime(2026, 10, 1, tzinfo=UTC), days=3, bursts=0)
     figures = run(sim, log=lines.append)
     report = "\n".join(lines)
     assert figures["quota_breaches"] == 0, report
@@ -39,20 +33,22 @@ def test_three_days_keep_every_quota_and_store_every_offered_post(sim_url, monke
     assert {"x_requests", "graph_calls", "youtube_search", "youtube_videos", "trends_requests"} <= calls
 
 
-def test_a_tight_youtube_allowance_defers_youtube_instead_of_failing_it(sim_url, monkeypatch):
+def test_a_tight_youtube_allowance_defers_youtube_instead_of_failing_it(warehouse_url, monkeypatch):
     """Another app on the same Google project leaves 6 search.list calls a Pacific day: the poll that
     runs out stores what it found and defers, YouTube's ticks are skipped until Pacific midnight,
     and no run fails."""
     forbid_network(monkeypatch)
     lines: list[str] = []
-    sim = Simulation(sim_url, datetime(2026, 10, 1, tzinfo=UTC), days=1, bursts=0, youtube_search_allowance=6)
+    sim = Simulation(
+        warehouse_url, datetime(2026, 10, 1, tzinfo=UTC), days=1, bursts=0, youtube_search_allowance=6
+    )
     figures = run(sim, log=lines.append)
     report = "\n".join(lines)
     assert figures["runs_failed"] == 0 and figures["runs_failed_by_quota"] == 0, report
     assert figures["runs_deferred"] >= 1 and figures["ticks_skipped_deferred"] >= 1, report
     # Each deferral costs one refused call (the one that found the allowance spent), no more.
     assert 1 <= figures["quota_breaches"] <= figures["runs_deferred"], report
-    with psycopg.connect(sim_url) as conn:
+    with psycopg.connect(warehouse_url) as conn:
         (until,) = conn.execute(
             "SELECT deferred_until FROM kedah.source_deferrals WHERE source = 'youtube'"
         ).fetchone()
