@@ -22,12 +22,21 @@ per event that was 13 % of the event log's time in a year's backfill (bench/benc
 and a server does not restart, nor time a session out, in the second between two of a run's
 events. No connection crosses a fork: a forked child that inherits an engine drops the parent's
 connections without closing them (SQLAlchemy's ``dispose(close=False)``) and opens its own.
+
+A process's instances on one database share these pools, one per storage kind: the code server
+builds an instance for every sensor tick (Dagster's ``SensorEvaluationContext.instance``), and each
+used to open its own pools, and before them inspect the database's tables, only to close them when
+the tick ended: a few new connections and catalog queries a tick, all day. Now the process's first
+instance checks the tables and opens the pools; the next ones reuse them, and disposing an instance
+leaves them to the others (they close when the process ends). A storage with a token provider
+(short-lived credentials) keeps a pool of its own, closed by ``dispose``.
 :class:`sensors.instance.PostgresStorage` (dagster.yaml's ``storage``) builds the three.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import weakref
 from typing import Any
@@ -105,23 +114,42 @@ def pooled_engine(postgres_url: str, token_provider: Any = None) -> sqlalchemy.e
     return engine
 
 
+# The pools this process's instances share: one per storage kind and database (see the module).
+_SHARED: dict[tuple[type, str], sqlalchemy.engine.Engine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class _Pooled:
-    """Mixed into a dagster-postgres storage: once the storage is built (its tables checked on a
-    NullPool engine), the engine is swapped for :func:`pooled_engine`; ``dispose`` closes the
-    pool's connections."""
+    """Mixed into a dagster-postgres storage: the engine is swapped for the process's pooled one
+    for this storage kind and database (:func:`pooled_engine`, built and the tables checked by the
+    first instance); ``dispose`` closes a pool only if it is the storage's own."""
 
     _engine: sqlalchemy.engine.Engine
     postgres_url: str
     _token_provider: Any
+    should_autocreate_tables: bool
 
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, **kwargs: Any):
-        super().__init__(postgres_url, should_autocreate_tables, **kwargs)  # type: ignore[call-arg]  # the storage's
-        self._engine.dispose()
-        self._engine = pooled_engine(self.postgres_url, self._token_provider)
+        shareable = kwargs.get("token_provider") is None
+        key = (type(self), postgres_url)
+        with _SHARED_LOCK:
+            shared = _SHARED.get(key) if shareable else None
+            # The stock constructor inspects the tables (and creates missing ones) on a NullPool
+            # engine: once a process, by the instance that opens the pool.
+            super().__init__(postgres_url, should_autocreate_tables and shared is None, **kwargs)  # type: ignore[call-arg]  # the storage's
+            self.should_autocreate_tables = should_autocreate_tables
+            self._engine.dispose()
+            if shared is None:
+                shared = pooled_engine(self.postgres_url, self._token_provider)
+                if shareable:
+                    _SHARED[key] = shared
+        self._engine = shared
+        self._owns_engine = not shareable
 
     def dispose(self) -> None:
         super().dispose()  # type: ignore[misc]  # the storage class this is mixed into
-        self._engine.dispose()
+        if self._owns_engine:
+            self._engine.dispose()
 
 
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):

@@ -13,6 +13,8 @@ import dagster as dg
 import psycopg
 import pytest
 import sqlalchemy
+from dagster_postgres.auth import PgTokenProvider
+from databases import new_database
 
 from sensors import pooled_storage
 from sensors.pooled_storage import (
@@ -32,9 +34,22 @@ def numbered(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @pytest.fixture
-def instance(pg_url: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+def database(pg_server_url: str) -> Iterator[str]:
+    """A database of this test's own: the process's pools for it start empty."""
+    with new_database(pg_server_url, "kedah_pools") as url:
+        yield url
+
+
+def instance_on(url: str, home: Path) -> dg.DagsterInstance:
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KEDAH_PG_URL", url)  # the storage dagster.yaml names
+        return dg.DagsterInstance.from_config(str(home))
+
+
+@pytest.fixture
+def instance(database: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    with instance_on(database, tmp_path) as instance:
         yield instance
 
 
@@ -61,7 +76,7 @@ def test_runs_and_schedule_state_are_stored_through_a_few_held_connections(
     instance: dg.DagsterInstance,
 ) -> None:
     """What the daemon does all day (read and write runs, ticks and cursors) opens the few
-    connections in use at once, not one per query; dispose closes them."""
+    connections in use at once, not one per query."""
     runs, schedules = instance.run_storage, instance.schedule_storage
     assert isinstance(runs, PooledPostgresRunStorage)
     assert isinstance(schedules, PooledPostgresScheduleStorage)
@@ -77,8 +92,57 @@ def test_runs_and_schedule_state_are_stored_through_a_few_held_connections(
     # dagster-postgres's NullPool would have opened a connection for each of the 60 reads alone.
     assert 0 < len(connects) <= 2 * POOL_SIZE
     assert runs._engine.pool.checkedin() > 0
-    instance.dispose()
-    assert runs._engine.pool.checkedin() == 0 and schedules._engine.pool.checkedin() == 0
+
+
+def test_instances_of_a_process_share_its_pools(database: str, tmp_path: Path) -> None:
+    """The code server builds an instance per sensor tick and disposes it after: the next one finds
+    the process's pools open and its tables checked, so a tick opens no connection and inspects
+    nothing (it used to open several and query the catalog)."""
+    connects: list[object] = []
+    gc.collect()
+    engines_before = len(pooled_storage._ENGINES)
+
+    def tick(instance: dg.DagsterInstance) -> None:  # what a sensor tick reads
+        assert instance.get_runs(limit=1) == []
+        instance.schedule_storage.all_instigator_state()
+        instance.event_log_storage.get_asset_records([dg.AssetKey("numbered")])
+
+    with instance_on(database, tmp_path) as first:
+        tick(first)
+        engines = {s._engine for s in (first.run_storage, first.event_log_storage, first.schedule_storage)}
+    for engine in engines:
+        sqlalchemy.event.listen(engine, "connect", lambda *_: connects.append(1))
+    for _ in range(5):
+        with instance_on(database, tmp_path) as instance:
+            storages = (instance.run_storage, instance.event_log_storage, instance.schedule_storage)
+            assert {s._engine for s in storages} == engines
+            tick(instance)
+    assert connects == []
+    gc.collect()
+    assert len(pooled_storage._ENGINES) == engines_before + 3  # the fork hook's set does not grow
+
+
+def test_a_storage_with_a_token_provider_keeps_a_pool_of_its_own(database: str) -> None:
+    """Short-lived credentials: such a storage does not share the process's pool, and its dispose
+    closes its own."""
+    shared = PooledPostgresRunStorage(database)
+    own = PooledPostgresRunStorage(database, token_provider=_Token())
+    assert own._engine is not shared._engine
+    assert PooledPostgresRunStorage(database)._engine is shared._engine
+    assert own.get_runs(limit=1) == [] and shared.get_runs(limit=1) == []
+    assert own._engine.pool.checkedin() == 1
+    own.dispose()
+    shared.dispose()
+    assert own._engine.pool.checkedin() == 0
+    assert shared._engine.pool.checkedin() == 1  # still the process's, for its next instance
+
+
+class _Token(PgTokenProvider):
+    """Short-lived credentials as a cloud's identity would hand them out (the test server trusts
+    every local connection, so the token itself is not checked)."""
+
+    def _fetch_token(self) -> tuple[str, float]:
+        return "a-short-lived-token", time.time() + 3600
 
 
 def test_a_forked_child_opens_its_own_connections(instance: dg.DagsterInstance) -> None:
@@ -106,21 +170,6 @@ def test_a_forked_child_opens_its_own_connections(instance: dg.DagsterInstance) 
     assert os.waitstatus_to_exitcode(status) == 0 and answer
     assert int(answer) != parent
     assert backend_pid() == parent  # the parent's connection was left to the parent
-
-
-def test_instances_built_and_dropped_leave_no_engine_behind(pg_url: str, tmp_path: Path) -> None:
-    """The code server builds an instance per sensor tick: the fork hook's list of engines holds
-    them weakly, so it does not grow with every tick (nor does a fork walk a month of them)."""
-    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
-    gc.collect()
-    before = len(pooled_storage._ENGINES)
-    for _ in range(5):
-        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-            instance.get_runs(limit=1)
-            assert len(pooled_storage._ENGINES) == before + 3
-        del instance
-        gc.collect()
-    assert len(pooled_storage._ENGINES) == before
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(
