@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from kedah_analytics.config.paths import DATA_DIR
@@ -95,6 +95,13 @@ def _branches(node: dict) -> str:
     return f"(?:{inner})?" if ends else inner
 
 
+@lru_cache(maxsize=8)
+def _alias_pattern(aliases: tuple[str, ...]) -> re.Pattern[str]:
+    """The pattern that finds any of ``aliases`` (longest first) as a word or hashtag: built once a
+    process for the same places (every run that classifies builds a linker)."""
+    return re.compile(rf"(?<![\w])#?({alternation(list(aliases))})(?![\w])")
+
+
 @dataclass(frozen=True)
 class PlaceMatch:
     place_id: str
@@ -131,7 +138,7 @@ class PlaceLinker:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"(?<![\w])#?({alternation([alias for alias, _, _ in self._aliases])})(?![\w])")
+        return _alias_pattern(tuple(alias for alias, _, _ in self._aliases))
 
     @cached_property
     def _lookup(self) -> dict[str, tuple[str, str]]:

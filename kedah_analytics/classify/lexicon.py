@@ -89,6 +89,13 @@ def malay_score(tokens: Sequence[str]) -> float:
     return math.tanh(total / 2.0)
 
 
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    """VADER's analyzer, its lexicon files read once a process (about 20 ms each time, and every run
+    builds its classifier); scoring only reads it."""
+    return SentimentIntensityAnalyzer()
+
+
 class LexiconSentiment:
     """VADER + Malay lexicon; the confidence is a heuristic of the score's size, not calibrated."""
 
@@ -96,7 +103,7 @@ class LexiconSentiment:
     version = "1"
 
     def __init__(self) -> None:
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = _vader()
 
     def score(self, text: object) -> float:
         raw = normalize_spelling(clean_text(text).lower())
