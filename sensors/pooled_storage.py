@@ -146,6 +146,12 @@ class _Pooled:
         self._engine = shared
         self._owns_engine = not shareable
 
+    def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
+        # The webserver's storages build a pool of their own, with a statement timeout, in place of
+        # the shared one: theirs to close.
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)  # type: ignore[misc]
+        self._owns_engine = True
+
     def dispose(self) -> None:
         super().dispose()  # type: ignore[misc]  # the storage class this is mixed into
         if self._owns_engine:

@@ -137,6 +137,19 @@ def test_a_storage_with_a_token_provider_keeps_a_pool_of_its_own(database: str) 
     assert shared._engine.pool.checkedin() == 1  # still the process's, for its next instance
 
 
+def test_the_webservers_own_pool_is_its_own_to_close(database: str) -> None:
+    """dagster-webserver gives its run storage a pool of its own (with a statement timeout): the
+    storage closes that one on dispose, and leaves the process's shared pool alone."""
+    shared = PooledPostgresRunStorage(database)
+    webserver = PooledPostgresRunStorage(database)
+    webserver.optimize_for_webserver(statement_timeout=5000, pool_recycle=3600, max_overflow=10)
+    assert webserver._engine is not shared._engine
+    assert webserver.get_runs(limit=1) == [] and shared.get_runs(limit=1) == []
+    webserver.dispose()
+    assert webserver._engine.pool.checkedin() == 0
+    assert shared._engine.pool.checkedin() == 1
+
+
 class _Token(PgTokenProvider):
     """Short-lived credentials as a cloud's identity would hand them out (the test server trusts
     every local connection, so the token itself is not checked)."""
