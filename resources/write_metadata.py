@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import psycopg
 
+from kedah_analytics.markdown import frame_table
 from kedah_analytics.warehouse import WriteSummary, count_rows, table_columns
 from kedah_analytics.warehouse.read import count_rows_by_partition
 from kedah_analytics.warehouse.scope import RunScope, rows_by_partition
@@ -25,7 +26,7 @@ PREVIEW_ROWS = 5
 
 def _markdown_preview(df: pd.DataFrame) -> str:
     shown = df.drop(columns=[c for c in ("payload",) if c in df.columns]).head(PREVIEW_ROWS)
-    return shown.to_markdown(index=False) if len(shown) else "(no rows)"
+    return frame_table(shown) if len(shown) else "(no rows)"
 
 
 def table_schema(conn: psycopg.Connection, table: str) -> dict[str, Any]:
@@ -163,6 +164,6 @@ MAX_PARTITION_TABLE_ROWS = 400
 
 def _bounded_markdown(table: pd.DataFrame) -> str:
     if len(table) <= MAX_PARTITION_TABLE_ROWS:
-        return table.to_markdown(index=False)
-    shown = table.head(MAX_PARTITION_TABLE_ROWS).to_markdown(index=False)
+        return frame_table(table)
+    shown = frame_table(table.head(MAX_PARTITION_TABLE_ROWS))
     return f"{shown}\n\n({len(table) - MAX_PARTITION_TABLE_ROWS} more partitions not shown)"
