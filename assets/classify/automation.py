@@ -14,7 +14,6 @@ from assets.classify.assets import DUPLICATE_WINDOW_DAYS, classified_posts
 from assets.common.partitions import date_platform_partitions
 from assets.common.runs import range_tags
 from kedah_analytics.domain import PLATFORMS
-from kedah_analytics.warehouse import PartitionFilter, read_table
 from kedah_analytics.warehouse.read import read_days
 from resources import PostgresWarehouse
 
@@ -84,21 +83,27 @@ def contiguous_runs(stale: Iterable[tuple[date, str, int]]) -> list[tuple[str, d
 def stale_partitions(conn: psycopg.Connection, days: Iterable[date]) -> list[tuple[date, str, int]]:
     """(day, platform, posts) of every classified partition whose stored spam scores differ from
     what the stored raw posts give now (posts not yet classified are their own run's business)."""
-    from kedah_analytics.classify.posts import stale_spam  # pandas: when the sensor finds arrivals
+    # pandas: when the sensor finds arrivals
+    from kedah_analytics.classify.posts import stale_spam, window_index
 
     out = []
     for day in days:
-        window = read_days(
-            conn, "raw_posts", day - timedelta(days=DUPLICATE_WINDOW_DAYS), day, ("text", "author_id")
-        )
+        # One read of the day's spam window and one of its classified rows serve its four
+        # platforms, and the window is fingerprinted once.
+        first = day - timedelta(days=DUPLICATE_WINDOW_DAYS)
+        window = read_days(conn, "raw_posts", first, day, ("date", "platform", *SPAM_COLUMNS))
+        classified = read_days(conn, "classified_posts", day, day, ("platform", "post_id", "spam_score"))
+        if classified.empty:
+            continue
+        index = window_index(window)
+        of_day = window[window["date"] == day]
         for platform in PLATFORMS:
-            partition = PartitionFilter(("date", "platform"), ((day, platform),))
-            stored = read_table(conn, "classified_posts", partition, ("post_id", "spam_score"))
+            stored = classified[classified["platform"] == platform]
             if stored.empty:
                 continue
-            raw = read_table(conn, "raw_posts", partition, SPAM_COLUMNS)
+            raw = of_day[of_day["platform"] == platform]
             scores = dict(zip(stored["post_id"].astype(str), stored["spam_score"].astype(float), strict=True))
-            if stale := stale_spam(raw, window, scores):
+            if stale := stale_spam(raw, index, scores):
                 out.append((day, platform, len(stale)))
     return out
 

@@ -13,6 +13,7 @@ import pandas as pd
 from kedah_analytics.classify.base import FallbackClassifier, Sentiment, SentimentClassifier
 from kedah_analytics.classify.normalize import post_text
 from kedah_analytics.classify.text import (
+    NearDuplicateIndex,
     SpamSignals,
     detect_language,
     duplicated_across_accounts,
@@ -77,28 +78,37 @@ def _hashtags(post: Any, text: str) -> list[str]:
 
 
 def posts_spam(
-    raw: pd.DataFrame, window: pd.DataFrame | None, texts: list[str] | None = None
+    raw: pd.DataFrame, window: pd.DataFrame | NearDuplicateIndex | None, texts: list[str] | None = None
 ) -> list[SpamSignals]:
     """Each raw post's spam signals (columns ``text``, ``author_id``, ``hashtags``, ``is_withheld``).
 
-    ``window`` (columns ``text``, ``author_id``): the posts the near-duplicate signal compares with,
-    every platform's posts of the post's day and the day before; None compares within ``raw``. This
-    is the one part of a classified row that reads other partitions: :func:`stale_spam` tells
-    whether stored rows still match it once other platforms' posts have arrived."""
+    ``window`` (columns ``text``, ``author_id``, or their :func:`window_index`): the posts the
+    near-duplicate signal compares with, every platform's posts of the post's day and the day
+    before; None compares within ``raw``. This is the one part of a classified row that reads other
+    partitions: :func:`stale_spam` tells whether stored rows still match it once other platforms'
+    posts have arrived."""
     texts = texts if texts is not None else [post_text(t) for t in raw["text"].tolist()]
     authors = raw["author_id"].tolist()
     if window is None:
         duplicates = duplicated_across_accounts(texts, authors)
     else:
-        window_texts = [post_text(t) for t in window["text"].tolist()]
-        duplicates = duplicated_across_accounts(texts, authors, window_texts, window["author_id"].tolist())
+        index = window if isinstance(window, NearDuplicateIndex) else window_index(window)
+        duplicates = index.duplicated(near_duplicate_keys(texts), authors)
     return [
         spam_signals(texts[i], _hashtags(post, texts[i]), duplicates[i] and not _withheld(post))
         for i, post in enumerate(raw.itertuples(index=False))
     ]
 
 
-def stale_spam(raw: pd.DataFrame, window: pd.DataFrame, stored: Mapping[str, float]) -> list[str]:
+def window_index(window: pd.DataFrame) -> NearDuplicateIndex:
+    """The fingerprints of a spam window (columns ``text``, ``author_id``), to compare batches with."""
+    keys = near_duplicate_keys([post_text(t) for t in window["text"].tolist()])
+    return NearDuplicateIndex.of(keys, window["author_id"].tolist())
+
+
+def stale_spam(
+    raw: pd.DataFrame, window: pd.DataFrame | NearDuplicateIndex, stored: Mapping[str, float]
+) -> list[str]:
     """The post ids whose stored spam score (``stored``: post id to ``spam_score`` of the classified
     rows) differs from what ``raw`` and ``window`` give now; posts not yet classified are left out."""
     if raw.empty:

@@ -154,8 +154,30 @@ def duplicated_keys(
     window_authors: Sequence[str | None] = (),
 ) -> list[bool]:
     """:func:`duplicated_across_accounts` of texts already fingerprinted (:func:`near_duplicate_keys`)."""
-    accounts: dict[str, set[str | None]] = defaultdict(set)
-    for key, author in zip([*keys, *window_keys], [*authors, *window_authors], strict=True):
-        if len(key.split()) >= 5:
-            accounts[key].add(author)
-    return [len(key.split()) >= 5 and len(accounts[key]) > 1 for key in keys]
+    return NearDuplicateIndex.of(window_keys, window_authors).duplicated(keys, authors)
+
+
+def _long_enough(key: str) -> bool:
+    return len(key.split()) >= 5
+
+
+@dataclass(frozen=True)
+class NearDuplicateIndex:
+    """A window's fingerprints (:func:`near_duplicate_keys`) and the accounts that posted each: built
+    once, it answers :func:`duplicated_keys` for any batch of posts against that window (the
+    re-classification sensor asks it once for each platform of a day)."""
+
+    accounts: dict[str, frozenset[str | None]]
+
+    @classmethod
+    def of(cls, keys: Sequence[str], authors: Sequence[str | None]) -> NearDuplicateIndex:
+        accounts: dict[str, set[str | None]] = defaultdict(set)
+        for key, author in zip(keys, authors, strict=True):
+            if _long_enough(key):
+                accounts[key].add(author)
+        return cls({key: frozenset(names) for key, names in accounts.items()})
+
+    def duplicated(self, keys: Sequence[str], authors: Sequence[str | None]) -> list[bool]:
+        """True where a key of the batch has two or more accounts, the batch's and the window's."""
+        batch = NearDuplicateIndex.of(keys, authors).accounts
+        return [key in batch and len(batch[key] | self.accounts.get(key, frozenset())) > 1 for key in keys]

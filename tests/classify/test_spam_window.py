@@ -38,3 +38,45 @@ def test_a_copy_from_the_same_account_or_a_withheld_post_is_not_a_duplicate():
     withheld = posts.assign(is_withheld=True)
     other = pd.DataFrame([{"text": COPY, "author_id": "carol"}])
     assert "same text from several accounts" not in posts_spam(withheld, other)[0].reasons
+
+
+def test_a_window_fingerprinted_once_answers_every_platform_as_the_frame_does():
+    """The sensor fingerprints a day's window once and asks it for each platform's posts."""
+    import random
+
+    from kedah_analytics.classify.posts import window_index
+    from kedah_analytics.classify.text import duplicated_keys, near_duplicate_keys
+
+    texts = [
+        COPY,
+        COPY.lower() + "!",
+        "Sunset at Pantai Cenang was beautiful tonight",
+        "short one",
+        COPY + " 2",
+    ]
+    rng = random.Random(7)
+    window = pd.DataFrame([{"text": rng.choice(texts), "author_id": rng.choice("abcd")} for _ in range(40)])
+    index = window_index(window)
+    for _ in range(20):
+        batch = [(rng.choice(texts), rng.choice("abcde")) for _ in range(rng.randint(1, 6))]
+        keys, authors = near_duplicate_keys([t for t, _ in batch]), [a for _, a in batch]
+        # The definition: a key of five words or more posted by two accounts, batch and window together.
+        every = list(
+            zip(
+                keys + near_duplicate_keys(window["text"].tolist()),
+                authors + window["author_id"].tolist(),
+                strict=True,
+            )
+        )
+        expected = [len(k.split()) >= 5 and len({a for kk, a in every if kk == k}) > 1 for k in keys]
+        assert index.duplicated(keys, authors) == expected
+        assert (
+            duplicated_keys(
+                keys, authors, near_duplicate_keys(window["text"].tolist()), window["author_id"].tolist()
+            )
+            == expected
+        )
+    posts = raw(("1", COPY, "alice"), ("2", "Sunset at Pantai Cenang was beautiful tonight", "bob"))
+    copy = pd.concat([posts[["text", "author_id"]], pd.DataFrame([{"text": COPY, "author_id": "carol"}])])
+    stored = {p.post_id: s.score for p, s in zip(posts.itertuples(), posts_spam(posts, None), strict=True)}
+    assert stale_spam(posts, window_index(copy), stored) == stale_spam(posts, copy, stored) == ["1"]
