@@ -58,6 +58,8 @@ ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.quality": BASE
     | {"kedah_analytics.config", "kedah_analytics.marts", "kedah_analytics.warehouse"},
     "kedah_analytics.charts": BASE,
+    # Markdown tables of a few rows (a write's preview in the UI).
+    "kedah_analytics.markdown": BASE,
     "kedah_analytics.executors": BASE,
     # Phases of work side by side in worker processes (a command-line backfill's runs).
     "kedah_analytics.phases": set(),
