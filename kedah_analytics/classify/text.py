@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -161,6 +162,20 @@ def _long_enough(key: str) -> bool:
     return len(key.split()) >= 5
 
 
+def _account(author: object) -> str | None:
+    """An author id as one value whatever frame it came from: None, NaN and pandas' NA are all "no
+    author". pandas gives a column whose ids are all missing (Instagram's hashtag search names no
+    author) as None and a column mixing them with ids as NaN, and counted as two accounts they made
+    every Instagram post a copy of itself from another account."""
+    if (
+        author is None
+        or (isinstance(author, float) and math.isnan(author))
+        or type(author).__name__ == "NAType"
+    ):
+        return None
+    return str(author)
+
+
 @dataclass(frozen=True)
 class NearDuplicateIndex:
     """A window's fingerprints (:func:`near_duplicate_keys`) and the accounts that posted each: built
@@ -170,14 +185,14 @@ class NearDuplicateIndex:
     accounts: dict[str, frozenset[str | None]]
 
     @classmethod
-    def of(cls, keys: Sequence[str], authors: Sequence[str | None]) -> NearDuplicateIndex:
+    def of(cls, keys: Sequence[str], authors: Sequence[object]) -> NearDuplicateIndex:
         accounts: dict[str, set[str | None]] = defaultdict(set)
         for key, author in zip(keys, authors, strict=True):
             if _long_enough(key):
-                accounts[key].add(author)
+                accounts[key].add(_account(author))
         return cls({key: frozenset(names) for key, names in accounts.items()})
 
-    def duplicated(self, keys: Sequence[str], authors: Sequence[str | None]) -> list[bool]:
+    def duplicated(self, keys: Sequence[str], authors: Sequence[object]) -> list[bool]:
         """True where a key of the batch has two or more accounts, the batch's and the window's."""
         batch = NearDuplicateIndex.of(keys, authors).accounts
         return [key in batch and len(batch[key] | self.accounts.get(key, frozenset())) > 1 for key in keys]

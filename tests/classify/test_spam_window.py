@@ -80,3 +80,19 @@ def test_a_window_fingerprinted_once_answers_every_platform_as_the_frame_does():
     copy = pd.concat([posts[["text", "author_id"]], pd.DataFrame([{"text": COPY, "author_id": "carol"}])])
     stored = {p.post_id: s.score for p, s in zip(posts.itertuples(), posts_spam(posts, None), strict=True)}
     assert stale_spam(posts, window_index(copy), stored) == stale_spam(posts, copy, stored) == ["1"]
+
+
+def test_a_post_without_an_author_is_not_a_copy_of_itself_from_another_account():
+    """Instagram's hashtag search names no author. The platform's own rows read alone give the
+    missing ids as None; the window, mixing platforms, gives them as NaN: both are "no author"."""
+    posts = raw(("1", COPY, None), ("2", "Sunset at Pantai Cenang was beautiful tonight", None))
+    window = pd.DataFrame.from_records(
+        [(COPY, None), ("Sunset at Pantai Cenang was beautiful tonight", None), ("Nasi lemak pagi", "dave")],
+        columns=["text", "author_id"],
+    )
+    assert posts["author_id"].tolist() == [None, None]
+    assert window["author_id"].isna().tolist() == [True, True, False] and window["author_id"][0] is not None
+    assert not any("same text from several accounts" in s.reasons for s in posts_spam(posts, window))
+    # A copy from an account that is named is still one.
+    copied = pd.concat([window, pd.DataFrame([{"text": COPY, "author_id": "carol"}])], ignore_index=True)
+    assert "same text from several accounts" in posts_spam(posts, copied)[0].reasons

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import psycopg
-from month_sim.driver import Simulation, run
+from month_sim.driver import PLATFORMS, Simulation, run
 from source_fakes import forbid_network
 
 
@@ -31,6 +31,11 @@ def test_three_days_keep_every_quota_and_store_every_offered_post(warehouse_url,
     assert sum(d.runs for d in sim.per_day.values()) >= 3 * (8 + 24 + 8 + 4)
     calls = {api for (_, api) in sim.ledger.calls}
     assert {"x_requests", "graph_calls", "youtube_search", "youtube_videos", "trends_requests"} <= calls
+    # The world's posts are not spam. Instagram's name no author, and every one of them was flagged
+    # as a copy of itself from another account until a missing author was one value however read.
+    with psycopg.connect(warehouse_url) as conn:
+        spam = dict(conn.execute("SELECT platform, avg(is_spam::int) FROM kedah.classified_posts GROUP BY 1"))
+    assert set(spam) == set(PLATFORMS) and all(share < 0.2 for share in spam.values()), spam
 
 
 def test_a_tight_youtube_allowance_defers_youtube_instead_of_failing_it(warehouse_url, monkeypatch):
