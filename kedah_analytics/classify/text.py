@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -158,15 +157,13 @@ def duplicated_keys(
     return NearDuplicateIndex.of(window_keys, window_authors).duplicated(keys, authors)
 
 
-def _long_enough(key: str) -> bool:
-    return len(key.split()) >= 5
-
-
 def _account(author: object) -> str | None:
     """An author id as one value whatever frame it came from: None, NaN and pandas' NA are all "no
     author". pandas gives a column whose ids are all missing (Instagram's hashtag search names no
     author) as None and a column mixing them with ids as NaN, and counted as two accounts they made
     every Instagram post a copy of itself from another account."""
+    if type(author) is str:
+        return author
     if (
         author is None
         or (isinstance(author, float) and math.isnan(author))
@@ -176,23 +173,44 @@ def _account(author: object) -> str | None:
     return str(author)
 
 
-@dataclass(frozen=True)
+def _accounts_by_key(keys: Sequence[str], authors: Sequence[object]) -> dict[str, set[str | None]]:
+    """The accounts that posted each fingerprint of five words or more."""
+    accounts: dict[str, set[str | None]] = {}
+    for key, author in zip(keys, authors, strict=True):
+        if len(key.split()) >= 5:
+            account = author if type(author) is str else _account(author)
+            names = accounts.get(key)
+            if names is None:
+                accounts[key] = {account}
+            else:
+                names.add(account)
+    return accounts
+
+
 class NearDuplicateIndex:
     """A window's fingerprints (:func:`near_duplicate_keys`) and the accounts that posted each: built
     once, it answers :func:`duplicated_keys` for any batch of posts against that window (the
     re-classification sensor asks it once for each platform of a day)."""
 
-    accounts: dict[str, frozenset[str | None]]
+    __slots__ = ("accounts",)
+
+    def __init__(self, accounts: dict[str, set[str | None]]):
+        self.accounts = accounts
 
     @classmethod
     def of(cls, keys: Sequence[str], authors: Sequence[object]) -> NearDuplicateIndex:
-        accounts: dict[str, set[str | None]] = defaultdict(set)
-        for key, author in zip(keys, authors, strict=True):
-            if _long_enough(key):
-                accounts[key].add(_account(author))
-        return cls({key: frozenset(names) for key, names in accounts.items()})
+        return cls(_accounts_by_key(keys, authors))
 
     def duplicated(self, keys: Sequence[str], authors: Sequence[object]) -> list[bool]:
         """True where a key of the batch has two or more accounts, the batch's and the window's."""
-        batch = NearDuplicateIndex.of(keys, authors).accounts
-        return [key in batch and len(batch[key] | self.accounts.get(key, frozenset())) > 1 for key in keys]
+        batch = _accounts_by_key(keys, authors)
+        window = self.accounts
+        out = []
+        for key in keys:
+            names = batch.get(key)
+            if names is None:
+                out.append(False)
+                continue
+            other = window.get(key)
+            out.append(len(names) > 1 or (other is not None and len(names | other) > 1))
+        return out
