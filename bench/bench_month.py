@@ -4,8 +4,8 @@ against fake X, Graph, YouTube and Google Trends APIs that enforce the providers
 Prints, per day, the calls and units against each quota, X's cost against its budget, runs,
 failures, deferrals, alerts and database bytes; then posts offered against stored per platform
 and closing ``name: value`` lines (quota_breaches, runs_failed_by_quota, completeness_pct,
-x_cost_over_budget_days, db_bytes_per_post). The machinery is in ``tests/month_sim/`` (a
-three-day version runs in ``make test``).
+x_cost_over_budget_days, db_bytes_per_post), the runs, wall time and this process's CPU. The
+machinery is in ``tests/month_sim/`` (a three-day version runs in ``make test``).
 
     .venv/bin/python bench/bench_month.py [--days 30] [--start 2026-10-01] [--youtube-search-allowance 100]
 """
@@ -42,10 +42,14 @@ def main() -> None:
     from month_sim.driver import Simulation, run
 
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     with scratch_database("kedah_month") as url:
-        run(Simulation(url, start, args.days, youtube_search_allowance=args.youtube_search_allowance))
+        sim = Simulation(url, start, args.days, youtube_search_allowance=args.youtube_search_allowance)
+        run(sim)
+    print(f"runs: {sum(day.runs for day in sim.per_day.values())}")
     print(f"wall_seconds: {time.monotonic() - began:.0f}")
+    # This process's CPU: the runs execute in it, so this is the simulation's cost on this machine.
+    print(f"cpu_seconds: {time.process_time() - cpu:.1f}")
 
 
 if __name__ == "__main__":

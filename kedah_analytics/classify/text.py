@@ -162,8 +162,6 @@ def _account(author: object) -> str | None:
     author". pandas gives a column whose ids are all missing (Instagram's hashtag search names no
     author) as None and a column mixing them with ids as NaN, and counted as two accounts they made
     every Instagram post a copy of itself from another account."""
-    if type(author) is str:
-        return author
     if (
         author is None
         or (isinstance(author, float) and math.isnan(author))
