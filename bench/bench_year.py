@@ -1,14 +1,16 @@
 """A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would,
 with the phases of `kedah-analytics backfill` (definitions.backfill_phases): places, every
 platform's raw posts (a ranged run per platform), their classification (a ranged run per
-platform), daily metrics and term counts (one ranged run), then the marts (one ranged run), all on
+platform), daily metrics and term counts, then the marts (each a ranged run per worker, the range
+shared in spans of consecutive days: definitions.ranged_runs), all on
 KEDAH_EXECUTOR=in_process against a Postgres-backed Dagster instance (this repository's
 dagster.yaml) on a scratch database. A phase's runs go side by side on ``--workers`` processes, as
 the command does (kedah_analytics/phases.py; one per core by default); ``--workers 1`` runs them
 one after the other in this process, the baseline.
 
-For each stage: posts or rows per second, wall time, CPU time of every process, the runs' own
-seconds summed, peak memory of all processes together (this one's plus each worker's peak), and
+For each stage: posts or rows per second, wall time, CPU time of every process of the bench and of
+PostgreSQL's (``pg_cpu_s``), the runs' own seconds summed, peak memory of all processes together (this
+one's plus each worker's peak), and
 Dagster's share of the runs' seconds: time inside the instance's event storage (``store_event``
 and ``store_event_batch``, wrapped in each process) and in asset-check steps (the events those
 steps store counted once). Then, in this process, on one core, the ceilings: the classifier alone
@@ -114,6 +116,7 @@ class Stage:
     wall: float = 0.0
     run_s: float = 0.0
     cpu: float = 0.0
+    postgres_cpu: float = 0.0
     events_s: float = 0.0
     events: int = 0
     batches: int = 0
@@ -167,13 +170,15 @@ def timed_run(run) -> RunStats:  # type: ignore[no-untyped-def]
 
 
 def run_stage(
-    stage: Stage, phases, workers: int, instance, checks: set[str], peaks: dict[int, float]
+    stage: Stage, phases, workers: int, instance, checks: set[str], peaks: dict[int, float], pool
 ) -> None:  # type: ignore[no-untyped-def]
+    """``phases`` on ``workers``, in ``pool``'s processes (shared by the stages, as the command's
+    phases share theirs), measured into ``stage``."""
     from kedah_analytics.definitions import describe_run
     from kedah_analytics.phases import run_phases
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    for run in run_phases(phases, timed_run, workers, describe_run):
+    wall, cpu, postgres = time.perf_counter(), time.process_time(), postgres_cpu()
+    for run in run_phases(phases, timed_run, workers, describe_run, pool):
         stage.run_s += run.seconds
         if run.pid != os.getpid():  # a worker's; this process's own CPU is counted below
             stage.cpu += run.cpu
@@ -189,8 +194,24 @@ def run_stage(
                 stage.checks_s += seconds
     stage.wall += time.perf_counter() - wall
     stage.cpu += time.process_time() - cpu
+    stage.postgres_cpu += postgres_cpu() - postgres
     peaks[os.getpid()] = peak_rss_mib()
     stage.peak_mib = sum(peaks.values())
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of this machine's PostgreSQL processes so far: each live process's own, and the
+    backends that have exited (their postmaster's children's time). The warehouse and the Dagster
+    instance share the server; its work is the other half of every read and write."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone since the listing
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
+            total += sum(int(f) for f in text[text.rindex(")") + 2 :].split()[11:15])  # utime..cstime
+    return total / tick
 
 
 def count(url: str, table: str) -> int:
@@ -254,7 +275,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["KEDAH_DEMO_POSTS_PER_DAY"] = str(args.posts_per_day)
     days = [FIRST_DAY + timedelta(days=i) for i in range(args.days)]
-    first, last = str(days[0]), str(days[-1])
+    first = str(days[0])
 
     with scratch_database(server=resolve_pg_url()) as url:
         home = Path(tempfile.mkdtemp(prefix="kedah_bench_home_"))
@@ -262,32 +283,34 @@ def main() -> None:
         os.environ["KEDAH_PG_URL"] = url
         os.environ["DAGSTER_HOME"] = str(home)  # the workers' instance, and timed_run's here
         instance = dg.DagsterInstance.from_config(str(home))
-        from assets.common.runs import range_tags
-        from kedah_analytics.definitions import SeedRun, backfill_phases, defs, initialize_pools
+        from kedah_analytics.definitions import backfill_phases, defs, initialize_pools, ranged_runs
         from kedah_analytics.domain import PLATFORMS
-        from kedah_analytics.phases import default_workers
+        from kedah_analytics.phases import default_workers, worker_pool
 
         workers = args.workers or default_workers(len(PLATFORMS))
         initialize_pools(instance)  # before runs claim pool slots side by side
         checks = check_step_keys(defs)
         imported_mib = peak_rss_mib()
         peaks: dict[int, float] = {}
-        places_phase, *post_phases, daily_phase = backfill_phases(days[0], days[-1], PLATFORMS)
-        run_stage(Stage("places", "rows"), [places_phase], workers, instance, checks, peaks)
+        places_phase, *post_phases, daily_phase = backfill_phases(days[0], days[-1], PLATFORMS, workers)
         posts = Stage("raw + classified posts", "posts")
         daily = Stage("daily metrics + term counts", "rows")
         marts = Stage("marts", "rows")
-        started = time.perf_counter()
-        run_stage(posts, post_phases, workers, instance, checks, peaks)
-        posts.count = count(url, "raw_posts")
-        run_stage(daily, [daily_phase], workers, instance, checks, peaks)
         daily_tables = ["place_daily_metrics", "term_daily_counts", "term_hourly_counts"]
-        daily.count = sum(count(url, t) for t in daily_tables)
-        run_stage(
-            marts, [[SeedRun("build_marts", range_tags(first, last))]], workers, instance, checks, peaks
-        )
-        marts.count = sum(count(url, t) for t in MARTS)
-        wall = time.perf_counter() - started
+        pool = worker_pool(workers)  # its processes start when a phase first needs them
+        try:
+            run_stage(Stage("places", "rows"), [places_phase], workers, instance, checks, peaks, pool)
+            started = time.perf_counter()
+            run_stage(posts, post_phases, workers, instance, checks, peaks, pool)
+            posts.count = count(url, "raw_posts")
+            run_stage(daily, [daily_phase], workers, instance, checks, peaks, pool)
+            daily.count = sum(count(url, t) for t in daily_tables)
+            mart_runs = ranged_runs("build_marts", days[0], days[-1], workers)
+            run_stage(marts, [mart_runs], workers, instance, checks, peaks, pool)
+            marts.count = sum(count(url, t) for t in MARTS)
+            wall = time.perf_counter() - started
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         peak = sum(peaks.values())
 
         classify_s, classified = classifier_ceiling(url, days)
@@ -301,9 +324,9 @@ def main() -> None:
         f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   workers: {workers} "
         f"(cores: {os.cpu_count()})   load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'runs_s':>8s} {'cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
+    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'runs_s':>8s} {'cpu_s':>8s} {'pg_cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
     for s in stages:
-        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.run_s:8.1f} {s.cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
+        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.run_s:8.1f} {s.cpu:8.1f} {s.postgres_cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
     print("steps (seconds, summed over runs):")
     for s in stages:
         for key, seconds in sorted(s.steps.items(), key=lambda kv: -kv[1]):

@@ -36,7 +36,7 @@ from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
-from kedah_analytics.phases import default_workers, run_phases
+from kedah_analytics.phases import default_workers, run_phases, split_span
 from kedah_analytics.trends.forecast_config import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -256,17 +256,34 @@ def describe_run(run: SeedRun) -> str:
     return f"run of {run.job} ({run.tags.get(PARTITIONS_TAG) or (f'{start}..{end}' if start else 'not partitioned')})"
 
 
-def backfill_phases(first: date, last: date, platforms: Sequence[str]) -> list[list[SeedRun]]:
+# A ranged run's days are shared by runs side by side only in spans of at least this many days: a
+# run costs a few seconds of Dagster's own (its events, checks, previews) before its first row.
+MIN_SPAN_DAYS = 14
+
+
+def ranged_runs(job: str, first: date, last: date, parts: int = 1) -> list[SeedRun]:
+    """``job`` over ``first``..``last`` as up to ``parts`` runs of consecutive days
+    (:func:`~kedah_analytics.phases.split_span`). A ranged run is one process's work: the daily
+    aggregates and the marts of a day depend on stored days only, never on a day the same run
+    writes, so on several workers the range can be shared without changing a row."""
+    return [
+        SeedRun(job, {**range_tags(str(start), str(end)), PARTITIONS_TAG: f"{start}..{end}"})
+        for start, end in split_span(first, last, parts, MIN_SPAN_DAYS)
+    ]
+
+
+def backfill_phases(first: date, last: date, platforms: Sequence[str], parts: int = 1) -> list[list[SeedRun]]:
     """What a ranged backfill launches: places, then every platform's raw posts for
     ``first``..``last``, then their classification (a run per platform each, the whole range in
-    it; :func:`post_runs`), then the daily metrics of the range. A phase's runs are independent."""
+    it; :func:`post_runs`), then the daily metrics of the range in up to ``parts`` runs of
+    consecutive days (:func:`ranged_runs`). A phase's runs are independent."""
     span = f"{first}..{last}"  # each run's kedah/partitions tag: the UI's run list says what it covers
     runs = post_runs(first, last, platforms, span)
     return [
         [SeedRun("refresh_places", {})],
         [r for r in runs if r.job == "collect_posts"],
         [r for r in runs if r.job == "classify_posts"],
-        [SeedRun("daily_metrics", {**range_tags(str(first), str(last)), PARTITIONS_TAG: span})],
+        ranged_runs("daily_metrics", first, last, parts),
     ]
 
 
@@ -291,15 +308,16 @@ def backfill_range(first: date, last: date, platforms: Sequence[str], workers: i
     posts' steps also take a ``source_api`` pool slot each (dagster.yaml), so no more of them call
     the social APIs at once than the pool allows, however many workers. Raises if a run fails."""
     initialize_pools(_process_instance())
-    return run_phases(backfill_phases(first, last, platforms), execute_run, workers, describe_run)
+    return run_phases(backfill_phases(first, last, platforms, workers), execute_run, workers, describe_run)
 
 
 def backfill_summary(first: date, last: date, platforms: Sequence[str], workers: int = 0) -> dict[str, Any]:
-    """:func:`backfill_range` on ``workers`` processes (0: one per core, at most one per platform),
-    and what the command prints of it: executor, workers, seconds, runs, steps and run ids."""
+    """:func:`backfill_range` on ``workers`` processes (0: one per core, at most as many as a phase
+    has runs), and what the command prints of it: executor, workers, seconds, runs, steps and run ids."""
     if unknown := [p for p in platforms if p not in PLATFORMS]:
         raise ValueError(f"unknown platform(s) {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
-    workers = workers or default_workers(len(platforms))
+    spans = split_span(first, last, os.cpu_count() or 1, MIN_SPAN_DAYS)
+    workers = workers or default_workers(max(len(platforms), len(spans)))
     started = time.monotonic()
     runs = backfill_range(first, last, platforms, workers)
     return {"executor": options_from(SETTINGS).kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),

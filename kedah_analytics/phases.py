@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -37,19 +38,45 @@ def default_workers(items: int) -> int:
     return max(1, min(os.cpu_count() or 1, items))
 
 
+def split_span(first: date, last: date, parts: int, min_days: int = 1) -> list[tuple[date, date]]:
+    """``first``..``last`` as at most ``parts`` consecutive spans of near-equal length, none shorter
+    than ``min_days`` (a span shorter than that is not worth a run of its own): a ranged run's days
+    shared by runs that go side by side. Together they cover every day once, in order."""
+    days = (last - first).days + 1
+    if days < 1:
+        raise ValueError(f"{first}..{last} holds no day")
+    parts = max(1, min(parts, days // max(1, min_days)))
+    size, longer = divmod(days, parts)
+    spans, start = [], first
+    for i in range(parts):
+        end = start + timedelta(days=size + (1 if i < longer else 0) - 1)
+        spans.append((start, end))
+        start = end + timedelta(days=1)
+    return spans
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` ``spawn``-started processes, for calls of :func:`run_phases` that share them
+    (each worker imports the code location once); the caller shuts it down."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def run_phases(
     phases: Sequence[Sequence[Item]],
     execute: Callable[[Item], Result],
     workers: int,
     describe: Callable[[Item], str] = str,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Result]:
     """``execute(item)`` for every item, phase after phase, up to ``workers`` items of a phase at
     once. ``execute`` must be a module-level function (it is pickled to the workers), and so must
-    the items. Returns the results in the phases' order; raises :class:`PhaseFailed`."""
+    the items. ``pool``: the workers (:func:`worker_pool`), left running; by default the call
+    starts its own when a phase first needs them and stops them at the end. Returns the results
+    in the phases' order; raises :class:`PhaseFailed`."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     done: list[Result] = []
-    pool: ProcessPoolExecutor | None = None
+    own_pool = pool is None
     try:
         for phase in phases:
             if workers == 1 or len(phase) <= 1:
@@ -60,9 +87,7 @@ def run_phases(
                         raise PhaseFailed([f"{describe(item)} failed: {error}"], done) from error
                 continue
             if pool is None:
-                pool = ProcessPoolExecutor(
-                    max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-                )
+                pool = worker_pool(workers)
             futures = [(item, pool.submit(execute, item)) for item in phase]
             failures: list[str] = []
             for item, future in futures:
@@ -77,6 +102,6 @@ def run_phases(
             if failures:
                 raise PhaseFailed(failures, done)
     finally:
-        if pool is not None:
+        if own_pool and pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return done

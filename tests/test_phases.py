@@ -3,14 +3,16 @@ failures (a raised error, a dead worker) named after the whole phase has finishe
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from kedah_analytics.phases import PhaseFailed, run_phases
+from kedah_analytics.phases import PhaseFailed, run_phases, split_span
 
 RENDEZVOUS = "KEDAH_TEST_PHASES_RENDEZVOUS"
 
@@ -73,3 +75,28 @@ def test_a_failure_in_this_process_is_named_too():
 def test_no_workers_is_refused():
     with pytest.raises(ValueError, match="workers must be at least 1, not 0"):
         run_phases([["a"]], work, workers=0)
+
+
+@pytest.mark.parametrize(
+    ("days", "parts", "min_days", "lengths"),
+    [
+        (365, 2, 14, [183, 182]),
+        (60, 3, 14, [20, 20, 20]),
+        (28, 4, 14, [14, 14]),  # no span shorter than 14 days
+        (20, 2, 14, [20]),
+        (1, 8, 1, [1]),
+        (10, 3, 1, [4, 3, 3]),
+    ],
+)
+def test_a_span_is_shared_in_consecutive_spans_that_cover_every_day_once(days, parts, min_days, lengths):
+    first = date(2025, 6, 1)
+    last = first + timedelta(days=days - 1)
+    spans = split_span(first, last, parts, min_days)
+    assert [(end - start).days + 1 for start, end in spans] == lengths
+    assert spans[0][0] == first and spans[-1][1] == last
+    assert all(later[0] == earlier[1] + timedelta(days=1) for earlier, later in itertools.pairwise(spans))
+
+
+def test_an_empty_span_is_refused():
+    with pytest.raises(ValueError, match="holds no day"):
+        split_span(date(2025, 6, 2), date(2025, 6, 1), 2)
