@@ -117,17 +117,32 @@ class SeedRun(NamedTuple):
     assets: tuple[str, ...] = ()
 
 
-def post_runs(first: date, last: date, platforms: Sequence[str], span: str | None = None) -> list[SeedRun]:
+# A ranged run's days are shared by runs side by side only in spans of at least this many days: a
+# run costs a few seconds of Dagster's own (its events, checks, previews) before its first row.
+MIN_SPAN_DAYS = 14
+
+
+def post_runs(
+    first: date, last: date, platforms: Sequence[str], labelled: bool = False, parts: int = 1
+) -> list[SeedRun]:
     """Every platform's raw posts for ``first``..``last``, then their classification, a run per
     platform for each: a post's near-duplicate spam signal reads every platform's posts of its day,
-    so classifying after all of them are stored leaves ``cross_platform_spam`` nothing to redo."""
+    so classifying after all of them are stored leaves ``cross_platform_spam`` nothing to redo.
 
-    def tags(platform: str) -> dict[str, str]:
-        ranged = range_tags(f"{first}|{platform}", f"{last}|{platform}")
-        return {**ranged, PARTITIONS_TAG: f"{span}|{platform}"} if span else ranged
+    ``parts``: a platform's classification in up to that many runs of consecutive days
+    (:func:`ranged_runs`), so that runs side by side end together; with a run per platform, the
+    biggest platform's run went on alone while the other worker waited. Collection stays a run per
+    platform: its runs call the platform's API, and two at once would share one rate limit.
+    ``labelled``: each run tagged with what it covers, for the UI's run list."""
 
-    return [SeedRun("collect_posts", tags(p), ("raw_posts",)) for p in platforms] + [
-        SeedRun("classify_posts", tags(p)) for p in platforms
+    def tags(platform: str, start: date, end: date) -> dict[str, str]:
+        ranged = range_tags(f"{start}|{platform}", f"{end}|{platform}")
+        return {**ranged, PARTITIONS_TAG: f"{start}..{end}|{platform}"} if labelled else ranged
+
+    return [SeedRun("collect_posts", tags(p, first, last), ("raw_posts",)) for p in platforms] + [
+        SeedRun("classify_posts", tags(p, start, end))
+        for p in platforms
+        for start, end in split_span(first, last, parts, MIN_SPAN_DAYS)
     ]
 
 
@@ -140,7 +155,7 @@ def seed_runs(days: int, today: date) -> list[SeedRun]:
     start = today - timedelta(days=days - 1)
     span = f"{start}..{today}"
     runs: list[SeedRun] = [SeedRun("refresh_places", {})]
-    runs += post_runs(start, today, PLATFORMS, span)
+    runs += post_runs(start, today, PLATFORMS, labelled=True)
     runs += [
         SeedRun(
             "collect_account_metrics",
@@ -256,11 +271,6 @@ def describe_run(run: SeedRun) -> str:
     return f"run of {run.job} ({run.tags.get(PARTITIONS_TAG) or (f'{start}..{end}' if start else 'not partitioned')})"
 
 
-# A ranged run's days are shared by runs side by side only in spans of at least this many days: a
-# run costs a few seconds of Dagster's own (its events, checks, previews) before its first row.
-MIN_SPAN_DAYS = 14
-
-
 def ranged_runs(job: str, first: date, last: date, parts: int = 1) -> list[SeedRun]:
     """``job`` over ``first``..``last`` as up to ``parts`` runs of consecutive days
     (:func:`~kedah_analytics.phases.split_span`). A ranged run is one process's work: the daily
@@ -274,11 +284,11 @@ def ranged_runs(job: str, first: date, last: date, parts: int = 1) -> list[SeedR
 
 def backfill_phases(first: date, last: date, platforms: Sequence[str], parts: int = 1) -> list[list[SeedRun]]:
     """What a ranged backfill launches: places, then every platform's raw posts for
-    ``first``..``last``, then their classification (a run per platform each, the whole range in
-    it; :func:`post_runs`), then the daily metrics of the range in up to ``parts`` runs of
-    consecutive days (:func:`ranged_runs`). A phase's runs are independent."""
-    span = f"{first}..{last}"  # each run's kedah/partitions tag: the UI's run list says what it covers
-    runs = post_runs(first, last, platforms, span)
+    ``first``..``last`` (a run per platform), then their classification (a run per platform and
+    span of days), then the daily metrics of the range (a run per span): a long range in up to
+    ``parts`` spans of consecutive days (:func:`post_runs`, :func:`ranged_runs`). A phase's runs
+    are independent."""
+    runs = post_runs(first, last, platforms, labelled=True, parts=parts)
     return [
         [SeedRun("refresh_places", {})],
         [r for r in runs if r.job == "collect_posts"],

@@ -101,19 +101,36 @@ def test_an_unknown_platform_is_refused_before_any_run() -> None:
         backfill_summary(date(2026, 11, 2), date(2026, 11, 2), ["twitter", "tiktok"])
 
 
-def test_the_daily_metrics_of_a_long_range_are_shared_by_the_workers_in_consecutive_spans() -> None:
-    """A ranged run is one process's work: a year's daily metrics on two workers are two runs of
-    half a year each; a short range stays one run (a run has a fixed cost of its own)."""
+def test_the_classification_and_daily_metrics_of_a_long_range_are_shared_in_consecutive_spans() -> None:
+    """A ranged run is one process's work: on two workers, a year's classification of a platform is
+    two runs of half a year each, and so are its daily metrics; collection stays a run per platform
+    (its API's rate limit is the platform's), and a short range stays one run per platform."""
     from datetime import date
 
     from kedah_analytics.definitions import backfill_phases, describe_run
 
-    *_, daily = backfill_phases(date(2025, 6, 1), date(2026, 5, 31), ["twitter"], parts=2)
+    _, collect, classify, daily = backfill_phases(
+        date(2025, 6, 1), date(2026, 5, 31), ["twitter", "youtube"], 2
+    )
+    assert [describe_run(r) for r in collect] == [
+        "run of collect_posts (2025-06-01..2026-05-31|twitter)",
+        "run of collect_posts (2025-06-01..2026-05-31|youtube)",
+    ]
+    assert [describe_run(r) for r in classify] == [
+        "run of classify_posts (2025-06-01..2025-11-30|twitter)",
+        "run of classify_posts (2025-12-01..2026-05-31|twitter)",
+        "run of classify_posts (2025-06-01..2025-11-30|youtube)",
+        "run of classify_posts (2025-12-01..2026-05-31|youtube)",
+    ]
+    assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+            for r in classify[:2]] == [("2025-06-01|twitter", "2025-11-30|twitter"),
+                                      ("2025-12-01|twitter", "2026-05-31|twitter")]  # fmt: skip
     assert [describe_run(r) for r in daily] == [
         "run of daily_metrics (2025-06-01..2025-11-30)",
         "run of daily_metrics (2025-12-01..2026-05-31)",
     ]
     assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
             for r in daily] == [("2025-06-01", "2025-11-30"), ("2025-12-01", "2026-05-31")]  # fmt: skip
-    *_, daily = backfill_phases(date(2026, 11, 2), date(2026, 11, 3), ["twitter"], parts=2)
+    _, collect, classify, daily = backfill_phases(date(2026, 11, 2), date(2026, 11, 3), ["twitter"], 2)
+    assert [describe_run(r) for r in classify] == ["run of classify_posts (2026-11-02..2026-11-03|twitter)"]
     assert [describe_run(r) for r in daily] == ["run of daily_metrics (2026-11-02..2026-11-03)"]
