@@ -92,6 +92,12 @@ def _column_values(series: pd.Series, column: Column) -> list[Any]:
     if column.type in ("double precision", "real", "numeric"):
         return [None if _is_missing(v) else float(v) for v in series.tolist()]
     if column.type.startswith("timestamp"):
+        if series.dtype.kind == "M":  # datetime64, with or without a zone: converted at once
+            missing = series.isna().tolist()
+            return [
+                None if gone else v
+                for v, gone in zip(series.dt.to_pydatetime().tolist(), missing, strict=True)
+            ]
         return [
             None if _is_missing(v) else v.to_pydatetime() if isinstance(v, pd.Timestamp) else v
             for v in series.tolist()

@@ -271,3 +271,24 @@ def test_a_count_the_normalizer_could_not_read_is_counted_as_repaired():
 def test_a_surrogate_pair_is_joined_not_replaced():
     assert clean_text("\ud83d\ude00") == "😀"
     assert clean_json({"\x00k": ["\ud83d"]}) == ({"k": ["\ufffd"]}, True)
+
+
+def test_timestamps_reach_copy_as_datetimes_in_their_zone_and_nat_as_null(boundary_conn):
+    """A datetime64 column is converted at once (not a pandas Timestamp per value): the same
+    datetimes, zone and microseconds kept, NaT as NULL; a column of objects is taken value by value."""
+    import pandas as pd
+
+    from kedah_analytics.warehouse.columns import prepare
+
+    moment = datetime(2026, 11, 2, 9, 2, 3, 4, tzinfo=KEDAH_TZ)
+    frame = pd.DataFrame(
+        {
+            "created_at": pd.Series([moment, None], dtype="datetime64[us, Asia/Kuala_Lumpur]"),
+            "fetched_at": pd.Series([FETCHED_AT, None], dtype=object),
+        }
+    )
+    assert frame["created_at"].dtype.kind == "M" and frame["fetched_at"].dtype == object
+    rows = list(prepare(boundary_conn, "raw_posts", frame)[1])
+    assert rows == [(moment, FETCHED_AT), (None, None)]
+    assert [type(value) for value in rows[0]] == [datetime, datetime]  # not a pandas Timestamp
+    assert rows[0][0].utcoffset() == timedelta(hours=8) and rows[0][0].microsecond == 4
