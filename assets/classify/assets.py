@@ -39,7 +39,7 @@ def classified_posts(
 ) -> dg.Output[ReplaceChunks]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
-    from kedah_analytics.classify.posts import classify_days  # pandas: loaded by the step
+    from kedah_analytics.classify.posts import RAW_COLUMNS_READ, classify_days  # pandas: loaded by the step
     from kedah_analytics.places import PlaceLinker
 
     if places.empty:
@@ -50,7 +50,7 @@ def classified_posts(
     def by_chunk() -> Iterator[tuple[tuple[date, ...], DataFrame]]:
         # A week at a time, one transaction each: a year-long run holds a week of posts, not the
         # year, and reads each day's texts for the spam window once per chunk, not once per day.
-        for days, raw in raw_posts.by_chunk(CHUNK_DAYS, omit=("payload",)):
+        for days, raw in raw_posts.by_chunk(CHUNK_DAYS, columns=RAW_COLUMNS_READ):
             with warehouse.connection() as conn:
                 window = read_days(
                     conn, "raw_posts", days[0] - timedelta(days=DUPLICATE_WINDOW_DAYS), days[-1],

@@ -155,6 +155,9 @@ class PostColumns:
 # Raw columns a classified row keeps as they are.
 PASSED_COLUMNS = ("platform", "post_id", "date", "created_at", "provider",
                   "like_count", "comment_count", "share_count", "view_count")  # fmt: skip
+# Every raw column the classification reads: the asset reads these and leaves the rest (the payload,
+# urls, fetch times, references to other posts) in the warehouse.
+RAW_COLUMNS_READ = (*PASSED_COLUMNS, "text", "author_id", "author_followers", "hashtags", "is_withheld")
 
 
 def _classified_frames(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from kedah_analytics.classify.posts import classify_days, classify_posts
+from kedah_analytics.classify.posts import RAW_COLUMNS_READ, classify_days, classify_posts
 from kedah_analytics.classify.registry import build_classifier
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.places import PlaceLinker, alternation, load_places, normalize_joined, normalize_text
@@ -71,6 +71,19 @@ def test_a_demo_chunk_classifies_as_day_by_day(linker, offline):
     raw = window[window["platform"] == "twitter"].reset_index(drop=True)
     out = both(raw, window[["date", "text", "author_id"]], DAYS, linker, offline)
     assert len(out) == (raw["date"].isin(DAYS)).sum() and out["is_spam"].any()
+
+
+def test_the_raw_columns_the_asset_reads_are_all_the_classification_needs(linker, offline):
+    """classified_posts reads RAW_COLUMNS_READ of a raw post, not the whole row: with only those
+    columns, the very same frame (a column left out, followers say, would fall back to None)."""
+    for raw, days in ((edge_rows(), (DAYS[1], DAYS[0])), (demo_rows(DAYS[:1]), DAYS[:1])):
+        window = raw[["date", "text", "author_id"]]
+        pd.testing.assert_frame_equal(
+            classify_days(raw[list(RAW_COLUMNS_READ)], window, days, linker, offline, 1),
+            classify_days(raw, window, days, linker, offline, 1),
+            check_exact=True,
+        )
+    assert set(RAW_COLUMNS_READ) < set(demo_rows(DAYS[:1]).columns)
 
 
 def test_edge_rows_classify_as_day_by_day(linker, offline):
