@@ -147,7 +147,7 @@ def top_posts(
     from kedah_analytics.marts import build  # pandas, numpy: loaded by the step
 
     def posts(days: tuple[date, ...]) -> DataFrame:
-        classified = classified_posts.read(days[0], days[-1])
+        classified = classified_posts.read(days[0], days[-1], columns=build.TOP_POST_CLASSIFIED_COLUMNS)
         raw = raw_posts.read(days[0], days[-1], columns=build.TOP_POST_RAW_COLUMNS)
         return build.top_posts(classified, raw, places)
 

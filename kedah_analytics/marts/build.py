@@ -221,6 +221,12 @@ def place_rankings(place_metrics: pd.DataFrame, places: pd.DataFrame, days: list
 
 # What top_posts reads of a raw post: the rest (the payload above all) stays in the warehouse.
 TOP_POST_RAW_COLUMNS = ("platform", "post_id", "author_name", "url", "text")
+# And of a classified post: not its keywords and topics, arrays that cost more to read than the rest.
+TOP_POST_CLASSIFIED_COLUMNS = (
+    "platform", "post_id", "date", "created_at", "provider", "place_id", "city", "is_spam", "language",
+    "sentiment_label", "sentiment_score", "like_count", "comment_count", "share_count", "view_count",
+    "engagement",
+)  # fmt: skip
 
 
 def top_posts(
