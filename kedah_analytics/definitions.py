@@ -122,26 +122,43 @@ class SeedRun(NamedTuple):
 MIN_SPAN_DAYS = 14
 
 
+def platform_blocks(platforms: Sequence[str]) -> list[tuple[str, ...]]:
+    """``platforms`` as runs of neighbours in the partitions' platform order: a ranged run from
+    ``day|first`` to ``day|last`` covers every platform between the two (a rectangle of days and
+    platforms), so one run can hold a block of neighbours and no platform that was not chosen."""
+    blocks: list[list[str]] = []
+    chosen = set(platforms)
+    for platform in (p for p in PLATFORMS if p in chosen):
+        if blocks and PLATFORMS.index(platform) == PLATFORMS.index(blocks[-1][-1]) + 1:
+            blocks[-1].append(platform)
+        else:
+            blocks.append([platform])
+    return [tuple(block) for block in blocks]
+
+
 def post_runs(
     first: date, last: date, platforms: Sequence[str], labelled: bool = False, parts: int = 1
 ) -> list[SeedRun]:
-    """Every platform's raw posts for ``first``..``last``, then their classification, a run per
-    platform for each: a post's near-duplicate spam signal reads every platform's posts of its day,
+    """Every platform's raw posts for ``first``..``last``, a run per platform, then their
+    classification: a post's near-duplicate spam signal reads every platform's posts of its day,
     so classifying after all of them are stored leaves ``cross_platform_spam`` nothing to redo.
 
-    ``parts``: a platform's classification in up to that many runs of consecutive days
-    (:func:`ranged_runs`), so that runs side by side end together; with a run per platform, the
-    biggest platform's run went on alone while the other worker waited. Collection stays a run per
-    platform: its runs call the platform's API, and two at once would share one rate limit.
-    ``labelled``: each run tagged with what it covers, for the UI's run list."""
+    Collection is a run per platform: its runs call the platform's API, and two runs of one
+    platform at once would share one rate limit. Classification calls no API: a run covers every
+    chosen platform (each block of neighbours, :func:`platform_blocks`), so a week's spam window,
+    every platform's posts, is read and fingerprinted once rather than once per platform; and the
+    range goes in up to ``parts`` runs of consecutive days (:func:`ranged_runs`'s spans), so that
+    runs side by side end together. ``labelled``: each run tagged with what it covers, for the
+    UI's run list."""
 
-    def tags(platform: str, start: date, end: date) -> dict[str, str]:
-        ranged = range_tags(f"{start}|{platform}", f"{end}|{platform}")
-        return {**ranged, PARTITIONS_TAG: f"{start}..{end}|{platform}"} if labelled else ranged
+    def tags(block: tuple[str, ...], start: date, end: date) -> dict[str, str]:
+        ranged = range_tags(f"{start}|{block[0]}", f"{end}|{block[-1]}")
+        covers = block[0] if len(block) == 1 else f"{block[0]}..{block[-1]}"
+        return {**ranged, PARTITIONS_TAG: f"{start}..{end}|{covers}"} if labelled else ranged
 
-    return [SeedRun("collect_posts", tags(p, first, last), ("raw_posts",)) for p in platforms] + [
-        SeedRun("classify_posts", tags(p, start, end))
-        for p in platforms
+    return [SeedRun("collect_posts", tags((p,), first, last), ("raw_posts",)) for p in platforms] + [
+        SeedRun("classify_posts", tags(block, start, end))
+        for block in platform_blocks(platforms)
         for start, end in split_span(first, last, parts, MIN_SPAN_DAYS)
     ]
 
@@ -284,10 +301,10 @@ def ranged_runs(job: str, first: date, last: date, parts: int = 1) -> list[SeedR
 
 def backfill_phases(first: date, last: date, platforms: Sequence[str], parts: int = 1) -> list[list[SeedRun]]:
     """What a ranged backfill launches: places, then every platform's raw posts for
-    ``first``..``last`` (a run per platform), then their classification (a run per platform and
-    span of days), then the daily metrics of the range (a run per span): a long range in up to
-    ``parts`` spans of consecutive days (:func:`post_runs`, :func:`ranged_runs`). A phase's runs
-    are independent."""
+    ``first``..``last`` (a run per platform), then their classification (a run per span of days,
+    every chosen platform in it), then the daily metrics of the range (a run per span): a long
+    range in up to ``parts`` spans of consecutive days (:func:`post_runs`, :func:`ranged_runs`).
+    A phase's runs are independent."""
     runs = post_runs(first, last, platforms, labelled=True, parts=parts)
     return [
         [SeedRun("refresh_places", {})],

@@ -26,7 +26,7 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
     env = {**os.environ, "KEDAH_PG_URL": warehouse_url, "KEDAH_HOME": str(tmp_path), "KEDAH_SOURCE_MODE": "demo",
            "KEDAH_EXECUTOR": "in_process", "KEDAH_START_DATE": "2026-10-01"}  # fmt: skip
     command = [sys.executable, "-m", "kedah_analytics.cli", "backfill", "--start", FIRST, "--end", LAST,
-               "--platforms", "twitter,instagram", "--workers", "2", "--json"]  # fmt: skip
+               "--platforms", "twitter,facebook", "--workers", "2", "--json"]  # fmt: skip
     cli = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -51,8 +51,10 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
     assert {pid(r) for r in by_job["refresh_places"] + by_job["daily_metrics"]} == {str(cli.pid)}
     assert str(cli.pid) not in {pid(r) for r in by_job["collect_posts"] + by_job["classify_posts"]}
     # Each run says in the UI's run list what it covers.
+    # Facebook and X are not neighbours (Instagram lies between): a run each, not one run holding
+    # Instagram too.
     covers = {r.dagster_run.tags.get("kedah/partitions") for r in by_job["classify_posts"]}
-    assert covers == {f"{FIRST}..{LAST}|twitter", f"{FIRST}..{LAST}|instagram"}
+    assert covers == {f"{FIRST}..{LAST}|twitter", f"{FIRST}..{LAST}|facebook"}
     # By the classification phase both workers are up and waiting: its two runs go at once.
     first, second = by_job["classify_posts"]
     assert pid(first) != pid(second)
@@ -72,7 +74,7 @@ def test_a_phases_runs_go_side_by_side_in_two_worker_processes(warehouse_url: st
             "SELECT count(DISTINCT date) FROM kedah.place_daily_metrics WHERE date BETWEEN %s AND %s",
             (FIRST, LAST),
         ).fetchone()
-    assert set(counts) == {"twitter", "instagram"}
+    assert set(counts) == {"twitter", "facebook"}
     assert all(raw > 0 and classified == raw for raw, classified in counts.values()), counts
     assert daily == (2,)  # both days' metrics
 
@@ -101,12 +103,14 @@ def test_an_unknown_platform_is_refused_before_any_run() -> None:
         backfill_summary(date(2026, 11, 2), date(2026, 11, 2), ["twitter", "tiktok"])
 
 
-def test_the_classification_and_daily_metrics_of_a_long_range_are_shared_in_consecutive_spans() -> None:
-    """A ranged run is one process's work: on two workers, a year's classification of a platform is
-    two runs of half a year each, and so are its daily metrics; collection stays a run per platform
-    (its API's rate limit is the platform's), and a short range stays one run per platform."""
-    from datetime import date
+def test_a_long_range_is_shared_in_consecutive_spans_and_classified_a_block_of_platforms_at_once() -> None:
+    """A ranged run is one process's work: on two workers, a year's classification is two runs of
+    half a year each, every chosen platform in them (neighbours in the partitions' order: a range of
+    keys covers the platforms between its ends), and so are its daily metrics; collection stays a
+    run per platform (its API's rate limit is the platform's); a short range stays one run."""
+    from datetime import date, timedelta
 
+    from assets.common.partitions import date_platform_partitions
     from kedah_analytics.definitions import backfill_phases, describe_run
 
     _, collect, classify, daily = backfill_phases(
@@ -117,20 +121,37 @@ def test_the_classification_and_daily_metrics_of_a_long_range_are_shared_in_cons
         "run of collect_posts (2025-06-01..2026-05-31|youtube)",
     ]
     assert [describe_run(r) for r in classify] == [
-        "run of classify_posts (2025-06-01..2025-11-30|twitter)",
-        "run of classify_posts (2025-12-01..2026-05-31|twitter)",
-        "run of classify_posts (2025-06-01..2025-11-30|youtube)",
-        "run of classify_posts (2025-12-01..2026-05-31|youtube)",
+        "run of classify_posts (2025-06-01..2025-11-30|twitter..youtube)",
+        "run of classify_posts (2025-12-01..2026-05-31|twitter..youtube)",
     ]
-    assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-            for r in classify[:2]] == [("2025-06-01|twitter", "2025-11-30|twitter"),
-                                      ("2025-12-01|twitter", "2026-05-31|twitter")]  # fmt: skip
     assert [describe_run(r) for r in daily] == [
         "run of daily_metrics (2025-06-01..2025-11-30)",
         "run of daily_metrics (2025-12-01..2026-05-31)",
     ]
     assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
             for r in daily] == [("2025-06-01", "2025-11-30"), ("2025-12-01", "2026-05-31")]  # fmt: skip
+
+    # Each classification run covers exactly its days and the chosen platforms, none between them.
+    first, last = date(2026, 9, 1), date(2026, 10, 5)
+    for chosen, blocks in (
+        (["youtube", "facebook", "instagram", "twitter"], [("facebook", "instagram", "twitter", "youtube")]),
+        (["facebook", "twitter", "youtube"], [("facebook",), ("twitter", "youtube")]),
+        (["instagram"], [("instagram",)]),
+    ):
+        _, _, classify, _ = backfill_phases(first, last, chosen, 2)
+        assert len(classify) == 2 * len(blocks)
+        covered = set()
+        for run in classify:
+            start, end = (
+                run.tags["dagster/asset_partition_range_start"],
+                run.tags["dagster/asset_partition_range_end"],
+            )
+            keys = date_platform_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end))
+            covered |= set(keys)
+            assert {k.split("|")[1] for k in keys} in [set(b) for b in blocks], keys
+        days = [str(first + timedelta(days=i)) for i in range((last - first).days + 1)]
+        assert covered == {f"{d}|{p}" for d in days for p in chosen}
+
     _, collect, classify, daily = backfill_phases(date(2026, 11, 2), date(2026, 11, 3), ["twitter"], 2)
     assert [describe_run(r) for r in classify] == ["run of classify_posts (2026-11-02..2026-11-03|twitter)"]
     assert [describe_run(r) for r in daily] == ["run of daily_metrics (2026-11-02..2026-11-03)"]
