@@ -78,8 +78,9 @@ def test_a_backfill_on_two_celery_workers_writes_exactly_the_in_process_rows(
                                              stderr=subprocess.PIPE, text=True))  # fmt: skip
     assert code == 0, err[-3000:]
     result = summary(out)
-    # places; raw posts of each platform, then their classification (definitions.post_runs); daily metrics
-    assert result["executor"] == "celery" and result["runs"] == 1 + 2 * len(PLATFORMS.split(",")) + 1
+    # places; raw posts of each platform, then their classification (a run for X and YouTube,
+    # neighbours: definitions.post_runs); daily metrics
+    assert result["executor"] == "celery" and result["runs"] == 1 + len(PLATFORMS.split(",")) + 1 + 1
     assert snapshot(pg_url) == in_process_rows
     assert sum(len(v) for v in in_process_rows.values()) > 0
     # Every step ran on one of this test's workers, and both took steps.
