@@ -1,17 +1,16 @@
 """A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would,
 with the phases of `kedah-analytics backfill` (definitions.backfill_phases): places, every
-platform's raw posts (a ranged run per platform), their classification (a ranged run per
-platform), daily metrics and term counts, then the marts (each a ranged run per worker, the range
-shared in spans of consecutive days: definitions.ranged_runs), all on
+platform's raw posts (a ranged run per platform), their classification (a ranged run per span of
+days, every platform in it), daily metrics and term counts, then the marts (each a ranged run per
+span: definitions.post_runs, definitions.ranged_runs), all on
 KEDAH_EXECUTOR=in_process against a Postgres-backed Dagster instance (this repository's
 dagster.yaml) on a scratch database. A phase's runs go side by side on ``--workers`` processes, as
 the command does (kedah_analytics/phases.py; one per core by default); ``--workers 1`` runs them
 one after the other in this process, the baseline.
 
 For each stage: posts or rows per second, wall time, CPU time of every process of the bench and of
-PostgreSQL's (``pg_cpu_s``), the runs' own seconds summed, peak memory of all processes together (this
-one's plus each worker's peak), and
-Dagster's share of the runs' seconds: time inside the instance's event storage (``store_event``
+PostgreSQL's (``pg_cpu_s``), the runs' own seconds summed, peak memory of all processes together
+(this one's plus each worker's peak), and Dagster's share of the runs' seconds: time inside the instance's event storage (``store_event``
 and ``store_event_batch``, wrapped in each process) and in asset-check steps (the events those
 steps store counted once). Then, in this process, on one core, the ceilings: the classifier alone
 on the same posts (a month of texts at a time), and COPY alone on the same rows (each table

@@ -343,8 +343,10 @@ def backfill_summary(first: date, last: date, platforms: Sequence[str], workers:
     has runs), and what the command prints of it: executor, workers, seconds, runs, steps and run ids."""
     if unknown := [p for p in platforms if p not in PLATFORMS]:
         raise ValueError(f"unknown platform(s) {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
-    spans = split_span(first, last, os.cpu_count() or 1, MIN_SPAN_DAYS)
-    workers = workers or default_workers(max(len(platforms), len(spans)))
+    # By default, one worker per core, and no more than the largest phase has runs to share.
+    workers = workers or default_workers(
+        max(map(len, backfill_phases(first, last, platforms, os.cpu_count() or 1)))
+    )
     started = time.monotonic()
     runs = backfill_range(first, last, platforms, workers)
     return {"executor": options_from(SETTINGS).kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),

@@ -44,7 +44,7 @@ def split_span(first: date, last: date, parts: int, min_days: int = 1) -> list[t
     shared by runs that go side by side. Together they cover every day once, in order."""
     days = (last - first).days + 1
     if days < 1:
-        raise ValueError(f"{first}..{last} holds no day")
+        raise ValueError(f"{first}..{last} holds no day: it ends before it starts")
     parts = max(1, min(parts, days // max(1, min_days)))
     size, longer = divmod(days, parts)
     spans, start = [], first
