@@ -56,6 +56,10 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _is_check_result(event: object) -> bool:
+    return getattr(event, "dagster_event_type", None) == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+
+
 @dataclass
 class EventTimer:
     """Seconds spent in the instance's event storage, wrapped around ``store_event`` and
@@ -67,13 +71,15 @@ class EventTimer:
     batches: int = 0
     in_batch: bool = False
     # Asset-check steps' keys, and the seconds of events stored by those steps: a check step's
-    # duration already holds them, so Dagster's share counts them once.
+    # duration already holds them, so Dagster's share counts them once. Not a batch of check
+    # evaluations (sensors/check_batches.py): the event that ends the step writes it, after the
+    # step's end time; one written mid-step (a full batch) is then counted twice, erring high.
     check_steps: set[str] = field(default_factory=set)
     in_check_steps: float = 0.0
 
-    def _add(self, event: object, seconds: float) -> None:
+    def _add(self, event: object, seconds: float, *, batch: bool = False) -> None:
         self.seconds += seconds
-        if getattr(event, "step_key", None) in self.check_steps:
+        if getattr(event, "step_key", None) in self.check_steps and not (batch and _is_check_result(event)):
             self.in_check_steps += seconds
 
     def wrap(self, instance: dg.DagsterInstance) -> None:
@@ -100,7 +106,7 @@ class EventTimer:
                 return original_batch(events, *args, **kwargs)
             finally:
                 self.in_batch = False
-                self._add(events[0] if events else None, time.perf_counter() - started)
+                self._add(events[0] if events else None, time.perf_counter() - started, batch=True)
                 self.events += len(events)
                 self.batches += 1
 

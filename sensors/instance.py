@@ -16,7 +16,8 @@ them load from dagster.yaml rather than in any one command:
   ``backfill``, ``dagster asset materialize`` alike. ``sensors.run_worker`` reads them to fail a run
   whose worker died. It also writes the events Dagster marks as a batch (a ranged run's
   materializations, one per partition, and the planned events at a run's start) in one statement
-  each, rather than one event at a time (:data:`EVENT_BATCH_SIZE`).
+  each, rather than one event at a time (:data:`EVENT_BATCH_SIZE`), and a check step's
+  per-partition results as one batch too (:mod:`sensors.check_batches`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 from kedah_analytics.warehouse.connection import connect, with_timeouts
+from sensors.check_batches import CheckEvaluationBuffer, is_batchable_check_evaluation
 from sensors.pooled_storage import (
     PooledPostgresEventLogStorage,
     PooledPostgresRunStorage,
@@ -123,6 +125,7 @@ class KedahInstance(dg.DagsterInstance):
         return InstanceRef.config_defaults(base_dir)
 
     def dispose(self) -> None:
+        self.flush_check_evaluations()
         super().dispose()
         # Dagster disposes the run and event log storages only; the pooled schedule storage holds
         # connections too (sensors/pooled_storage.py).
@@ -132,7 +135,26 @@ class KedahInstance(dg.DagsterInstance):
     def _get_event_batch_size(self) -> int:
         return int(os.environ.get("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE))
 
+    @property
+    def _check_evaluations(self) -> CheckEvaluationBuffer:
+        # Built on first use: DagsterInstance's constructor is Dagster's, with many arguments.
+        buffer = self.__dict__.get("_kedah_check_evaluations")
+        if buffer is None:
+            buffer = self.__dict__.setdefault("_kedah_check_evaluations", CheckEvaluationBuffer())
+        return buffer
+
+    def flush_check_evaluations(self) -> None:
+        """Write the check evaluations held back (sensors/check_batches.py) as one batch."""
+        self._check_evaluations.flush(super().handle_new_event)
+
     def handle_new_event(self, event: Any, *, batch_metadata: Any = None) -> None:
+        batch_size = self._get_event_batch_size()
+        if batch_metadata is None and batch_size > 0 and is_batchable_check_evaluation(event):
+            if self._check_evaluations.hold(event, batch_size):
+                self.flush_check_evaluations()
+            return
+        # Any other event comes after the evaluations held so far, as it would have.
+        self.flush_check_evaluations()
         super().handle_new_event(event, batch_metadata=batch_metadata)
         dagster_event = event.dagster_event
         # RUN_START is reported by the process that executes the run's steps, whoever launched it.

@@ -39,14 +39,18 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy
 import sqlalchemy.pool as db_pool
+from dagster._core.event_api import EventLogEntry
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine
+
+from sensors.check_batches import is_batchable_check_evaluation, store_check_evaluations
 
 # A run worker nests storage calls (a read inside a write's bookkeeping), the event watcher runs in
 # its own thread and the daemon runs several: a few connections are in use at once. Kept up to
@@ -159,7 +163,15 @@ class _Pooled:
 
 
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
-    """``PostgresEventLogStorage`` whose engine keeps its connections open (see the module)."""
+    """``PostgresEventLogStorage`` whose engine keeps its connections open (see the module), and
+    which writes a batch of check evaluations in one transaction (:mod:`sensors.check_batches`)."""
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        if events and all(is_batchable_check_evaluation(event) for event in events):
+            with self.index_transaction() as conn:
+                store_check_evaluations(conn, self.prepare_insert_event_batch(events), events)
+            return
+        super().store_event_batch(events)
 
 
 class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):

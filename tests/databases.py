@@ -19,6 +19,8 @@ from psycopg import sql
 
 from kedah_analytics.warehouse import apply_migrations
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @contextmanager
 def new_database(pg_server_url: str, prefix: str) -> Iterator[str]:
@@ -144,3 +146,14 @@ def drop_seed_templates(pg_server_url: str, run: str) -> None:
 
 def _name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
+
+
+def instance_on(url: str, home: Path) -> Any:
+    """A Dagster instance from this repository's dagster.yaml, its storage on database ``url``."""
+    import dagster as dg
+    import pytest
+
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KEDAH_PG_URL", url)  # the storage dagster.yaml names
+        return dg.DagsterInstance.from_config(str(home))

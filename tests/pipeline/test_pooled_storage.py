@@ -4,7 +4,6 @@ and stores and reads them as dagster-postgres does."""
 
 import gc
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import psycopg
 import pytest
 import sqlalchemy
 from dagster_postgres.auth import PgTokenProvider
-from databases import new_database
+from databases import instance_on, new_database
 
 from sensors import pooled_storage
 from sensors.pooled_storage import (
@@ -24,8 +23,6 @@ from sensors.pooled_storage import (
     PooledPostgresRunStorage,
     PooledPostgresScheduleStorage,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dg.asset(partitions_def=dg.StaticPartitionsDefinition([f"p{i}" for i in range(12)]))
@@ -38,13 +35,6 @@ def database(pg_server_url: str) -> Iterator[str]:
     """A database of this test's own: the process's pools for it start empty."""
     with new_database(pg_server_url, "kedah_pools") as url:
         yield url
-
-
-def instance_on(url: str, home: Path) -> dg.DagsterInstance:
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KEDAH_PG_URL", url)  # the storage dagster.yaml names
-        return dg.DagsterInstance.from_config(str(home))
 
 
 @pytest.fixture

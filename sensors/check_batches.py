@@ -1,0 +1,174 @@
+"""A check step's results written as one batch, not one event at a time.
+
+Each check of a ranged run reports one evaluation per partition (``assets/common/checks.py``): a
+year's backfill records about 7,300 of them in its posts stage alone. Dagster batches the events
+it marks as a batch (a ranged run's materializations) but writes every check evaluation on its
+own: one INSERT into the event log, a NOTIFY and an UPDATE of the check's execution row, three
+statements each committed on its own, about 2.6 ms an evaluation on this project's machine and
+the largest part of Dagster's share of a backfill (``bench/bench_year.py``).
+
+Here the two halves meet:
+
+- :class:`CheckEvaluationBuffer` (used by :class:`sensors.instance.KedahInstance`) holds a
+  process's check evaluations until the next event of any other kind (the step's success or
+  failure, a log line, the next step's start) or until a batch is full, then hands them to
+  Dagster's own batch path in their order. Nothing else comes between: the order of the event log
+  is what it would have been. A process that dies in between loses the evaluations of a step that
+  did not end either; the run fails as it would have.
+- :func:`store_check_evaluations` (used by the event log storage's ``store_event_batch``) writes
+  such a batch in one transaction: the events in one INSERT, then each partition's execution row
+  (the row Dagster planned when the step started, one per partition) updated from its evaluation,
+  the very values Dagster's ``_update_asset_check_evaluation`` writes, and a row inserted where
+  none was planned, as Dagster does. The NOTIFY is left out, as in Dagster's own batches (nothing
+  of this version listens).
+
+``DAGSTER_EVENT_BATCH_SIZE=0`` turns batching off for these as for materializations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as db
+from dagster import DagsterEventType
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.event_api import EventLogEntry
+from dagster._core.events import DagsterEventBatchMetadata, generate_event_batch_id
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
+from dagster._serdes import serialize_value
+
+Executions = AssetCheckExecutionsTable
+
+
+def is_batchable_check_evaluation(event: EventLogEntry) -> bool:
+    """A run's check evaluation of one partition: what :func:`store_check_evaluations` writes."""
+    dagster_event = event.dagster_event
+    return (
+        dagster_event is not None
+        and dagster_event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and bool(event.run_id)
+        and dagster_event.asset_check_evaluation_data.partition is not None
+    )
+
+
+class CheckEvaluationBuffer:
+    """A process's check evaluations not yet handed to storage, in their order."""
+
+    def __init__(self) -> None:
+        self._events: list[EventLogEntry] = []
+        self._lock = threading.Lock()
+
+    def hold(self, event: EventLogEntry, batch_size: int) -> bool:
+        """Keep ``event``; True when the batch is full and should be flushed."""
+        with self._lock:
+            self._events.append(event)
+            return len(self._events) >= batch_size
+
+    def flush(self, handle: Callable[..., None]) -> None:
+        """Hand the held events to ``handle(event, batch_metadata=...)`` as one batch."""
+        with self._lock:
+            if not self._events:
+                return
+            events, self._events = self._events, []
+        batch_id = generate_event_batch_id()
+        for i, event in enumerate(events):
+            handle(event, batch_metadata=DagsterEventBatchMetadata(batch_id, i == len(events) - 1))
+
+
+def _naive_utc(timestamp: float) -> datetime:
+    # What Dagster stores: a UTC datetime without its zone.
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def _execution_values(event: EventLogEntry, event_id: int) -> dict[str, Any]:
+    """The execution row's values for an evaluation, as Dagster's ``_update_asset_check_evaluation``."""
+    evaluation = event.get_dagster_event().asset_check_evaluation_data
+    target = evaluation.target_materialization_data
+    return {
+        "execution_status": (
+            AssetCheckExecutionRecordStatus.SUCCEEDED.value
+            if evaluation.passed
+            else AssetCheckExecutionRecordStatus.FAILED.value
+        ),
+        "evaluation_event": serialize_value(event),
+        "evaluation_event_timestamp": _naive_utc(event.timestamp),
+        "evaluation_event_storage_id": event_id,
+        "materialization_event_storage_id": target.storage_id if target else None,
+        "partition": evaluation.partition,
+    }
+
+
+def store_check_evaluations(conn: db.Connection, insert_events: Any, events: Sequence[EventLogEntry]) -> None:
+    """Write ``events`` (each :func:`is_batchable_check_evaluation`) in ``conn``'s transaction.
+
+    ``insert_events``: the storage's INSERT of the events (``prepare_insert_event_batch``)."""
+    ids = [int(row[0]) for row in conn.execute(insert_events.returning(SqlEventLogStorageTable.c.id))]
+    if len(ids) != len(events):
+        raise DagsterInvariantViolationError(f"stored {len(ids)} of {len(events)} check evaluations")
+    by_check: dict[tuple[str, str, str], list[tuple[EventLogEntry, int]]] = defaultdict(list)
+    for event, event_id in zip(events, ids, strict=True):
+        evaluation = event.get_dagster_event().asset_check_evaluation_data
+        check_key = (evaluation.asset_key.to_string(), evaluation.check_name, str(event.run_id))
+        by_check[check_key].append((event, event_id))
+
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for (asset_key, check_name, run_id), evaluated in by_check.items():
+        planned = _planned_rows(conn, asset_key, check_name, run_id)
+        for event, event_id in evaluated:
+            values = _execution_values(event, event_id)
+            partition = values["partition"]
+            if planned.get(partition, 0) > 1:
+                raise DagsterInvariantViolationError(
+                    f"{planned[partition]} planned rows for {asset_key} {check_name} {partition} in run"
+                    f" {run_id}: duplicate AssetCheckEvaluationPlanned events"
+                )
+            if partition in planned:
+                updates.append({**{f"new_{k}": v for k, v in values.items()}, "b_asset_key": asset_key,
+                                "b_check_name": check_name, "b_run_id": run_id, "b_partition": partition})  # fmt: skip
+            else:
+                inserts.append({**values, "asset_key": asset_key, "check_name": check_name, "run_id": run_id})
+    if updates:
+        conn.execute(_UPDATE, updates)
+    if inserts:
+        conn.execute(Executions.insert().values(inserts))
+
+
+def _planned_rows(conn: db.Connection, asset_key: str, check_name: str, run_id: str) -> dict[str, int]:
+    """How many execution rows each partition has for a check in a run (one, planned at step start)."""
+    query = (
+        db.select(Executions.c.partition, db.func.count())
+        .where(
+            Executions.c.asset_key == asset_key,
+            Executions.c.check_name == check_name,
+            Executions.c.run_id == run_id,
+            Executions.c.partition.is_not(None),
+        )
+        .group_by(Executions.c.partition)
+    )
+    return {str(partition): int(count) for partition, count in conn.execute(query)}
+
+
+_COLUMNS = (
+    "execution_status",
+    "evaluation_event",
+    "evaluation_event_timestamp",
+    "evaluation_event_storage_id",
+    "materialization_event_storage_id",
+    "partition",
+)
+_UPDATE = (
+    Executions.update()
+    .where(
+        Executions.c.asset_key == db.bindparam("b_asset_key"),
+        Executions.c.check_name == db.bindparam("b_check_name"),
+        Executions.c.run_id == db.bindparam("b_run_id"),
+        Executions.c.partition == db.bindparam("b_partition"),
+    )
+    .values({column: db.bindparam(f"new_{column}") for column in _COLUMNS})
+)

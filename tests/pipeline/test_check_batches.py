@@ -1,0 +1,195 @@
+"""A check step's per-partition results are written as one batch (sensors/check_batches.py), and
+what is stored is what Dagster stores when it writes them one at a time: the same evaluation
+events in the same place of the run's log, the same execution row per partition, the same status
+per partition where the UI reads it."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as db
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from databases import instance_on, new_database
+
+from assets.common.checks import partition_evaluations
+from kedah_analytics.quality.tables import CheckOutcome
+from sensors.check_batches import is_batchable_check_evaluation
+
+KEYS = [f"p{i}" for i in range(6)]
+PARTITIONS = dg.StaticPartitionsDefinition(KEYS)
+FAILING = "p3"
+
+
+@dg.asset(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run())
+def numbers(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"keys": len(context.partition_keys)})
+
+
+@dg.asset(partitions_def=PARTITIONS, deps=[numbers], backfill_policy=dg.BackfillPolicy.single_run())
+def downstream(context: dg.AssetExecutionContext) -> None:
+    return None
+
+
+def _outcome(key: str) -> CheckOutcome:
+    return CheckOutcome(key != FAILING, {"key": key})
+
+
+@dg.asset_check(asset=numbers, partitions_def=PARTITIONS)  # type: ignore[arg-type]
+def numbers_fine(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
+    keys = list(context.partition_keys)
+    yield from partition_evaluations(
+        context, keys, [CheckOutcome(True, {"key": k}) for k in keys], dg.AssetCheckSeverity.WARN
+    )
+
+
+@dg.asset_check(asset=numbers, partitions_def=PARTITIONS, blocking=True)  # type: ignore[arg-type]
+def numbers_blocking(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
+    keys = list(context.partition_keys)
+    yield from partition_evaluations(context, keys, [_outcome(k) for k in keys], dg.AssetCheckSeverity.ERROR)
+
+
+DEFS = dg.Definitions(assets=[numbers, downstream], asset_checks=[numbers_fine, numbers_blocking])
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": KEYS[0],
+    "dagster/asset_partition_range_end": KEYS[-1],
+}
+
+
+@pytest.fixture
+def instance(pg_server_url: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    with new_database(pg_server_url, "kedah_checks") as url, instance_on(url, tmp_path) as instance:
+        yield instance
+
+
+def _run(instance: dg.DagsterInstance, batch_size: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    result = DEFS.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, tags=RANGE_TAGS, raise_on_error=False
+    )
+    return result.run_id
+
+
+def _stored(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
+    """What a run left in the event log and the execution rows, without its ids and times."""
+    records = instance.get_records_for_run(run_id).records
+    log = [
+        (r.event_log_entry.dagster_event_type.value, r.event_log_entry.step_key)
+        for r in records
+        if r.event_log_entry.dagster_event_type is not None
+    ]
+    by_id = {r.storage_id: r.event_log_entry for r in records}
+    executions = AssetCheckExecutionsTable
+    with instance.event_log_storage.index_connection() as conn:
+        rows = conn.execute(
+            db.select(executions).where(executions.c.run_id == run_id).order_by(executions.c.id)
+        ).mappings()
+        stored = []
+        for row in rows:
+            evaluation = by_id[row["evaluation_event_storage_id"]]
+            target = by_id.get(row["materialization_event_storage_id"])
+            stored.append(
+                (
+                    row["check_name"],
+                    row["partition"],
+                    row["execution_status"],
+                    evaluation.dagster_event_type.value,
+                    evaluation.dagster_event.event_specific_data.partition,
+                    target.dagster_event.partition if target is not None else None,
+                    row["evaluation_event_timestamp"] == _naive(evaluation.timestamp),
+                )
+            )
+    status = {
+        (info.check_key.name, info.partition_key): (
+            info.latest_execution_status,
+            info.latest_planned_run_id == run_id,
+        )
+        for info in instance.event_log_storage.get_asset_check_partition_info(
+            [numbers_fine.check_key, numbers_blocking.check_key]
+        )
+    }
+    return {"log": log, "executions": sorted(stored, key=str), "status": status}
+
+
+def _naive(timestamp: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def test_a_ranged_runs_check_results_are_stored_as_dagster_stores_them_one_at_a_time(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = instance.event_log_storage
+    single: list[Any] = []
+    store_event = storage.store_event
+
+    def counted(event: Any) -> None:
+        if is_batchable_check_evaluation(event):
+            single.append(event)
+        store_event(event)
+
+    monkeypatch.setattr(storage, "store_event", counted)
+
+    one_at_a_time = _stored(instance, _run(instance, "0", monkeypatch))
+    assert len(single) == 2 * len(KEYS)  # Dagster's own path: a write per evaluation
+    single.clear()
+    batched = _stored(instance, _run(instance, "1000", monkeypatch))
+    assert single == []  # every evaluation went through the batch
+
+    assert batched["log"] == one_at_a_time["log"]
+    assert batched["executions"] == one_at_a_time["executions"]
+    assert len(batched["executions"]) == 2 * len(KEYS)
+    statuses = {key: status for key, (status, _) in batched["status"].items()}
+    assert statuses[("numbers_blocking", FAILING)].value == "FAILED"
+    assert sum(s.value == "SUCCEEDED" for s in statuses.values()) == 2 * len(KEYS) - 1
+    assert all(latest for _, latest in batched["status"].values())  # the batched run is the latest
+    # The failed blocking check still stops the downstream asset.
+    assert not instance.fetch_materializations(dg.AssetKey("downstream"), limit=1).records
+
+
+def test_evaluations_are_written_in_batches_of_the_batch_size(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = instance.event_log_storage
+    batches: list[int] = []
+    store_event_batch = storage.store_event_batch
+
+    def counted(events: Any) -> None:
+        if all(is_batchable_check_evaluation(e) for e in events):
+            batches.append(len(events))
+        store_event_batch(events)
+
+    monkeypatch.setattr(storage, "store_event_batch", counted)
+    stored = _stored(instance, _run(instance, "4", monkeypatch))
+    assert batches == [4, 2, 4, 2]  # each check's six results: a full batch, then the rest
+    assert len(stored["executions"]) == 2 * len(KEYS)
+
+
+def test_an_evaluation_without_a_planned_row_gets_one_as_in_dagster(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster inserts the execution row when none was planned (a step launched elsewhere); the
+    batch does the same: the run's rows deleted and its evaluations written again as a batch give
+    the very rows Dagster wrote."""
+    run_id = _run(instance, "0", monkeypatch)
+    before = _stored(instance, run_id)
+    events = [
+        r.event_log_entry
+        for r in instance.get_records_for_run(run_id).records
+        if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    executions = AssetCheckExecutionsTable
+    with instance.event_log_storage.index_connection() as conn:
+        conn.execute(db.delete(executions).where(executions.c.run_id == run_id))
+        conn.execute(
+            db.text(
+                "DELETE FROM event_logs WHERE run_id = :run AND dagster_event_type = 'ASSET_CHECK_EVALUATION'"
+            ),
+            {"run": run_id},
+        )
+    instance.event_log_storage.store_event_batch(events)
+    after = _stored(instance, run_id)
+    assert after["executions"] == before["executions"]
+    assert sorted(after["status"].items(), key=str) == sorted(before["status"].items(), key=str)
