@@ -39,7 +39,11 @@ def classified_posts(
 ) -> dg.Output[ReplaceChunks]:
     """Each post's sentiment label and score (-1..1) with confidence, language, keywords, topics,
     linked place and city, spam score and flag, and engagement rate with its denominator."""
-    from kedah_analytics.classify.posts import RAW_COLUMNS_READ, classify_days  # pandas: loaded by the step
+    from kedah_analytics.classify.posts import (  # pandas: loaded by the step
+        RAW_COLUMNS_READ,
+        SPAM_WINDOW_COLUMNS,
+        classify_days,
+    )
     from kedah_analytics.places import PlaceLinker
 
     if places.empty:
@@ -54,7 +58,7 @@ def classified_posts(
             with warehouse.connection() as conn:
                 window = read_days(
                     conn, "raw_posts", days[0] - timedelta(days=DUPLICATE_WINDOW_DAYS), days[-1],
-                    ("date", "text", "author_id"),
+                    SPAM_WINDOW_COLUMNS,
                 )  # fmt: skip
             yield days, classify_days(raw, window, days, linker, classifier, DUPLICATE_WINDOW_DAYS)
 

@@ -158,6 +158,9 @@ PASSED_COLUMNS = ("platform", "post_id", "date", "created_at", "provider",
 # Every raw column the classification reads: the asset reads these and leaves the rest (the payload,
 # urls, fetch times, references to other posts) in the warehouse.
 RAW_COLUMNS_READ = (*PASSED_COLUMNS, "text", "author_id", "author_followers", "hashtags", "is_withheld")
+# What the asset reads of the spam window's posts: the texts and accounts the signal compares, and
+# which post each is, so that a post of the chunk is fingerprinted once (see classify_days).
+SPAM_WINDOW_COLUMNS = ("date", "text", "author_id", "platform", "post_id")
 
 
 def _classified_frames(
@@ -252,8 +255,9 @@ def classify_days(
     texts = [post_text(t) for t in chunk["text"].tolist()]
     posts = PostColumns.of(chunk, texts)
     sentiments, names, versions = _sentiments(classifier, texts)
-    keys = near_duplicate_keys(texts)
-    window_keys = near_duplicate_keys([post_text(t) for t in window["text"].tolist()])
+    window_texts = [post_text(t) for t in window["text"].tolist()]
+    window_keys = near_duplicate_keys(window_texts)
+    keys = _chunk_keys(chunk, texts, window, window_texts, window_keys)
     window_authors = window["author_id"].tolist()
     duplicates: list[bool] = []
     start = 0
@@ -273,6 +277,34 @@ def classify_days(
     frames = _classified_frames(posts, [len(rows) for _, rows in by_day], sentiments, names, versions, spams,
                                 linker)  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def _chunk_keys(
+    chunk: pd.DataFrame,
+    texts: list[str],
+    window: pd.DataFrame,
+    window_texts: list[str],
+    window_keys: list[str],
+) -> list[str]:
+    """The chunk's near-duplicate fingerprints: a post the window also holds (same platform and id,
+    same text) takes the window's, the rest are computed. The window read with ``platform`` and
+    ``post_id`` holds every post of a chunk that covers all its platforms: each text is then
+    fingerprinted once, not twice."""
+    if not {"platform", "post_id"} <= set(window.columns):
+        return near_duplicate_keys(texts)
+    known = {
+        (platform, post_id): (text, key)
+        for platform, post_id, text, key in zip(
+            window["platform"].tolist(), window["post_id"].tolist(), window_texts, window_keys, strict=True
+        )
+    }
+    keys = []
+    for platform, post_id, text in zip(
+        chunk["platform"].tolist(), chunk["post_id"].tolist(), texts, strict=True
+    ):
+        seen = known.get((platform, post_id))
+        keys.append(seen[1] if seen is not None and seen[0] == text else near_duplicate_keys([text])[0])
+    return keys
 
 
 def _dates(frame: pd.DataFrame) -> pd.Series:

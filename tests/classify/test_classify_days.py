@@ -8,7 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from kedah_analytics.classify.posts import RAW_COLUMNS_READ, classify_days, classify_posts
+from kedah_analytics.classify.posts import (
+    RAW_COLUMNS_READ,
+    SPAM_WINDOW_COLUMNS,
+    classify_days,
+    classify_posts,
+)
 from kedah_analytics.classify.registry import build_classifier
 from kedah_analytics.domain import PLATFORMS
 from kedah_analytics.places import PlaceLinker, alternation, load_places, normalize_joined, normalize_text
@@ -71,6 +76,31 @@ def test_a_demo_chunk_classifies_as_day_by_day(linker, offline):
     raw = window[window["platform"] == "twitter"].reset_index(drop=True)
     out = both(raw, window[["date", "text", "author_id"]], DAYS, linker, offline)
     assert len(out) == (raw["date"].isin(DAYS)).sum() and out["is_spam"].any()
+
+
+def test_fingerprints_taken_from_the_window_give_the_same_frame(linker, offline):
+    """The window read with each post's platform and id lends the chunk its fingerprints; a post
+    the window lacks, or holds with another text (rewritten between the two reads), is
+    fingerprinted from the chunk's own text."""
+    window = demo_rows((DAYS[0] - timedelta(days=1), *DAYS))[list(SPAM_WINDOW_COLUMNS)]
+    raw = demo_rows(DAYS)  # every platform: each post of the chunk is in the window
+    first = raw.iloc[0]
+    rewritten = window.copy()
+    rewritten.loc[
+        (rewritten["platform"] == first["platform"]) & (rewritten["post_id"] == first["post_id"]), "text"
+    ] = COPY
+    copy_elsewhere = {
+        "date": first["date"],
+        "text": COPY,
+        "author_id": "someone-else",
+        "platform": "x",
+        "post_id": "c",
+    }
+    rewritten = pd.concat([rewritten, pd.DataFrame([copy_elsewhere])], ignore_index=True)
+    for seen in (window, window.iloc[::2], rewritten):
+        out = both(raw, seen, DAYS, linker, offline)
+    # Taken from the rewritten window, the first post would be a copy of someone else's.
+    assert not out.set_index(["platform", "post_id"]).loc[(first["platform"], first["post_id"]), "is_spam"]
 
 
 def test_the_raw_columns_the_asset_reads_are_all_the_classification_needs(linker, offline):
