@@ -72,7 +72,7 @@ class EventTimer:
     in_batch: bool = False
     # Asset-check steps' keys, and the seconds of events stored by those steps: a check step's
     # duration already holds them, so Dagster's share counts them once. Not a batch of check
-    # evaluations (sensors/check_batches.py): the event that ends the step writes it, after the
+    # evaluations (sensors/event_batches.py): the event that ends the step writes it, after the
     # step's end time; one written mid-step (a full batch) is then counted twice, erring high.
     check_steps: set[str] = field(default_factory=set)
     in_check_steps: float = 0.0

@@ -17,7 +17,7 @@ them load from dagster.yaml rather than in any one command:
   whose worker died. It also writes the events Dagster marks as a batch (a ranged run's
   materializations, one per partition, and the planned events at a run's start) in one statement
   each, rather than one event at a time (:data:`EVENT_BATCH_SIZE`), and a check step's
-  per-partition results as one batch too (:mod:`sensors.check_batches`).
+  per-partition results as one batch too (:mod:`sensors.event_batches`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 from kedah_analytics.warehouse.connection import connect, with_timeouts
-from sensors.check_batches import CheckEvaluationBuffer, is_batchable_check_evaluation
+from sensors.event_batches import CheckEvaluationBuffer, is_batchable_check_evaluation
 from sensors.pooled_storage import (
     PooledPostgresEventLogStorage,
     PooledPostgresRunStorage,
@@ -144,7 +144,7 @@ class KedahInstance(dg.DagsterInstance):
         return buffer
 
     def flush_check_evaluations(self) -> None:
-        """Write the check evaluations held back (sensors/check_batches.py) as one batch."""
+        """Write the check evaluations held back (sensors/event_batches.py) as one batch."""
         self._check_evaluations.flush(super().handle_new_event)
 
     def handle_new_event(self, event: Any, *, batch_metadata: Any = None) -> None:

@@ -50,7 +50,12 @@ from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine
 
-from sensors.check_batches import is_batchable_check_evaluation, store_check_evaluations
+from sensors.event_batches import (
+    is_batchable_check_evaluation,
+    is_planned,
+    store_check_evaluations,
+    store_planned,
+)
 
 # A run worker nests storage calls (a read inside a write's bookkeeping), the event watcher runs in
 # its own thread and the daemon runs several: a few connections are in use at once. Kept up to
@@ -164,12 +169,16 @@ class _Pooled:
 
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
     """``PostgresEventLogStorage`` whose engine keeps its connections open (see the module), and
-    which writes a batch of check evaluations in one transaction (:mod:`sensors.check_batches`)."""
+    which writes a batch of check evaluations, or of a run's planned events, in one INSERT and a
+    few updates rather than event by event (:mod:`sensors.event_batches`)."""
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         if events and all(is_batchable_check_evaluation(event) for event in events):
             with self.index_transaction() as conn:
                 store_check_evaluations(conn, self.prepare_insert_event_batch(events), events)
+            return
+        if events and all(is_planned(event) for event in events):
+            store_planned(self, events)
             return
         super().store_event_batch(events)
 

@@ -1,7 +1,7 @@
-"""A check step's per-partition results are written as one batch (sensors/check_batches.py), and
-what is stored is what Dagster stores when it writes them one at a time: the same evaluation
-events in the same place of the run's log, the same execution row per partition, the same status
-per partition where the UI reads it."""
+"""A check step's per-partition results, and a run's planned events, are written as batches
+(sensors/event_batches.py), and what is stored is what Dagster stores when it writes them one at a
+time: the same events in the same places of the run's log, the same execution row per partition,
+the same status per partition where the UI reads it, the same row of each asset."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +10,12 @@ from typing import Any
 import dagster as dg
 import pytest
 import sqlalchemy as db
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
 from databases import instance_on, new_database
 
 from assets.common.checks import partition_evaluations
 from kedah_analytics.quality.tables import CheckOutcome
-from sensors.check_batches import is_batchable_check_evaluation
+from sensors.event_batches import is_batchable_check_evaluation, is_planned
 
 KEYS = [f"p{i}" for i in range(6)]
 PARTITIONS = dg.StaticPartitionsDefinition(KEYS)
@@ -50,7 +50,17 @@ def numbers_blocking(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
     yield from partition_evaluations(context, keys, [_outcome(k) for k in keys], dg.AssetCheckSeverity.ERROR)
 
 
-DEFS = dg.Definitions(assets=[numbers, downstream], asset_checks=[numbers_fine, numbers_blocking])
+@dg.asset_check(asset=downstream, partitions_def=PARTITIONS)  # type: ignore[arg-type]
+def downstream_fine(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
+    """Planned with the run, never run (its asset is stopped): its rows stay as the run planned them."""
+    keys = list(context.partition_keys)
+    yield from partition_evaluations(
+        context, keys, [CheckOutcome(True, {}) for _ in keys], dg.AssetCheckSeverity.WARN
+    )
+
+
+CHECKS = [numbers_fine, numbers_blocking, downstream_fine]
+DEFS = dg.Definitions(assets=[numbers, downstream], asset_checks=CHECKS)
 RANGE_TAGS = {
     "dagster/asset_partition_range_start": KEYS[0],
     "dagster/asset_partition_range_end": KEYS[-1],
@@ -75,9 +85,14 @@ def _stored(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
     """What a run left in the event log and the execution rows, without its ids and times."""
     records = instance.get_records_for_run(run_id).records
     log = [
-        (r.event_log_entry.dagster_event_type.value, r.event_log_entry.step_key)
+        (
+            r.event_log_entry.dagster_event_type.value,
+            r.event_log_entry.step_key,
+            r.event_log_entry.dagster_event.asset_key,
+            r.event_log_entry.dagster_event.partition,
+        )
         for r in records
-        if r.event_log_entry.dagster_event_type is not None
+        if r.event_log_entry.dagster_event is not None
     ]
     by_id = {r.storage_id: r.event_log_entry for r in records}
     executions = AssetCheckExecutionsTable
@@ -95,7 +110,7 @@ def _stored(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
                     row["partition"],
                     row["execution_status"],
                     evaluation.dagster_event_type.value,
-                    evaluation.dagster_event.event_specific_data.partition,
+                    getattr(evaluation.dagster_event.event_specific_data, "partition", None),
                     target.dagster_event.partition if target is not None else None,
                     row["evaluation_event_timestamp"] == _naive(evaluation.timestamp),
                 )
@@ -105,11 +120,24 @@ def _stored(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
             info.latest_execution_status,
             info.latest_planned_run_id == run_id,
         )
-        for info in instance.event_log_storage.get_asset_check_partition_info(
-            [numbers_fine.check_key, numbers_blocking.check_key]
-        )
+        for info in instance.event_log_storage.get_asset_check_partition_info([c.check_key for c in CHECKS])
     }
-    return {"log": log, "executions": sorted(stored, key=str), "status": status}
+    # The asset that never materialized (the blocking check failed) has the row its planned events
+    # left: the run, and the time of its last planned event.
+    last_planned = max(
+        r.event_log_entry.timestamp
+        for r in records
+        if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        and r.event_log_entry.dagster_event.asset_key == dg.AssetKey("downstream")
+    )
+    with instance.event_log_storage.index_connection() as conn:
+        run, latest = conn.execute(
+            db.select(AssetKeyTable.c.last_run_id, AssetKeyTable.c.last_materialization_timestamp).where(
+                AssetKeyTable.c.asset_key == dg.AssetKey("downstream").to_string()
+            )
+        ).one()
+    asset_row = (run == run_id, latest.timestamp() == pytest.approx(last_planned, abs=1e-6))
+    return {"log": log, "executions": sorted(stored, key=str), "status": status, "asset_row": asset_row}
 
 
 def _naive(timestamp: float) -> Any:
@@ -126,24 +154,27 @@ def test_a_ranged_runs_check_results_are_stored_as_dagster_stores_them_one_at_a_
     store_event = storage.store_event
 
     def counted(event: Any) -> None:
-        if is_batchable_check_evaluation(event):
+        if is_batchable_check_evaluation(event) or is_planned(event):
             single.append(event)
         store_event(event)
 
     monkeypatch.setattr(storage, "store_event", counted)
 
     one_at_a_time = _stored(instance, _run(instance, "0", monkeypatch))
-    assert len(single) == 2 * len(KEYS)  # Dagster's own path: a write per evaluation
+    # Dagster's own path: a write per evaluation, per planned partition of each asset, per check
+    assert len(single) == 2 * len(KEYS) + 2 * len(KEYS) + len(CHECKS)
     single.clear()
     batched = _stored(instance, _run(instance, "1000", monkeypatch))
-    assert single == []  # every evaluation went through the batch
+    assert single == []  # every evaluation and planned event went through a batch
 
     assert batched["log"] == one_at_a_time["log"]
+    assert batched["asset_row"] == one_at_a_time["asset_row"] == (True, True)
     assert batched["executions"] == one_at_a_time["executions"]
-    assert len(batched["executions"]) == 2 * len(KEYS)
+    assert len(batched["executions"]) == 3 * len(KEYS)  # the never-run check's planned rows too
     statuses = {key: status for key, (status, _) in batched["status"].items()}
     assert statuses[("numbers_blocking", FAILING)].value == "FAILED"
     assert sum(s.value == "SUCCEEDED" for s in statuses.values()) == 2 * len(KEYS) - 1
+    assert {statuses[("downstream_fine", key)].value for key in KEYS} == {"PLANNED"}
     assert all(latest for _, latest in batched["status"].values())  # the batched run is the latest
     # The failed blocking check still stops the downstream asset.
     assert not instance.fetch_materializations(dg.AssetKey("downstream"), limit=1).records
@@ -164,7 +195,7 @@ def test_evaluations_are_written_in_batches_of_the_batch_size(
     monkeypatch.setattr(storage, "store_event_batch", counted)
     stored = _stored(instance, _run(instance, "4", monkeypatch))
     assert batches == [4, 2, 4, 2]  # each check's six results: a full batch, then the rest
-    assert len(stored["executions"]) == 2 * len(KEYS)
+    assert len(stored["executions"]) == 3 * len(KEYS)
 
 
 def test_an_evaluation_without_a_planned_row_gets_one_as_in_dagster(
@@ -182,7 +213,11 @@ def test_an_evaluation_without_a_planned_row_gets_one_as_in_dagster(
     ]
     executions = AssetCheckExecutionsTable
     with instance.event_log_storage.index_connection() as conn:
-        conn.execute(db.delete(executions).where(executions.c.run_id == run_id))
+        conn.execute(
+            db.delete(executions).where(
+                executions.c.run_id == run_id, executions.c.execution_status != "PLANNED"
+            )
+        )
         conn.execute(
             db.text(
                 "DELETE FROM event_logs WHERE run_id = :run AND dagster_event_type = 'ASSET_CHECK_EVALUATION'"
