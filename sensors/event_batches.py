@@ -211,9 +211,9 @@ def store_planned(storage: Any, events: Sequence[EventLogEntry]) -> None:
             raise DagsterInvariantViolationError(f"stored {len(ids)} of {len(events)} planned events")
         planned = [(e, i) for e, i in zip(events, ids, strict=True) if e.dagster_event_type in ASSET_EVENTS]
         storage._store_asset_event_tags(conn, [e for e, _ in planned], [i for _, i in planned])
-        last_by_asset: dict[str, tuple[EventLogEntry, int]] = {}
+        last_by_asset: dict[Any, tuple[EventLogEntry, int]] = {}
         for event, event_id in planned:
-            last_by_asset[event.get_dagster_event().asset_key.to_string()] = (event, event_id)
+            last_by_asset[event.get_dagster_event().asset_key] = (event, event_id)
         for event, event_id in last_by_asset.values():
             storage._store_asset_event(conn, event, event_id)
     for event, event_id in zip(events, ids, strict=True):
