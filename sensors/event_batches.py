@@ -49,7 +49,6 @@ from dagster import DagsterEventType
 from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.event_api import EventLogEntry
 from dagster._core.events import (
-    ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
     DagsterEventBatchMetadata,
     generate_event_batch_id,
@@ -129,7 +128,8 @@ def _execution_values(event: EventLogEntry, event_id: int) -> dict[str, Any]:
 
 
 def store_check_evaluations(conn: db.Connection, insert_events: Any, events: Sequence[EventLogEntry]) -> None:
-    """Write ``events`` (each :func:`is_batchable_check_evaluation`) in ``conn``'s transaction.
+    """Write ``events`` (each :func:`is_batchable_check_evaluation`) in ``conn``'s transaction: a
+    batch that fails leaves nothing, and Dagster then stores its events one at a time.
 
     ``insert_events``: the storage's INSERT of the events (``prepare_insert_event_batch``)."""
     ids = [int(row[0]) for row in conn.execute(insert_events.returning(SqlEventLogStorageTable.c.id))]
@@ -201,8 +201,9 @@ _UPDATE = (
 
 def store_planned(storage: Any, events: Sequence[EventLogEntry]) -> None:
     """Write a run's planned events (each :func:`is_planned`) to ``storage``, a dagster-postgres
-    event log storage: what its ``store_event`` does for each, in one INSERT and one update of each
-    asset's row."""
+    event log storage: what its ``store_event`` does for each, in one transaction: one INSERT, one
+    update of each asset's row, the planned checks' rows. A batch that fails leaves nothing, and
+    Dagster then stores its events one at a time."""
     with storage.index_transaction() as conn:
         ids = [int(row[0]) for row in conn.execute(
             storage.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
@@ -216,6 +217,31 @@ def store_planned(storage: Any, events: Sequence[EventLogEntry]) -> None:
             last_by_asset[event.get_dagster_event().asset_key] = (event, event_id)
         for event, event_id in last_by_asset.values():
             storage._store_asset_event(conn, event, event_id)
-    for event, event_id in zip(events, ids, strict=True):
-        if event.dagster_event_type in ASSET_CHECK_EVENTS:
-            storage.store_asset_check_event(event, event_id)
+        checks = [
+            row
+            for event, event_id in zip(events, ids, strict=True)
+            if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+            for row in _planned_check_rows(event, event_id)
+        ]
+        if checks:
+            conn.execute(Executions.insert().values(checks))
+
+
+def _planned_check_rows(event: EventLogEntry, event_id: int) -> list[dict[str, Any]]:
+    """A planned check's execution rows, one per partition it will check, as Dagster's
+    ``_store_asset_check_evaluation_planned`` writes them."""
+    planned = event.get_dagster_event().asset_check_planned_data
+    keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+    return [
+        {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "partition": key,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": _naive_utc(event.timestamp),
+            "evaluation_event_storage_id": event_id,
+        }
+        for key in keys
+    ]

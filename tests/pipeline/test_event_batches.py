@@ -15,6 +15,7 @@ from databases import instance_on, new_database
 
 from assets.common.checks import partition_evaluations
 from kedah_analytics.quality.tables import CheckOutcome
+from sensors import event_batches
 from sensors.event_batches import is_batchable_check_evaluation, is_planned
 
 KEYS = [f"p{i}" for i in range(6)]
@@ -228,3 +229,23 @@ def test_an_evaluation_without_a_planned_row_gets_one_as_in_dagster(
     after = _stored(instance, run_id)
     assert after["executions"] == before["executions"]
     assert sorted(after["status"].items(), key=str) == sorted(before["status"].items(), key=str)
+
+
+def test_a_batch_that_fails_part_way_leaves_nothing_and_dagster_stores_its_events_one_by_one(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch is one transaction: failing after its INSERT (here, where the planned checks'
+    rows and the evaluations' planned rows are read), it leaves no event behind, and Dagster's
+    fallback then writes every event alone, with nothing stored twice."""
+    one_at_a_time = _stored(instance, _run(instance, "0", monkeypatch))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(event_batches, "_planned_check_rows", broken)
+    monkeypatch.setattr(event_batches, "_planned_rows", broken)
+    fell_back = _stored(instance, _run(instance, "1000", monkeypatch))
+    assert fell_back == {**one_at_a_time, "status": fell_back["status"]}
+    assert {k: v[0] for k, v in fell_back["status"].items()} == {
+        k: v[0] for k, v in one_at_a_time["status"].items()
+    }
