@@ -127,14 +127,25 @@ def _execution_values(event: EventLogEntry, event_id: int) -> dict[str, Any]:
     }
 
 
-def store_check_evaluations(conn: db.Connection, insert_events: Any, events: Sequence[EventLogEntry]) -> None:
-    """Write ``events`` (each :func:`is_batchable_check_evaluation`) in ``conn``'s transaction: a
-    batch that fails leaves nothing, and Dagster then stores its events one at a time.
-
-    ``insert_events``: the storage's INSERT of the events (``prepare_insert_event_batch``)."""
-    ids = [int(row[0]) for row in conn.execute(insert_events.returning(SqlEventLogStorageTable.c.id))]
+def _insert_events(storage: Any, conn: db.Connection, events: Sequence[EventLogEntry]) -> list[int]:
+    """``events`` in the event log in one INSERT, on ``conn``: their storage ids, in order."""
+    insert = storage.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
+    ids = [int(row[0]) for row in conn.execute(insert)]
     if len(ids) != len(events):
-        raise DagsterInvariantViolationError(f"stored {len(ids)} of {len(events)} check evaluations")
+        raise DagsterInvariantViolationError(f"stored {len(ids)} of {len(events)} events of a batch")
+    return ids
+
+
+def store_check_evaluations(storage: Any, events: Sequence[EventLogEntry]) -> None:
+    """Write ``events`` (each :func:`is_batchable_check_evaluation`) to ``storage``, a
+    dagster-postgres event log storage, in one transaction: a batch that fails leaves nothing, and
+    Dagster then stores its events one at a time."""
+    with storage.index_transaction() as conn:
+        _store_check_evaluations(conn, events, _insert_events(storage, conn, events))
+
+
+def _store_check_evaluations(conn: db.Connection, events: Sequence[EventLogEntry], ids: list[int]) -> None:
+    """Each evaluation's execution row: its planned row updated, or a row inserted where none was."""
     by_check: dict[tuple[str, str, str], list[tuple[EventLogEntry, int]]] = defaultdict(list)
     for event, event_id in zip(events, ids, strict=True):
         evaluation = event.get_dagster_event().asset_check_evaluation_data
@@ -205,11 +216,7 @@ def store_planned(storage: Any, events: Sequence[EventLogEntry]) -> None:
     update of each asset's row, the planned checks' rows. A batch that fails leaves nothing, and
     Dagster then stores its events one at a time."""
     with storage.index_transaction() as conn:
-        ids = [int(row[0]) for row in conn.execute(
-            storage.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
-        )]  # fmt: skip
-        if len(ids) != len(events):
-            raise DagsterInvariantViolationError(f"stored {len(ids)} of {len(events)} planned events")
+        ids = _insert_events(storage, conn, events)
         planned = [(e, i) for e, i in zip(events, ids, strict=True) if e.dagster_event_type in ASSET_EVENTS]
         storage._store_asset_event_tags(conn, [e for e, _ in planned], [i for _, i in planned])
         last_by_asset: dict[Any, tuple[EventLogEntry, int]] = {}

@@ -15,9 +15,9 @@ them load from dagster.yaml rather than in any one command:
   (``kedah/worker_host``, ``kedah/worker_pid``): the daemon's worker, ``kedah-analytics seed`` or
   ``backfill``, ``dagster asset materialize`` alike. ``sensors.run_worker`` reads them to fail a run
   whose worker died. It also writes the events Dagster marks as a batch (a ranged run's
-  materializations, one per partition, and the planned events at a run's start) in one statement
-  each, rather than one event at a time (:data:`EVENT_BATCH_SIZE`), and a check step's
-  per-partition results as one batch too (:mod:`sensors.event_batches`).
+  materializations, one per partition) in one statement rather than one event at a time
+  (:data:`EVENT_BATCH_SIZE`), and with :mod:`sensors.event_batches` two kinds Dagster's PostgreSQL
+  storage wrote one at a time: a run's planned events and a check step's per-partition results.
 """
 
 from __future__ import annotations
@@ -113,6 +113,10 @@ EVENT_BATCH_SIZE = 1000
 class KedahInstance(dg.DagsterInstance):
     """Dagster's instance, recording each run's worker (host and pid) when the run starts."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._check_evaluations = CheckEvaluationBuffer()
+        super().__init__(*args, **kwargs)
+
     # What dagster.yaml's `instance_class` asks of a class: no settings of its own, Dagster's defaults.
     @classmethod
     def config_schema(cls) -> dict[str, Any]:
@@ -134,14 +138,6 @@ class KedahInstance(dg.DagsterInstance):
 
     def _get_event_batch_size(self) -> int:
         return int(os.environ.get("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE))
-
-    @property
-    def _check_evaluations(self) -> CheckEvaluationBuffer:
-        # Built on first use: DagsterInstance's constructor is Dagster's, with many arguments.
-        buffer = self.__dict__.get("_kedah_check_evaluations")
-        if buffer is None:
-            buffer = self.__dict__.setdefault("_kedah_check_evaluations", CheckEvaluationBuffer())
-        return buffer
 
     def flush_check_evaluations(self) -> None:
         """Write the check evaluations held back (sensors/event_batches.py) as one batch."""

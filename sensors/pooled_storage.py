@@ -174,8 +174,7 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         if events and all(is_batchable_check_evaluation(event) for event in events):
-            with self.index_transaction() as conn:
-                store_check_evaluations(conn, self.prepare_insert_event_batch(events), events)
+            store_check_evaluations(self, events)
             return
         if events and all(is_planned(event) for event in events):
             store_planned(self, events)
