@@ -1,18 +1,19 @@
 """A year of demo posts at a real Kedah volume, backfilled end to end as a data engineer would,
-with the phases of `kedah-analytics backfill` (definitions.backfill_phases): places, every
-platform's raw posts (a ranged run per platform), their classification (a ranged run per span of
-days, every platform in it), daily metrics and term counts, then the marts (each a ranged run per
-span: definitions.post_runs, definitions.ranged_runs), all on
+with the plan of `kedah-analytics backfill` (definitions.backfill_plan): places, then span by span
+every platform's raw posts (a ranged run per platform), their classification (every platform in a
+run) and the daily metrics and term counts, and here the marts of each span too (a ranged run
+after the span's daily metrics), each run as soon as what it reads is stored, all on
 KEDAH_EXECUTOR=in_process against a Postgres-backed Dagster instance (this repository's
-dagster.yaml) on a scratch database. A phase's runs go side by side on ``--workers`` processes, as
-the command does (kedah_analytics/phases.py; one per core by default); ``--workers 1`` runs them
-one after the other in this process, the baseline.
+dagster.yaml) on a scratch database. Runs go side by side on ``--workers`` processes, as the
+command's do (kedah_analytics/phases.py; one per core by default); ``--workers 1`` runs them one
+after the other in this process, the baseline.
 
-For each stage: posts or rows per second, wall time, CPU time of every process of the bench and of
-PostgreSQL's (``pg_cpu_s``), the runs' own seconds summed, peak memory of all processes together
+For each stage: posts or rows per second, wall time (its first run's start to its last run's end:
+the stages overlap), CPU time of its runs, the runs' own seconds summed, peak memory of all processes together
 (this one's plus each worker's peak), and Dagster's share of the runs' seconds: time inside the instance's event storage (``store_event``
 and ``store_event_batch``, wrapped in each process) and in asset-check steps (the events those
-steps store counted once). Then, in this process, on one core, the ceilings: the classifier alone
+steps store counted once); each run's start, end and worker, and PostgreSQL's CPU over the whole
+(every ``postgres`` process on the machine). Then, in this process, on one core, the ceilings: the classifier alone
 on the same posts (a month of texts at a time), and COPY alone on the same rows (each table
 streamed into an empty copy of itself, COPY TO piped into COPY FROM). It ends with ``name: value``
 lines.
@@ -121,7 +122,6 @@ class Stage:
     wall: float = 0.0
     run_s: float = 0.0
     cpu: float = 0.0
-    postgres_cpu: float = 0.0
     events_s: float = 0.0
     events: int = 0
     batches: int = 0
@@ -129,6 +129,8 @@ class Stage:
     check_events_s: float = 0.0
     peak_mib: float = 0.0
     steps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # Each run: what it covers, its worker's pid, when it started (time.time()) and its seconds.
+    runs: list[tuple[str, int, float, float]] = field(default_factory=list)
 
 
 def check_step_keys(defs: dg.Definitions) -> set[str]:
@@ -148,6 +150,7 @@ class RunStats:
     check_events_s: float
     pid: int
     peak_mib: float
+    started: float  # time.time() at the start, comparable across the workers
 
 
 @functools.cache
@@ -165,28 +168,32 @@ def timed_run(run) -> RunStats:  # type: ignore[no-untyped-def]
     from kedah_analytics.definitions import execute_run
 
     instance, timer = _timed_instance()
+    started = time.time()
     before = (timer.seconds, timer.events, timer.batches, timer.in_check_steps, time.process_time())
     done = execute_run(run, instance)
     return RunStats(
         done.run_id, done.seconds, time.process_time() - before[4], timer.seconds - before[0],
         timer.events - before[1], timer.batches - before[2], timer.in_check_steps - before[3],
-        os.getpid(), peak_rss_mib(),
+        os.getpid(), peak_rss_mib(), started,
     )  # fmt: skip
 
 
-def run_stage(
-    stage: Stage, phases, workers: int, instance, checks: set[str], peaks: dict[int, float], pool
+def run_measured(
+    plan, stage_of, workers: int, instance, checks: set[str], peaks: dict[int, float], pool
 ) -> None:  # type: ignore[no-untyped-def]
-    """``phases`` on ``workers``, in ``pool``'s processes (shared by the stages, as the command's
-    phases share theirs), measured into ``stage``."""
+    """``plan`` (kedah_analytics/phases.py) on ``workers``, in ``pool``'s processes, each run
+    measured into its stage (``stage_of(run)``). Stages overlap: a span's classification goes
+    while the next span is collected, so a stage's wall is from its first run's start to its last
+    run's end."""
     from kedah_analytics.definitions import describe_run
-    from kedah_analytics.phases import run_phases
+    from kedah_analytics.phases import run_plan
 
-    wall, cpu, postgres = time.perf_counter(), time.process_time(), postgres_cpu()
-    for run in run_phases(phases, timed_run, workers, describe_run, pool):
+    for task, run in zip(plan, run_plan(plan, timed_run, workers, describe_run, pool), strict=True):
+        stage = stage_of(task.item)
+        stage.runs.append((describe_run(task.item), run.pid, run.started, run.seconds))
+        stage.wall = max(s + t for _, _, s, t in stage.runs) - min(s for _, _, s, _ in stage.runs)
         stage.run_s += run.seconds
-        if run.pid != os.getpid():  # a worker's; this process's own CPU is counted below
-            stage.cpu += run.cpu
+        stage.cpu += run.cpu
         stage.events_s += run.events_s
         stage.events += run.events
         stage.batches += run.batches
@@ -197,11 +204,27 @@ def run_stage(
             stage.steps[step.step_key] += seconds
             if step.step_key in checks:
                 stage.checks_s += seconds
-    stage.wall += time.perf_counter() - wall
-    stage.cpu += time.process_time() - cpu
-    stage.postgres_cpu += postgres_cpu() - postgres
     peaks[os.getpid()] = peak_rss_mib()
-    stage.peak_mib = sum(peaks.values())
+    for stage in {id(stage_of(task.item)): stage_of(task.item) for task in plan}.values():
+        stage.peak_mib = sum(peaks.values())
+
+
+def with_marts(plan):  # type: ignore[no-untyped-def]
+    """The backfill's ``plan`` without its places run (run before, outside the figures), and the
+    marts of each span of daily metrics, after it and every earlier span's (an alert reads the
+    weeks before its day)."""
+    from kedah_analytics.definitions import ranged_runs
+    from kedah_analytics.phases import Task
+
+    plan = [Task(t.item, tuple(i - 1 for i in t.after if i)) for t in plan[1:]]
+    daily = [i for i, t in enumerate(plan) if t.item.job == "daily_metrics"]
+    for n, i in enumerate(daily):
+        tags = plan[i].item.tags
+        first = date.fromisoformat(tags["dagster/asset_partition_range_start"])
+        last = date.fromisoformat(tags["dagster/asset_partition_range_end"])
+        (marts,) = ranged_runs("build_marts", first, last)
+        plan.append(Task(marts, tuple(daily[: n + 1])))
+    return plan
 
 
 def postgres_cpu() -> float:
@@ -288,7 +311,7 @@ def main() -> None:
         os.environ["KEDAH_PG_URL"] = url
         os.environ["DAGSTER_HOME"] = str(home)  # the workers' instance, and timed_run's here
         instance = dg.DagsterInstance.from_config(str(home))
-        from kedah_analytics.definitions import backfill_phases, defs, initialize_pools, ranged_runs
+        from kedah_analytics.definitions import backfill_plan, defs, initialize_pools
         from kedah_analytics.domain import PLATFORMS
         from kedah_analytics.phases import default_workers, worker_pool
 
@@ -297,23 +320,24 @@ def main() -> None:
         checks = check_step_keys(defs)
         imported_mib = peak_rss_mib()
         peaks: dict[int, float] = {}
-        places_phase, *post_phases, daily_phase = backfill_phases(days[0], days[-1], PLATFORMS, workers)
+        plan = backfill_plan(days[0], days[-1], PLATFORMS, workers)
+        places = Stage("places", "rows")
         posts = Stage("raw + classified posts", "posts")
         daily = Stage("daily metrics + term counts", "rows")
         marts = Stage("marts", "rows")
+        stage_of = {"refresh_places": places, "collect_posts": posts, "classify_posts": posts,
+                    "daily_metrics": daily, "build_marts": marts}  # fmt: skip
         daily_tables = ["place_daily_metrics", "term_daily_counts", "term_hourly_counts"]
-        pool = worker_pool(workers)  # its processes start when a phase first needs them
+        pool = worker_pool(workers)  # its processes start when two runs first go at once
         try:
-            run_stage(Stage("places", "rows"), [places_phase], workers, instance, checks, peaks, pool)
-            started = time.perf_counter()
-            run_stage(posts, post_phases, workers, instance, checks, peaks, pool)
+            run_measured(plan[:1], lambda run: stage_of[run.job], workers, instance, checks, peaks, pool)
+            started, postgres = time.perf_counter(), postgres_cpu()
+            rest = with_marts(plan)
+            run_measured(rest, lambda run: stage_of[run.job], workers, instance, checks, peaks, pool)
+            wall, postgres = time.perf_counter() - started, postgres_cpu() - postgres
             posts.count = count(url, "raw_posts")
-            run_stage(daily, [daily_phase], workers, instance, checks, peaks, pool)
             daily.count = sum(count(url, t) for t in daily_tables)
-            mart_runs = ranged_runs("build_marts", days[0], days[-1], workers)
-            run_stage(marts, [mart_runs], workers, instance, checks, peaks, pool)
             marts.count = sum(count(url, t) for t in MARTS)
-            wall = time.perf_counter() - started
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         peak = sum(peaks.values())
@@ -329,13 +353,20 @@ def main() -> None:
         f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   workers: {workers} "
         f"(cores: {os.cpu_count()})   load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'runs_s':>8s} {'cpu_s':>8s} {'pg_cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
+    print(f"{'stage':30s} {'count':>9s} {'per_s':>8s} {'wall_s':>8s} {'runs_s':>8s} {'cpu_s':>8s} {'events':>7s} {'event_s':>8s} {'checks_s':>8s} {'peak_MiB':>8s}")  # fmt: skip
     for s in stages:
-        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.run_s:8.1f} {s.cpu:8.1f} {s.postgres_cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
+        print(f"{s.name:30s} {s.count:9d} {s.count / s.wall:8.0f} {s.wall:8.1f} {s.run_s:8.1f} {s.cpu:8.1f} {s.events:7d} {s.events_s:8.1f} {s.checks_s:8.1f} {s.peak_mib:8.0f}")  # fmt: skip
+    print("(a stage's wall runs from its first run's start to its last run's end; stages overlap)")
     print("steps (seconds, summed over runs):")
     for s in stages:
         for key, seconds in sorted(s.steps.items(), key=lambda kv: -kv[1]):
             print(f"  {s.name:30s} {key:45s} {seconds:8.1f}")
+    print("runs (start and end in seconds from the first run's start, worker pid):")
+    origin = min(started for s in stages for _, _, started, _ in s.runs)
+    for s in stages:
+        for described, pid, started, seconds in s.runs:
+            start = started - origin
+            print(f"  {start:7.1f} {start + seconds:7.1f} {pid:>7d}  {described}")
     print(
         f"ceiling, classifier alone on {classified} posts: {classify_s:.1f} s ({classified / classify_s:.0f} posts/s)"
     )
@@ -353,6 +384,7 @@ def main() -> None:
     print(
         f"runs' own seconds: {runs_s:.1f} over {wall:.1f} s of wall ({runs_s / wall:.2f} runs at once on average)"
     )
+    print(f"PostgreSQL's CPU (every postgres process on the machine): {postgres:.1f} s")
     print(f"year_wall_s: {wall:.1f}")
     print(f"posts_per_s: {posts.count / wall:.0f}")
     print(f"ceiling_ratio: {wall / (classify_s + copy_s):.2f}")

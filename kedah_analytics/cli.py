@@ -322,9 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", required=True, help="first Kedah day, YYYY-MM-DD")
     backfill.add_argument("--end", required=True, help="last Kedah day, YYYY-MM-DD")
     backfill.add_argument("--platforms", default="twitter,instagram,facebook,youtube")
-    backfill.add_argument("--workers", type=int, default=0, help="a phase's runs side by side in this many "
-                          "processes (default: one per core, at most as many as a phase has runs; a range of 28 days or "
-                          "more is shared by them in spans)")  # fmt: skip
+    backfill.add_argument("--workers", type=int, default=0, help="runs side by side in this many processes "
+                          "(default: one per core; a range of 28 days or more goes in two spans of days per process)")  # fmt: skip
     backfill.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     backfill.set_defaults(func=cmd_backfill)
 

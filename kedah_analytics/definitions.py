@@ -36,7 +36,7 @@ from assets.trends import checks as trends_checks
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
-from kedah_analytics.phases import default_workers, run_phases, split_span
+from kedah_analytics.phases import Task, default_workers, run_plan, split_span
 from kedah_analytics.trends.forecast_config import ForecastConfig
 from resources import (
     AccountMetricSources,
@@ -120,6 +120,10 @@ class SeedRun(NamedTuple):
 # A ranged run's days are shared by runs side by side only in spans of at least this many days: a
 # run costs a few seconds of Dagster's own (its events, checks, previews) before its first row.
 MIN_SPAN_DAYS = 14
+# Spans of a command-line backfill per worker process (backfill_plan): with more spans than
+# workers, a span's classification overlaps the next span's collection, and the last span's
+# classification and daily metrics, which nothing else overlaps, are shorter.
+SPANS_PER_WORKER = 2
 
 
 def platform_blocks(platforms: Sequence[str]) -> list[tuple[str, ...]]:
@@ -299,19 +303,27 @@ def ranged_runs(job: str, first: date, last: date, parts: int = 1) -> list[SeedR
     ]
 
 
-def backfill_phases(first: date, last: date, platforms: Sequence[str], parts: int = 1) -> list[list[SeedRun]]:
-    """What a ranged backfill launches: places, then every platform's raw posts for
-    ``first``..``last`` (a run per platform), then their classification (a run per span of days,
-    every chosen platform in it), then the daily metrics of the range (a run per span): a long
-    range in up to ``parts`` spans of consecutive days (:func:`post_runs`, :func:`ranged_runs`).
-    A phase's runs are independent."""
-    runs = post_runs(first, last, platforms, labelled=True, parts=parts)
-    return [
-        [SeedRun("refresh_places", {})],
-        [r for r in runs if r.job == "collect_posts"],
-        [r for r in runs if r.job == "classify_posts"],
-        ranged_runs("daily_metrics", first, last, parts),
-    ]
+def backfill_plan(first: date, last: date, platforms: Sequence[str], workers: int = 1) -> list[Task[SeedRun]]:
+    """What a ranged backfill launches, each run after the runs whose rows it reads: places; then,
+    span by span of consecutive days, every platform's raw posts (a run per platform, after the
+    platform's previous span), their classification (a run per block of platforms,
+    :func:`post_runs`, after every platform's raw posts of the span and so of the day before it)
+    and the span's daily metrics (after its classification). On ``workers`` processes a long range
+    goes in ``SPANS_PER_WORKER`` spans per worker (:func:`~kedah_analytics.phases.split_span`), so
+    that a span is classified while the next is collected and little is left for the last."""
+    parts = workers * SPANS_PER_WORKER if workers > 1 else 1
+    plan: list[Task[SeedRun]] = [Task(SeedRun("refresh_places", {}))]
+    last_of: dict[str, int] = {}  # each platform's latest collection: its next one waits for it
+    for start, end in split_span(first, last, parts, MIN_SPAN_DAYS):
+        runs = post_runs(start, end, platforms, labelled=True)
+        for platform, run in zip(platforms, runs, strict=False):
+            plan.append(Task(run, (last_of.get(platform, 0),)))
+            last_of[platform] = len(plan) - 1
+        collected = tuple(last_of[p] for p in platforms)
+        plan += [Task(run, collected) for run in runs[len(platforms) :]]
+        classified = tuple(range(len(plan) - len(runs) + len(platforms), len(plan)))
+        plan += [Task(run, classified) for run in ranged_runs("daily_metrics", start, end)]
+    return plan
 
 
 def initialize_pools(instance: dg.DagsterInstance) -> list[str]:
@@ -330,23 +342,20 @@ def initialize_pools(instance: dg.DagsterInstance) -> list[str]:
 
 
 def backfill_range(first: date, last: date, platforms: Sequence[str], workers: int = 1) -> list[RunDone]:
-    """The runs of :func:`backfill_phases`, from the command line, a phase's runs on up to
-    ``workers`` processes at once (kedah_analytics/phases.py); the instance is DAGSTER_HOME's. Raw
+    """The runs of :func:`backfill_plan`, from the command line, on up to ``workers`` processes at
+    once (kedah_analytics/phases.py); the instance is DAGSTER_HOME's. Raw
     posts' steps also take a ``source_api`` pool slot each (dagster.yaml), so no more of them call
     the social APIs at once than the pool allows, however many workers. Raises if a run fails."""
     initialize_pools(_process_instance())
-    return run_phases(backfill_phases(first, last, platforms, workers), execute_run, workers, describe_run)
+    return run_plan(backfill_plan(first, last, platforms, workers), execute_run, workers, describe_run)
 
 
 def backfill_summary(first: date, last: date, platforms: Sequence[str], workers: int = 0) -> dict[str, Any]:
-    """:func:`backfill_range` on ``workers`` processes (0: one per core, at most as many as a phase
-    has runs), and what the command prints of it: executor, workers, seconds, runs, steps and run ids."""
+    """:func:`backfill_range` on ``workers`` processes (0: one per core), and what the command
+    prints of it: executor, workers, seconds, runs, steps and run ids."""
     if unknown := [p for p in platforms if p not in PLATFORMS]:
         raise ValueError(f"unknown platform(s) {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
-    # By default, one worker per core, and no more than the largest phase has runs to share.
-    workers = workers or default_workers(
-        max(map(len, backfill_phases(first, last, platforms, os.cpu_count() or 1)))
-    )
+    workers = workers or default_workers(len(platforms) + 1)
     started = time.monotonic()
     runs = backfill_range(first, last, platforms, workers)
     return {"executor": options_from(SETTINGS).kind, "workers": workers, "seconds": round(time.monotonic() - started, 2),

@@ -1,5 +1,6 @@
-"""kedah_analytics/phases.py: a phase's items side by side in worker processes, phases in order,
-failures (a raised error, a dead worker) named after the whole phase has finished."""
+"""kedah_analytics/phases.py: a plan's tasks side by side in worker processes, each after what it
+waits for (phases: after the whole phase before), failures (a raised error, a dead worker) named
+once the rest has finished, what waits for a failure left out."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kedah_analytics.phases import PhaseFailed, run_phases, split_span
+from kedah_analytics.phases import PhaseFailed, Task, run_phases, run_plan, split_span
 
 RENDEZVOUS = "KEDAH_TEST_PHASES_RENDEZVOUS"
 
@@ -75,6 +76,54 @@ def test_a_failure_in_this_process_is_named_too():
 def test_no_workers_is_refused():
     with pytest.raises(ValueError, match="workers must be at least 1, not 0"):
         run_phases([["a"]], work, workers=0)
+
+
+def waiting(item: str) -> tuple[str, int, float, float]:
+    """Like :func:`work`; ``x until y`` also marks its start and ends only once ``y`` has
+    started (in $KEDAH_TEST_PHASES_RENDEZVOUS), within 60 s."""
+    name, _, until = item.partition(" until ")
+    folder = Path(os.environ[RENDEZVOUS])
+    (folder / name).touch()
+    deadline = time.monotonic() + 60
+    while until and not (folder / until).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{until} did not start while {name} ran")
+        time.sleep(0.05)
+    return work(name)
+
+
+def test_a_task_starts_once_what_it_waits_for_is_done_not_after_everything_before_it(monkeypatch, tmp_path):
+    """``c`` waits for ``b`` only: it starts while ``a``, listed before it, still runs (``a`` ends
+    only once ``c`` has started)."""
+    monkeypatch.setenv(RENDEZVOUS, str(tmp_path))
+    plan = [Task("a until c"), Task("b"), Task("c", after=(1,))]
+    done = run_plan(plan, waiting, workers=2)
+    assert [item for item, *_ in done] == ["a", "b", "c"]
+    (_, _, _, end_a), (_, _, _, end_b), (_, _, start_c, _) = done
+    assert end_b <= start_c < end_a
+
+
+def test_a_failed_task_leaves_out_what_waits_for_it_and_nothing_else():
+    plan = [Task("fail-x"), Task("b"), Task("c", (0,)), Task("d", (2,)), Task("e", (1,)), Task("f", (1, 3))]
+    for workers in (1, 2):
+        with pytest.raises(PhaseFailed) as failed:
+            run_plan(plan, work, workers=workers, describe=lambda i: f"item {i}")
+        assert failed.value.failures == ["item fail-x failed: fail-x went wrong"]
+        assert failed.value.left_out == ["item c", "item d", "item f"]
+        assert [item for item, *_ in failed.value.done] == ["b", "e"]
+        assert "item c not run: it waits for a failed run" in str(failed.value)
+
+
+def test_one_worker_runs_the_plan_in_its_order_in_this_process():
+    done = run_plan([Task("a"), Task("b"), Task("c", (0,)), Task("d", (2, 1))], work, workers=1)
+    assert [item for item, *_ in done] == ["a", "b", "c", "d"]
+    assert {pid for _, pid, *_ in done} == {os.getpid()}
+    assert [start for *_, start, _ in done] == sorted(start for *_, start, _ in done)
+
+
+def test_a_task_waiting_for_a_later_one_is_refused():
+    with pytest.raises(ValueError, match="task 0 \\(a\\) waits for a task that is not before it"):
+        run_plan([Task("a", (1,)), Task("b")], work, workers=2)
 
 
 @pytest.mark.parametrize(

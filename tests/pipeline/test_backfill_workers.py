@@ -103,33 +103,38 @@ def test_an_unknown_platform_is_refused_before_any_run() -> None:
         backfill_summary(date(2026, 11, 2), date(2026, 11, 2), ["twitter", "tiktok"])
 
 
-def test_a_long_range_is_shared_in_consecutive_spans_and_classified_a_block_of_platforms_at_once() -> None:
-    """A ranged run is one process's work: on two workers, a year's classification is two runs of
-    half a year each, every chosen platform in them (neighbours in the partitions' order: a range of
-    keys covers the platforms between its ends), and so are its daily metrics; collection stays a
-    run per platform (its API's rate limit is the platform's); a short range stays one run."""
+def test_a_long_range_goes_span_by_span_each_run_after_what_it_reads() -> None:
+    """A ranged run is one process's work: on two workers a year goes in four spans of consecutive
+    days. In each span, a run per platform collects (after the same platform's previous span: its
+    API's rate limit is the platform's), a run per block of neighbouring platforms classifies (after
+    every platform's raw posts of the span, and so of the day before it: the spam signal reads them),
+    and a run computes the daily metrics (after the span's classification). Nothing else waits, so
+    a span is classified while the next is collected. A short range is one span."""
     from datetime import date, timedelta
 
     from assets.common.partitions import date_platform_partitions
-    from kedah_analytics.definitions import backfill_phases, describe_run
+    from kedah_analytics.definitions import backfill_plan, describe_run
 
-    _, collect, classify, daily = backfill_phases(
-        date(2025, 6, 1), date(2026, 5, 31), ["twitter", "youtube"], 2
-    )
-    assert [describe_run(r) for r in collect] == [
-        "run of collect_posts (2025-06-01..2026-05-31|twitter)",
-        "run of collect_posts (2025-06-01..2026-05-31|youtube)",
-    ]
-    assert [describe_run(r) for r in classify] == [
-        "run of classify_posts (2025-06-01..2025-11-30|twitter..youtube)",
-        "run of classify_posts (2025-12-01..2026-05-31|twitter..youtube)",
-    ]
-    assert [describe_run(r) for r in daily] == [
-        "run of daily_metrics (2025-06-01..2025-11-30)",
-        "run of daily_metrics (2025-12-01..2026-05-31)",
-    ]
+    plan = backfill_plan(date(2025, 6, 1), date(2026, 5, 31), ["twitter", "youtube"], 2)
+    named = [(describe_run(t.item), sorted(describe_run(plan[i].item) for i in t.after)) for t in plan]
+    places = "run of refresh_places (not partitioned)"
+    spans = [("2025-06-01", "2025-08-31"), ("2025-09-01", "2025-11-30"), ("2025-12-01", "2026-03-01"),
+             ("2026-03-02", "2026-05-31")]  # fmt: skip
+    expected = [(places, [])]
+    before = {"twitter": places, "youtube": places}
+    for start, end in spans:
+        collect = {p: f"run of collect_posts ({start}..{end}|{p})" for p in ("twitter", "youtube")}
+        classify = f"run of classify_posts ({start}..{end}|twitter..youtube)"
+        expected += [(collect[p], [before[p]]) for p in ("twitter", "youtube")]
+        expected += [
+            (classify, sorted(collect.values())),
+            (f"run of daily_metrics ({start}..{end})", [classify]),
+        ]
+        before = collect
+    assert named == expected
+    daily = [t.item for t in plan if t.item.job == "daily_metrics"]
     assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-            for r in daily] == [("2025-06-01", "2025-11-30"), ("2025-12-01", "2026-05-31")]  # fmt: skip
+            for r in daily] == spans  # fmt: skip
 
     # Each classification run covers exactly its days and the chosen platforms, none between them.
     first, last = date(2026, 9, 1), date(2026, 10, 5)
@@ -138,8 +143,8 @@ def test_a_long_range_is_shared_in_consecutive_spans_and_classified_a_block_of_p
         (["facebook", "twitter", "youtube"], [("facebook",), ("twitter", "youtube")]),
         (["instagram"], [("instagram",)]),
     ):
-        _, _, classify, _ = backfill_phases(first, last, chosen, 2)
-        assert len(classify) == 2 * len(blocks)
+        classify = [t.item for t in backfill_plan(first, last, chosen, 2) if t.item.job == "classify_posts"]
+        assert len(classify) == 2 * len(blocks)  # 35 days: two spans (none shorter than 14 days)
         covered = set()
         for run in classify:
             start, end = (
@@ -152,6 +157,14 @@ def test_a_long_range_is_shared_in_consecutive_spans_and_classified_a_block_of_p
         days = [str(first + timedelta(days=i)) for i in range((last - first).days + 1)]
         assert covered == {f"{d}|{p}" for d in days for p in chosen}
 
-    _, collect, classify, daily = backfill_phases(date(2026, 11, 2), date(2026, 11, 3), ["twitter"], 2)
-    assert [describe_run(r) for r in classify] == ["run of classify_posts (2026-11-02..2026-11-03|twitter)"]
-    assert [describe_run(r) for r in daily] == ["run of daily_metrics (2026-11-02..2026-11-03)"]
+    short = [
+        describe_run(t.item) for t in backfill_plan(date(2026, 11, 2), date(2026, 11, 3), ["twitter"], 2)
+    ]
+    assert short == [
+        places,
+        "run of collect_posts (2026-11-02..2026-11-03|twitter)",
+        "run of classify_posts (2026-11-02..2026-11-03|twitter)",
+        "run of daily_metrics (2026-11-02..2026-11-03)",
+    ]
+    # One worker: the whole range is one span.
+    assert len(backfill_plan(date(2025, 6, 1), date(2026, 5, 31), ["twitter"], 1)) == 4
