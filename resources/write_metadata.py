@@ -25,7 +25,7 @@ PREVIEW_ROWS = 5
 
 
 def _markdown_preview(df: pd.DataFrame) -> str:
-    shown = df.drop(columns=[c for c in ("payload",) if c in df.columns]).head(PREVIEW_ROWS)
+    shown = df.head(PREVIEW_ROWS).drop(columns=[c for c in ("payload",) if c in df.columns])
     return frame_table(shown) if len(shown) else "(no rows)"
 
 

@@ -78,12 +78,16 @@ def _by_chunk(
     context: dg.AssetExecutionContext,
     build_chunk: Callable[[tuple[date, ...]], DataFrame],
     describe: Describe,
+    look_back_days: int = 0,
 ) -> dg.Output[ReplaceChunks]:
-    """The run's days a week at a time: ``build_chunk(days)`` reads what it needs of those days (and
-    the days before them a rolling figure looks back on) and builds their rows, which replace those
-    days' partitions in one transaction; a year's run holds a week and its look-back, not the year."""
+    """The run's days a chunk at a time: ``build_chunk(days)`` reads what it needs of those days
+    (and the ``look_back_days`` before them a rolling figure looks back on) and builds their rows,
+    which replace those days' partitions in one transaction; a year's run holds a chunk and its
+    look-back, not the year. A chunk is a week, or as long as the look-back: a week after 28 days of
+    look-back would read each stored day five times over a range, a chunk of 28 days twice."""
     scope = run_scope(context)
-    chunks = ((days, build_chunk(days)) for days in day_chunks(scope.days(), CHUNK_DAYS))
+    chunk_days = max(CHUNK_DAYS, look_back_days)
+    chunks = ((days, build_chunk(days)) for days in day_chunks(scope.days(), chunk_days))
     return dg.Output(ReplaceChunks(chunks, scope=scope, describe=describe))
 
 
@@ -116,7 +120,7 @@ def place_rankings(
         history = place_daily_metrics.read(_back(days, RANKING_DAYS), days[-1])
         return build.place_rankings(history, places, list(days))
 
-    return _by_chunk(context, rankings, _describe(top_places=_top_places))
+    return _by_chunk(context, rankings, _describe(top_places=_top_places), RANKING_DAYS)
 
 
 @_mart(columns.SENTIMENT_BY_CATEGORY)
@@ -186,4 +190,4 @@ def alerts(
         with warehouse.connection() as conn:
             return build_alerts_by_day(conn, days, AlertInputs(hourly, metrics, places))
 
-    return _by_chunk(context, raised, _describe(kinds=_alert_kinds, messages=_messages))
+    return _by_chunk(context, raised, _describe(kinds=_alert_kinds, messages=_messages), AlertConfig().history_days)

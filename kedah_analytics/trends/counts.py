@@ -13,6 +13,7 @@ keyword. Otherwise "darulaman lake park" and ``place:darulaman_lake`` would rank
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -75,6 +76,12 @@ def normalize_term(text: object) -> str:
     """
     if not isinstance(text, str):
         return ""
+    return _folded(text)
+
+
+# Terms repeat: a day's posts carry a few hundred distinct keywords and hashtags between them.
+@functools.lru_cache(maxsize=1 << 16)
+def _folded(text: str) -> str:
     term = _SPACES.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
     if term.startswith("#"):
         term = "#" + term[1:].replace(" ", "").lstrip("#")

@@ -92,3 +92,39 @@ def test_the_io_manager_refuses_a_write_whose_scope_is_not_its_runs(warehouse_ur
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert failure is not None and "is not the run's partitions" in str(failure.to_string())
+
+
+def test_rows_by_partition_gives_each_partition_its_own_rows_in_their_order() -> None:
+    """What each partition's figures and preview are computed from: its rows, in the order the
+    frame holds them, every partition present (empty where the frame has none), rows of other
+    partitions left out; a day as a Timestamp or a date is the same partition."""
+    from datetime import date
+
+    import pandas as pd
+
+    from kedah_analytics.warehouse.scope import PartitionFilter, rows_by_partition
+
+    d1, d2, d3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
+    frame = pd.DataFrame(
+        {
+            "date": [d2, d1, pd.Timestamp(d2), d1, d2, date(2026, 10, 1), d1],
+            "platform": ["twitter", "twitter", "twitter", "youtube", "youtube", "twitter", "twitter"],
+            "post_id": ["a", "b", "c", "d", "e", "f", "g"],
+        },
+        index=[10, 11, 12, 13, 14, 15, 16],
+    )
+    wanted = PartitionFilter(
+        ("date", "platform"), ((d1, "twitter"), (d2, "twitter"), (d2, "youtube"), (d3, "twitter"), (d1, "youtube"))
+    )
+    parts = rows_by_partition(frame, wanted)
+    assert list(parts) == list(wanted.values)
+    assert {key: part["post_id"].tolist() for key, part in parts.items()} == {
+        (d1, "twitter"): ["b", "g"],
+        (d2, "twitter"): ["a", "c"],
+        (d2, "youtube"): ["e"],
+        (d3, "twitter"): [],
+        (d1, "youtube"): ["d"],
+    }
+    assert parts[(d1, "twitter")].index.tolist() == [11, 16]
+    assert list(parts[(d3, "twitter")].columns) == list(frame.columns)
+    assert all(part.empty for part in rows_by_partition(frame.iloc[0:0], wanted).values())
