@@ -190,4 +190,6 @@ def alerts(
         with warehouse.connection() as conn:
             return build_alerts_by_day(conn, days, AlertInputs(hourly, metrics, places))
 
-    return _by_chunk(context, raised, _describe(kinds=_alert_kinds, messages=_messages), AlertConfig().history_days)
+    return _by_chunk(
+        context, raised, _describe(kinds=_alert_kinds, messages=_messages), AlertConfig().history_days
+    )

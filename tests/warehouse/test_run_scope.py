@@ -114,7 +114,8 @@ def test_rows_by_partition_gives_each_partition_its_own_rows_in_their_order() ->
         index=[10, 11, 12, 13, 14, 15, 16],
     )
     wanted = PartitionFilter(
-        ("date", "platform"), ((d1, "twitter"), (d2, "twitter"), (d2, "youtube"), (d3, "twitter"), (d1, "youtube"))
+        ("date", "platform"),
+        ((d1, "twitter"), (d2, "twitter"), (d2, "youtube"), (d3, "twitter"), (d1, "youtube")),
     )
     parts = rows_by_partition(frame, wanted)
     assert list(parts) == list(wanted.values)
