@@ -35,7 +35,8 @@ from kedah_analytics.marts.build import REAL
 from kedah_analytics.trends.burst import BurstConfig, kedah_hour_index, score_grid
 from kedah_analytics.trends.counts import TERM_TYPES, series_key
 
-ROWS_PER_GRID = 2048  # (day, term) rows scored at once: bounds the detector's arrays
+ROWS_PER_GRID = 1024  # (day, term) rows scored at once: bounds the detector's arrays
+DAYS_PER_GRID = 7  # days whose rows are gathered at once: bounds their entries
 EPOCH = date(1970, 1, 1)
 
 
@@ -97,6 +98,22 @@ def burst_candidates_by_day(
 ) -> dict[date, pd.DataFrame]:
     """Per day, what :func:`burst_candidates` gives on the day's window of ``hourly_counts``."""
     counts = _Counts(hourly_counts)
+    found: dict[date, list[dict]] = {d: [] for d in days}
+    # A few days at a time: a day's rows hold its whole window of counts, so the rows of a long
+    # chunk's days at once would grow with the chunk.
+    for i in range(0, len(days), DAYS_PER_GRID):
+        _score_days(counts, days[i : i + DAYS_PER_GRID], kinds, config, found)
+    return {d: pd.DataFrame(found[d], columns=BURST_CANDIDATE_COLUMNS) for d in days}
+
+
+def _score_days(
+    counts: _Counts,
+    days: list[date],
+    kinds: dict[tuple[date, str], str],
+    config: AlertConfig,
+    found: dict[date, list[dict]],
+) -> None:
+    """The burst candidates of ``days``, added to ``found``."""
     detector = BurstConfig()
     # One entry per (day, term) row: its day, origin, length, term; and the counts' entries it holds.
     row_day, row_origin, row_length, row_code, entry_row, entry_pos, entry_posts = [], [], [], [], [], [], []
@@ -126,7 +143,6 @@ def burst_candidates_by_day(
         row_length += [last - origin + 1] * len(terms)
         row_code += terms.tolist()
         n_rows += len(terms)
-    found: dict[date, list[dict]] = {d: [] for d in days}
     if n_rows:
         rows = np.concatenate(entry_row)
         order = np.argsort(rows, kind="stable")
@@ -147,7 +163,6 @@ def burst_candidates_by_day(
                 )  # fmt: skip
                 if found_row:
                     found[day].append(found_row)
-    return {d: pd.DataFrame(found[d], columns=BURST_CANDIDATE_COLUMNS) for d in days}
 
 
 def _burst_row(
