@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from kedah_analytics.warehouse.sanitize import clean_json, clean_text, storable_int
+from kedah_analytics.warehouse.sanitize import CleanJsonObject, clean_json, clean_text, storable_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,7 +79,10 @@ def _column_values(series: pd.Series, column: Column) -> list[Any]:
             for v in series.tolist()
         ]
     if column.type == "jsonb":
-        return [None if v is None else Jsonb(clean_json(v)[0]) for v in series.tolist()]
+        return [
+            None if v is None else Jsonb(v if type(v) is CleanJsonObject else clean_json(v)[0])
+            for v in series.tolist()
+        ]
     if column.type == "text":
         return [None if _is_missing(v) else _text(v) for v in series.tolist()]
     if column.type == "date":

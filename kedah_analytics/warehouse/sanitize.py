@@ -63,11 +63,19 @@ def clean_text(value: str) -> str:
     return value
 
 
+class CleanJsonObject(dict[str, Any]):
+    """A JSON object as :func:`clean_json` returned it: what ``jsonb`` accepts. The COPY into the
+    warehouse (``columns.prepare``) takes it as it is rather than cleaning a screened payload a
+    second time; any other mapping it cleans. Not to be changed after cleaning (a NaN put in one
+    would reach PostgreSQL, which refuses the whole write)."""
+
+
 def clean_json(value: Any) -> tuple[Any, bool]:
     """A JSON value PostgreSQL's ``jsonb`` accepts, and whether anything had to change.
 
     Strings (keys too) lose NUL and lone surrogates; NaN and infinities become null; keys that
-    are not strings become strings; tuples become lists; any other object becomes its ``str``."""
+    are not strings become strings; tuples become lists; any other object becomes its ``str``.
+    Objects come back as :class:`CleanJsonObject`."""
     if value is None or isinstance(value, bool | int):
         return value, False
     if isinstance(value, str):
@@ -76,7 +84,7 @@ def clean_json(value: Any) -> tuple[Any, bool]:
     if isinstance(value, float):
         return (value, False) if math.isfinite(value) else (None, True)
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
+        out = CleanJsonObject()
         changed = False
         for key, item in value.items():
             name = clean_text(key) if isinstance(key, str) else clean_text(str(key))

@@ -292,3 +292,28 @@ def test_timestamps_reach_copy_as_datetimes_in_their_zone_and_nat_as_null(bounda
     assert rows == [(moment, FETCHED_AT), (None, None)]
     assert [type(value) for value in rows[0]] == [datetime, datetime]  # not a pandas Timestamp
     assert rows[0][0].utcoffset() == timedelta(hours=8) and rows[0][0].microsecond == 4
+
+
+def test_a_screened_payload_reaches_copy_as_it_is_and_any_other_mapping_is_cleaned(boundary_conn):
+    """The payload is cleaned once at screening; the COPY takes that object as it is (no second
+    walk over a post's payload) and still cleans a mapping that did not come from the screen."""
+    import pandas as pd
+    from psycopg.types.json import Jsonb
+
+    from kedah_analytics.warehouse.columns import prepare
+    from kedah_analytics.warehouse.sanitize import CleanJsonObject
+
+    post, problem, _ = screen_post(_post(payload={"id": "1", "nested": {"text": "a\x00b"}}), now=FETCHED_AT)
+    assert problem is None and post is not None
+    assert type(post.payload) is CleanJsonObject and post.payload == {"id": "1", "nested": {"text": "ab"}}
+    frame, _ = posts_frame([post], FETCHED_AT, [DAY])
+    assert frame["payload"].iloc[0] is post.payload  # not copied into a plain dict
+
+    raw = {"text": "c\x00d", "score": float("nan")}
+    wrapped = [
+        row[0]
+        for row in prepare(boundary_conn, "raw_posts", pd.DataFrame({"payload": [post.payload, raw]}))[1]
+    ]
+    assert all(isinstance(value, Jsonb) for value in wrapped)
+    assert wrapped[0].obj is post.payload
+    assert wrapped[1].obj == {"text": "cd", "score": None}

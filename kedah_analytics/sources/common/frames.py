@@ -50,7 +50,8 @@ def posts_frame(
                 "provider": p.provider,
                 "first_seen_at": fetched_at,
                 "fetched_at": fetched_at,
-                "payload": dict(p.payload),
+                # As screened (sanitize.CleanJsonObject): the COPY then need not clean it again.
+                "payload": p.payload if isinstance(p.payload, dict) else dict(p.payload),
                 "is_withheld": p.is_withheld,
                 "withheld_in": list(p.withheld_in),
                 "earlier_post_ids": list(p.earlier_post_ids),
