@@ -159,7 +159,12 @@ def run_plan(
                 if pool is None:
                     pool = worker_pool(workers)
                 pending.remove(position)
-                running[pool.submit(execute, plan[position].item)] = position
+                try:
+                    running[pool.submit(execute, plan[position].item)] = position
+                except BrokenProcessPool as error:  # a worker died earlier: the pool takes no more
+                    fail(position, error)
+            if not running:
+                continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 position = running.pop(future)

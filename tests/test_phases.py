@@ -67,6 +67,32 @@ def test_a_worker_that_dies_fails_its_phase_clearly():
         run_phases([["die", "b"], ["never"]], work, workers=2, describe=lambda i: f"item {i}")
 
 
+def test_a_pool_whose_worker_died_fails_the_tasks_it_can_no_longer_take():
+    """Tasks that do not wait for the one whose worker died still cannot go to its pool: each is
+    named as failed, none raises anything but PhaseFailed."""
+    from kedah_analytics.phases import worker_pool
+
+    pool = worker_pool(2)
+    try:
+        with pytest.raises(PhaseFailed):
+            run_phases([["die", "b"]], work, workers=2, pool=pool)
+        with pytest.raises(PhaseFailed) as failed:
+            run_plan(
+                [Task("a"), Task("b"), Task("c", (0,))],
+                work,
+                workers=2,
+                describe=lambda i: f"item {i}",
+                pool=pool,
+            )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert failed.value.failures == [
+        "item a failed: a worker process died, which stops the whole pool",
+        "item b failed: a worker process died, which stops the whole pool",
+    ]
+    assert failed.value.left_out == ["item c"]
+
+
 def test_a_failure_in_this_process_is_named_too():
     with pytest.raises(PhaseFailed, match="fail-y failed: fail-y went wrong") as failed:
         run_phases([["a"], ["fail-y"]], work, workers=2)
