@@ -1,17 +1,11 @@
 """A real dagster-webserver on the project's workspace, asked through its GraphQL API."""
 
 import logging
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from dagster_ui import free_port, graphql
+from dagster_ui import graphql, running_webserver
 from databases import new_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,27 +33,9 @@ def webserver(own_database, tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("KEDAH_SOURCE_MODE", "demo")
     monkeypatch.setenv("KEDAH_PG_URL", own_database)
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "KEDAH_PG_URL": own_database}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-         "-p", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"webserver exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        pytest.fail("webserver did not answer /server_info within 90 s")
-    yield port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    # Stopped after with a SIGKILL where SIGTERM is not enough within 30 s (a loaded machine).
+    with running_webserver(own_database, home) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def test_graphql_lists_the_assets_with_date_and_platform_partitions(webserver):
