@@ -213,6 +213,8 @@ def with_marts(plan):  # type: ignore[no-untyped-def]
     """The backfill's ``plan`` without its places run (run before, outside the figures), and the
     marts of each span of daily metrics, after it and every earlier span's (an alert reads the
     weeks before its day)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
     from kedah_analytics.definitions import ranged_runs
     from kedah_analytics.phases import Task
 
@@ -220,8 +222,8 @@ def with_marts(plan):  # type: ignore[no-untyped-def]
     daily = [i for i, t in enumerate(plan) if t.item.job == "daily_metrics"]
     for n, i in enumerate(daily):
         tags = plan[i].item.tags
-        first = date.fromisoformat(tags["dagster/asset_partition_range_start"])
-        last = date.fromisoformat(tags["dagster/asset_partition_range_end"])
+        first = date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
+        last = date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG])
         (marts,) = ranged_runs("build_marts", first, last)
         plan.append(Task(marts, tuple(daily[: n + 1])))
     return plan

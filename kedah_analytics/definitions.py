@@ -316,12 +316,13 @@ def backfill_plan(first: date, last: date, platforms: Sequence[str], workers: in
     last_of: dict[str, int] = {}  # each platform's latest collection: its next one waits for it
     for start, end in split_span(first, last, parts, MIN_SPAN_DAYS):
         runs = post_runs(start, end, platforms, labelled=True)
-        for platform, run in zip(platforms, runs, strict=False):
+        collect = [r for r in runs if r.job == "collect_posts"]
+        for platform, run in zip(platforms, collect, strict=True):
             plan.append(Task(run, (last_of.get(platform, 0),)))
             last_of[platform] = len(plan) - 1
-        collected = tuple(last_of[p] for p in platforms)
-        plan += [Task(run, collected) for run in runs[len(platforms) :]]
-        classified = tuple(range(len(plan) - len(runs) + len(platforms), len(plan)))
+        collected, first_classify = tuple(last_of[p] for p in platforms), len(plan)
+        plan += [Task(run, collected) for run in runs if run.job == "classify_posts"]
+        classified = tuple(range(first_classify, len(plan)))
         plan += [Task(run, classified) for run in ranged_runs("daily_metrics", start, end)]
     return plan
 
@@ -355,6 +356,7 @@ def backfill_summary(first: date, last: date, platforms: Sequence[str], workers:
     prints of it: executor, workers, seconds, runs, steps and run ids."""
     if unknown := [p for p in platforms if p not in PLATFORMS]:
         raise ValueError(f"unknown platform(s) {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
+    # One per core; no more than the platforms' collections and a classification can keep busy.
     workers = workers or default_workers(len(platforms) + 1)
     started = time.monotonic()
     runs = backfill_range(first, last, platforms, workers)
