@@ -19,6 +19,7 @@ streamed into an empty copy of itself, COPY TO piped into COPY FROM). It ends wi
 lines.
 
 Run: .venv/bin/python bench/bench_year.py [--days 365] [--posts-per-day 2000] [--workers N]
+[--default-collector] (the baseline of kedah_analytics/collector.py: CPython's own settings)
 (``--days 30`` is a short check.)
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import resource
 import shutil
@@ -42,9 +44,9 @@ os.environ["KEDAH_EXECUTOR"] = "in_process"
 os.environ["KEDAH_START_DATE"] = str(FIRST_DAY)  # the partitions must reach back a whole year
 
 import dagster as dg  # noqa: E402
-import psycopg  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ceilings import classifier_ceiling, copy_ceiling, count, postgres_cpu  # noqa: E402
 from _db import scratch_database  # noqa: E402
 
 from kedah_analytics.config.paths import resolve_pg_url  # noqa: E402
@@ -153,11 +155,20 @@ class RunStats:
     started: float  # time.time() at the start, comparable across the workers
 
 
+def default_collector() -> None:
+    """With ``--default-collector``, CPython's own collector settings in this process (the baseline
+    of kedah_analytics/collector.py, which loading the code location applied)."""
+    if os.environ.get("KEDAH_BENCH_DEFAULT_COLLECTOR"):
+        gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
+
+
 @functools.cache
 def _timed_instance() -> tuple[dg.DagsterInstance, EventTimer]:
     """DAGSTER_HOME's instance with its event storage timed, one per process."""
     from kedah_analytics.definitions import defs
 
+    default_collector()
     instance, timer = dg.DagsterInstance.get(), EventTimer(check_steps=check_step_keys(defs))
     timer.wrap(instance)
     return instance, timer
@@ -229,68 +240,6 @@ def with_marts(plan):  # type: ignore[no-untyped-def]
     return plan
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of this machine's PostgreSQL processes so far: each live process's own, and the
-    backends that have exited (their postmaster's children's time). The warehouse and the Dagster
-    instance share the server; its work is the other half of every read and write."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # gone since the listing
-            continue
-        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
-            total += sum(int(f) for f in text[text.rindex(")") + 2 :].split()[11:15])  # utime..cstime
-    return total / tick
-
-
-def count(url: str, table: str) -> int:
-    with psycopg.connect(url) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM kedah.{table}").fetchone()[0])  # type: ignore[index]
-
-
-def classifier_ceiling(url: str, days: list[date]) -> tuple[float, int]:
-    """Seconds the classifier alone takes on every raw post's text, a month at a time."""
-    from kedah_analytics.classify.normalize import post_text
-    from kedah_analytics.definitions import SETTINGS
-    from resources import sentiment_from_settings
-
-    classifier = sentiment_from_settings(SETTINGS).get_classifier()
-    seconds, posts = 0.0, 0
-    for i in range(0, len(days), 30):
-        first, last = days[i], days[min(i + 29, len(days) - 1)]
-        with psycopg.connect(url) as conn:
-            texts = [
-                post_text(t)
-                for (t,) in conn.execute(
-                    "SELECT text FROM kedah.raw_posts WHERE date BETWEEN %s AND %s", (first, last)
-                )
-            ]
-        started = time.perf_counter()
-        classifier.predict(texts)
-        seconds += time.perf_counter() - started
-        posts += len(texts)
-    return seconds, posts
-
-
-def copy_ceiling(url: str, tables: list[str]) -> tuple[float, int]:
-    """Seconds to COPY every row of ``tables`` into empty copies of them (indexes included)."""
-    seconds, rows = 0.0, 0
-    with psycopg.connect(url, autocommit=True) as source, psycopg.connect(url, autocommit=True) as target:
-        target.execute("CREATE SCHEMA IF NOT EXISTS copy_ceiling")
-        for table in tables:
-            target.execute(f"CREATE TABLE copy_ceiling.{table} (LIKE kedah.{table} INCLUDING ALL)")
-            started = time.perf_counter()
-            with source.cursor().copy(f"COPY kedah.{table} TO STDOUT (FORMAT binary)") as out:
-                with target.cursor().copy(f"COPY copy_ceiling.{table} FROM STDIN (FORMAT binary)") as into:
-                    for block in out:
-                        into.write(block)
-            seconds += time.perf_counter() - started
-            rows += count(url, table)
-            target.execute(f"DROP TABLE copy_ceiling.{table}")
-    return seconds, rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
@@ -302,7 +251,12 @@ def main() -> None:
     parser.add_argument(
         "--instance-yaml", type=Path, default=ROOT / "dagster.yaml", help="a baseline's dagster.yaml"
     )
+    parser.add_argument(
+        "--default-collector", action="store_true", help="the baseline: CPython's collector settings"
+    )
     args = parser.parse_args()
+    if args.default_collector:
+        os.environ["KEDAH_BENCH_DEFAULT_COLLECTOR"] = "1"
     os.environ["KEDAH_DEMO_POSTS_PER_DAY"] = str(args.posts_per_day)
     days = [FIRST_DAY + timedelta(days=i) for i in range(args.days)]
     first = str(days[0])
@@ -317,6 +271,7 @@ def main() -> None:
         from kedah_analytics.domain import PLATFORMS
         from kedah_analytics.phases import default_workers, worker_pool
 
+        default_collector()
         workers = args.workers or default_workers(len(PLATFORMS))
         initialize_pools(instance)  # before runs claim pool slots side by side
         checks = check_step_keys(defs)
@@ -350,7 +305,9 @@ def main() -> None:
         instance.dispose()
 
     stages = [posts, daily, marts]
-    print(f"instance: {args.instance_yaml}   event log storage: {event_log}")
+    print(
+        f"instance: {args.instance_yaml}   event log storage: {event_log}   collector: {gc.get_threshold()}"
+    )
     print(
         f"days: {args.days} from {first}   posts per weekday: {args.posts_per_day}   workers: {workers} "
         f"(cores: {os.cpu_count()})   load average {os.getloadavg()[0]:.1f}"

@@ -33,6 +33,7 @@ from assets.metrics import checks as metrics_checks
 from assets.trends import assets as trends_assets
 from assets.trends import automation as trends_automation
 from assets.trends import checks as trends_checks
+from kedah_analytics.collector import tune_collector
 from kedah_analytics.config import settings, validate
 from kedah_analytics.domain import KEDAH_TZ, PLATFORMS
 from kedah_analytics.executors import ExecutorOptions, celery_config, options_from
@@ -96,6 +97,9 @@ defs = dg.Definitions(
         "sentiment": sentiment_from_settings(SETTINGS),
     },
 )
+# Every process that runs a step has loaded this module: from here on, the collector leaves what
+# is loaded alone and runs less often (kedah_analytics/collector.py says why and what it saved).
+tune_collector()
 
 
 def lineage_path() -> str:

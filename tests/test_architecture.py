@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "kedah_analytics.warehouse": BASE | {"kedah_analytics.config"},
     # Which failures are transient: a rule over exceptions of the libraries, for every layer.
     "kedah_analytics.transient": set(),
+    # The garbage collector's settings for a process that loads the code location.
+    "kedah_analytics.collector": set(),
     "kedah_analytics.classify": BASE
     | {"kedah_analytics.config", "kedah_analytics.places", "kedah_analytics.transient"},
     "kedah_analytics.trends": BASE | {"kedah_analytics.config"},
