@@ -35,7 +35,11 @@ def test_loading_the_code_location_freezes_what_it_loaded_and_raises_the_thresho
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["before"] == {"threshold": [700, 10, 10], "frozen": 0}
-    assert found["threshold"] == [collector.YOUNG_THRESHOLD, collector.MIDDLE_THRESHOLD, collector.OLD_THRESHOLD]
+    assert found["threshold"] == [
+        collector.YOUNG_THRESHOLD,
+        collector.MIDDLE_THRESHOLD,
+        collector.OLD_THRESHOLD,
+    ]
     # Dagster, pandas and the assets: well over a hundred thousand objects the collector now skips.
     assert found["frozen"] > 100_000
     assert found["enabled"] and found["cycle_freed"]
