@@ -5,7 +5,8 @@ Two write modes keep the data honest (DESIGN.md):
 * :func:`replace_partitions` for derived tables: delete exactly the partitions being written and
   COPY the new rows, in one transaction, so a failure half-way leaves the previous rows intact.
 * :func:`merge_rows` for raw tables: COPY into a staging table, then insert new keys and update
-  known ones; nothing is deleted because a later fetch did not return it. Rows of the ``demo``
+  known ones (straight into the table when its partitions hold nothing yet); nothing is deleted
+  because a later fetch did not return it. Rows of the ``demo``
   provider never share a partition with real rows.
 
 Identifiers come from code (``psycopg.sql.Identifier``), values are always parameters.
@@ -23,7 +24,7 @@ from psycopg import sql
 from kedah_analytics.domain import DEMO_PROVIDER
 from kedah_analytics.warehouse.columns import SCHEMA, copy_rows, prepare, qualified
 from kedah_analytics.warehouse.locks import lock_keys, partition_lock_keys
-from kedah_analytics.warehouse.scope import PartitionFilter, check_rows_inside
+from kedah_analytics.warehouse.scope import PartitionFilter, check_rows_inside, rows_by_partition
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,6 +174,8 @@ def merge_rows(
             summary.demo_rows_removed = cur.rowcount
         if not len(df):
             return summary
+        if _copied_into_empty(conn, cur, table, df, partitions, condition, params, summary):
+            return summary
         columns, rows = prepare(conn, table, df)
         cur.execute(
             sql.SQL("CREATE TEMP TABLE _stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
@@ -208,3 +211,39 @@ def merge_rows(
         summary.inserted = sum(flags)
         summary.updated = len(flags) - summary.inserted
     return summary
+
+
+def _copied_into_empty(
+    conn: psycopg.Connection,
+    cur: psycopg.Cursor,
+    table: str,
+    df: pd.DataFrame,
+    partitions: PartitionFilter,
+    condition: sql.Composable,
+    params: list[Any],
+    summary: WriteSummary,
+) -> bool:
+    """:func:`merge_rows`' rows COPYed straight into ``table`` when none of ``partitions`` holds a
+    row yet (a first fetch of those days, a backfill): every row is then new, and the staging table
+    and the ``INSERT .. ON CONFLICT`` cost as much again as the COPY. The partitions are locked
+    (nobody else writes them until the transaction ends). A key already stored under another
+    partition (a post whose date moved) makes the COPY fail: it is undone to its savepoint and
+    False sends the rows through the merge. True when the rows are stored."""
+    stored = cur.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(qualified(table), condition), params
+    ).fetchone()
+    if stored is None or stored[0]:
+        return False
+    try:
+        with conn.transaction():  # a savepoint
+            columns, rows = prepare(conn, table, df)
+            written = copy_rows(cur, qualified(table), columns, rows)
+    except psycopg.errors.UniqueViolation:
+        return False
+    summary.rows_written = summary.inserted = written
+    summary.extra["by_partition"] = {
+        value: {"inserted": len(part), "updated": 0}
+        for value, part in rows_by_partition(df, partitions).items()
+        if len(part)
+    }
+    return True
