@@ -152,8 +152,11 @@ def top_posts(
 
     def posts(days: tuple[date, ...]) -> DataFrame:
         classified = classified_posts.read(days[0], days[-1], columns=build.TOP_POST_CLASSIFIED_COLUMNS)
-        raw = raw_posts.read(days[0], days[-1], columns=build.TOP_POST_RAW_COLUMNS)
-        return build.top_posts(classified, raw, places)
+        picks = build.top_post_picks(classified)
+        # Only the picked posts' texts: reading every post's text was most of this step.
+        keys = zip(picks["platform"].tolist(), picks["post_id"].tolist(), strict=True)
+        raw = raw_posts.read_posts(days[0], days[-1], keys, columns=build.TOP_POST_RAW_COLUMNS)
+        return build.with_post_text(picks, raw, places)
 
     places_with_posts = _describe(
         places_with_posts=lambda day: int(day["place_id"].nunique()) if len(day) else 0

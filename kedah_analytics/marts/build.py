@@ -233,26 +233,43 @@ def top_posts(
     classified: pd.DataFrame, raw: pd.DataFrame, places: pd.DataFrame, per_place: int = TOP_POSTS_PER_PLACE
 ) -> pd.DataFrame:
     """Per day, place and provider kind: the ``per_place`` most engaging non-spam posts (ties
-    broken by views, then the newest first), with author, url, text, language and sentiment."""
+    broken by views, then the newest first), with author, url, text, language and sentiment.
+    ``raw``: the raw posts (TOP_POST_RAW_COLUMNS), all of the days or only the picked ones
+    (:func:`top_post_picks`, what the asset reads)."""
+    return with_post_text(top_post_picks(classified, per_place), raw, places)
+
+
+def top_post_picks(classified: pd.DataFrame, per_place: int = TOP_POSTS_PER_PLACE) -> pd.DataFrame:
+    """:func:`top_posts` without the raw posts' columns: which posts, ranked."""
+    empty = pd.DataFrame(
+        columns=[*TOP_POST_CLASSIFIED_COLUMNS, "likes", "comments", "shares", "views", "rank"]
+    )
     if classified.empty:
-        return pd.DataFrame(columns=TOP_POST_COLUMNS)
+        return empty
     posts = classified[classified["place_id"].notna() & ~classified["is_spam"].astype(bool)]
     if posts.empty:
-        return pd.DataFrame(columns=TOP_POST_COLUMNS)
-    text = raw[list(TOP_POST_RAW_COLUMNS)]
-    posts = posts.merge(text, on=["platform", "post_id"], how="left")
-    posts["provider"] = provider_kind(posts["provider"])
-    posts["date"] = pd.to_datetime(posts["date"]).dt.date
+        return empty
+    posts = posts.assign(
+        provider=provider_kind(posts["provider"]), date=pd.to_datetime(posts["date"]).dt.date
+    )
     for source, target in (("like_count", "likes"), ("comment_count", "comments"), ("share_count", "shares"),
                            ("view_count", "views")):  # fmt: skip
         posts[target] = pd.to_numeric(posts[source], errors="coerce").fillna(0).astype("int64")
-    posts["text"] = posts["text"].fillna("").str.slice(0, TEXT_CHARS)
     posts = posts.sort_values(
         ["date", "place_id", "provider", "engagement", "views", "created_at", "platform", "post_id"],
         ascending=[True, True, True, False, False, False, True, True],
     )
     posts["rank"] = posts.groupby(["date", "place_id", "provider"]).cumcount() + 1
-    posts = posts[posts["rank"] <= per_place]
+    return posts[posts["rank"] <= per_place]
+
+
+def with_post_text(picks: pd.DataFrame, raw: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """The top posts' rows: ``picks`` (:func:`top_post_picks`) with their raw posts' author, url
+    and text (cut at TEXT_CHARS) and their place's name and city."""
+    if picks.empty:
+        return pd.DataFrame(columns=TOP_POST_COLUMNS)
+    posts = picks.merge(raw[list(TOP_POST_RAW_COLUMNS)], on=["platform", "post_id"], how="left")
+    posts["text"] = posts["text"].fillna("").str.slice(0, TEXT_CHARS)
     names = places[["place_id", "name", "city"]].rename(columns={"name": "place_name", "city": "place_city"})
     posts = posts.merge(names, on="place_id", how="left")
     posts["city"] = posts["place_city"].fillna(posts["city"])

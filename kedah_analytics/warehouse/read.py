@@ -24,16 +24,23 @@ def read_table(
     table: str,
     partitions: PartitionFilter | None = None,
     columns: Sequence[str] | None = None,
+    also: PartitionFilter | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``kedah.<table>`` in ``partitions`` (all rows when None) as a DataFrame."""
+    """Rows of ``kedah.<table>`` in ``partitions`` (all rows when None) as a DataFrame; with
+    ``also``, only those whose values of its columns are among its values too."""
     names = list(columns) if columns else [c.name for c in table_columns(conn, table)]
     query = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(sql.Identifier(n) for n in names), qualified(table)
     )
     params: list[Any] = []
-    if partitions is not None:
-        condition, params = partitions.where()
-        query = sql.SQL("{} WHERE {}").format(query, condition)
+    conditions = []
+    for condition_of in (partitions, also):
+        if condition_of is not None:
+            condition, values = condition_of.where()
+            conditions.append(condition)
+            params += values
+    if conditions:
+        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(conditions))
     with conn.cursor() as cur:
         cur.execute(query, params)
         rows = cur.fetchall()
@@ -99,6 +106,20 @@ class DailyRows:
             names = [n for n in names if n not in set(omit)]
             return read_table(conn, self.table, scope.on_days(days).rows, names)
 
+    def read_posts(
+        self, first: date, last: date, posts: Iterable[tuple[str, str]], columns: Sequence[str]
+    ) -> pd.DataFrame:
+        """:meth:`read`'s rows that are among ``posts`` ((platform, post_id) pairs): a handful of
+        a chunk's posts without reading all of them (the top posts' texts)."""
+        wanted = tuple(dict.fromkeys((str(p), str(i)) for p, i in posts))
+        if not wanted:
+            return _empty(columns)
+        scope = self._scope()
+        days = [d for d in scope.days() if first <= d <= last]
+        chosen = PartitionFilter(("platform", "post_id"), wanted)
+        with connect(self.url) as conn:
+            return read_table(conn, self.table, scope.on_days(days).rows, columns, also=chosen)
+
     def by_chunk(
         self, days_per_chunk: int = 7, omit: Collection[str] = (), columns: Sequence[str] | None = None
     ) -> Iterator[tuple[tuple[date, ...], pd.DataFrame]]:
@@ -139,3 +160,9 @@ def read_days(
     import pandas as pd
 
     return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(columns))

@@ -150,6 +150,10 @@ def test_top_posts_are_the_most_engaging_non_spam_posts_with_author_and_url():
     assert out.loc[out["post_id"] == "kuah1", "place_name"].item() == "Kuah"
     assert (out["text"].str.len() <= build.TEXT_CHARS).all() and (out["views"] == 0).all()
     assert set(out["provider"]) == {"real"} and out["author_name"].eq("Aisyah").all()
+    # The asset reads only the picked posts' raw rows: the same mart.
+    picked = raw[raw["post_id"].isin(build.top_post_picks(classified)["post_id"])]
+    assert len(picked) == 6
+    pd.testing.assert_frame_equal(build.top_posts(classified, picked, PLACES), out)
 
 
 def test_empty_inputs_give_empty_marts_with_their_columns():

@@ -206,3 +206,26 @@ def test_a_failed_copy_into_empty_partitions_stores_none_of_it(conn):
             conn, "raw_posts", broken, key=["platform", "post_id"], partitions=one(D2), provider="demo"
         )
     assert read_table(conn, "raw_posts")["post_id"].tolist() == ["a"]
+
+
+def test_daily_rows_read_posts_reads_only_the_named_posts_of_its_partitions(conn, warehouse_url):
+    from kedah_analytics.warehouse.read import DailyRows
+    from kedah_analytics.warehouse.scope import DAY_KEY, Dimension, RunScope
+
+    rows = pd.concat(
+        [raw_rows(["a", "b"], D1), raw_rows(["c"], D2), raw_rows(["a", "y"], D1, "youtube")],
+        ignore_index=True,
+    )
+    replace_partitions(conn, "raw_posts", rows, None)
+    # The input holds D1 and D2 of twitter only: youtube's "a" is outside it, however it is named.
+    scope = RunScope.parse(
+        [f"{D1}|twitter", f"{D2}|twitter"], [Dimension("date", DAY_KEY), Dimension("platform")]
+    )
+    posts = DailyRows(warehouse_url, "raw_posts", scope)
+    named = [("twitter", "a"), ("twitter", "c"), ("youtube", "a"), ("youtube", "y"), ("twitter", "missing")]
+    found = posts.read_posts(D1, D1, named, columns=["platform", "post_id", "text"])
+    assert found[["platform", "post_id", "text"]].values.tolist() == [["twitter", "a", "post a Langkawi"]]
+    both_days = posts.read_posts(D1, D2, named, columns=["post_id"])
+    assert sorted(both_days["post_id"]) == ["a", "c"]
+    nothing = posts.read_posts(D1, D2, [], columns=["platform", "post_id"])
+    assert nothing.empty and list(nothing.columns) == ["platform", "post_id"]
