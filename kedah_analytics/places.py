@@ -49,7 +49,6 @@ def load_places(path=PLACES_CSV) -> pd.DataFrame:
 
 _SG = re.compile(r"\bsg\.?(?=\s)")
 _NOT_WORD = re.compile(r"[^\w#\-']+")
-_SPACES = re.compile(r"\s+")
 # Where normalizing a text and the words appended to it (its hashtags) is not normalizing each and
 # joining them with a space: a final "sg" is read as "sungai" only when a space follows it.
 _FINAL_SG = re.compile(r"sg\.?\s*$")
@@ -59,8 +58,8 @@ def normalize_text(text: str) -> str:
     """Lower-case, ``sg``/``sg.`` read as ``sungai``, punctuation except ``#`` and ``-`` as spaces."""
     text = text.lower()
     text = _SG.sub("sungai", text)
-    text = _NOT_WORD.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    # Every run of whitespace is inside a run of _NOT_WORD, so this leaves single spaces alone.
+    return _NOT_WORD.sub(" ", text).strip()
 
 
 def normalize_joined(text: str, normalized: str, words: str) -> str:

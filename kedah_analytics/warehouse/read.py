@@ -18,6 +18,9 @@ from kedah_analytics.warehouse.scope import PartitionFilter, RunScope
 if TYPE_CHECKING:
     import pandas as pd
 
+TIMESTAMPTZ = "timestamp with time zone"
+EPOCH_US = "(extract(epoch FROM {0}) * 1000000)::bigint AS {0}"
+
 
 def read_table(
     conn: psycopg.Connection,
@@ -28,10 +31,15 @@ def read_table(
 ) -> pd.DataFrame:
     """Rows of ``kedah.<table>`` in ``partitions`` (all rows when None) as a DataFrame; with
     ``also``, only those whose values of its columns are among its values too."""
-    names = list(columns) if columns else [c.name for c in table_columns(conn, table)]
-    query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(sql.Identifier(n) for n in names), qualified(table)
-    )
+    described = table_columns(conn, table)
+    names = list(columns) if columns else [c.name for c in described]
+    # A timestamptz column comes as microseconds since 1970, converted by pandas at once: as
+    # datetime objects, pandas spent more on their conversion than the read itself.
+    stamps = [n for n in names if n in {c.name for c in described if c.type == TIMESTAMPTZ}]
+    selected = [
+        sql.SQL(EPOCH_US).format(sql.Identifier(n)) if n in stamps else sql.Identifier(n) for n in names
+    ]
+    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selected), qualified(table))
     params: list[Any] = []
     conditions = []
     for condition_of in (partitions, also):
@@ -46,7 +54,14 @@ def read_table(
         rows = cur.fetchall()
     import pandas as pd
 
-    return pd.DataFrame.from_records(rows, columns=names)
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    for name in stamps:
+        # A column of NULLs alone stays one of None, as psycopg's rows gave it.
+        if frame[name].notna().any():
+            utc = pd.to_datetime(frame[name], unit="us", utc=True)
+            # The zone psycopg gives its datetimes: the session's.
+            frame[name] = utc.dt.tz_convert(conn.info.timezone)
+    return frame
 
 
 def count_rows(conn: psycopg.Connection, table: str, partitions: PartitionFilter | None = None) -> int:

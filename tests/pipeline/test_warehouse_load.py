@@ -229,3 +229,26 @@ def test_daily_rows_read_posts_reads_only_the_named_posts_of_its_partitions(conn
     assert sorted(both_days["post_id"]) == ["a", "c"]
     nothing = posts.read_posts(D1, D2, [], columns=["platform", "post_id"])
     assert nothing.empty and list(nothing.columns) == ["platform", "post_id"]
+
+
+def test_read_table_gives_timestamps_as_psycopg_does_to_the_microsecond(conn):
+    """Timestamps are read as microseconds and converted at once (read.EPOCH_US): the same values,
+    zone and dtype as from psycopg's datetimes; a column of NULLs alone stays None."""
+    conn.execute("CREATE TABLE kedah.read_probe (id int, at timestamptz, never timestamptz)")
+    try:
+        moments = [
+            datetime(2026, 11, 19, 4, 0, 0, 123456, tzinfo=UTC),
+            None,
+            datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ]
+        for i, at in enumerate(moments):
+            conn.execute("INSERT INTO kedah.read_probe VALUES (%s, %s, NULL)", (i, at))
+        frame = read_table(conn, "read_probe").sort_values("id", ignore_index=True)
+        with conn.cursor() as cur:
+            rows = cur.execute("SELECT id, at, never FROM kedah.read_probe ORDER BY id").fetchall()
+        pd.testing.assert_frame_equal(frame, pd.DataFrame.from_records(rows, columns=["id", "at", "never"]))
+        assert str(frame["at"].dt.tz) == str(conn.info.timezone)
+        assert frame["at"].iloc[0] == pd.Timestamp(moments[0]) and pd.isna(frame["at"].iloc[1])
+        assert frame["never"].tolist() == [None, None, None]
+    finally:
+        conn.execute("DROP TABLE kedah.read_probe")
