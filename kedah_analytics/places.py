@@ -158,9 +158,10 @@ class PlaceLinker:
     def matches_normalized(self, normalized: str) -> list[PlaceMatch]:
         """:meth:`matches` of a text already read by :func:`normalize_text`."""
         seen: dict[str, PlaceMatch] = {}
-        for m in self._pattern.finditer(normalized):
-            place_id, city = self._lookup[m.group(1)]
-            seen.setdefault(place_id, PlaceMatch(place_id, city, m.group(1)))
+        for alias in self._pattern.findall(normalized):  # the pattern's one group: the alias
+            place_id, city = self._lookup[alias]
+            if place_id not in seen:
+                seen[place_id] = PlaceMatch(place_id, city, alias)
         return sorted(seen.values(), key=lambda p: (self._city_rank[p.place_id], -len(p.alias)))
 
     def link(self, text: str) -> PlaceMatch | None:

@@ -50,8 +50,8 @@ def _topic_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
 def detect_language(text: str) -> str:
     """``en``, ``ms``, ``mixed`` (Manglish) or ``other``, from function-word counts."""
     words = _WORD.findall(_URL.sub(" ", text.lower()))
-    ms = sum(w in MALAY_WORDS for w in words)
-    en = sum(w in ENGLISH_WORDS for w in words)
+    ms = sum(map(MALAY_WORDS.__contains__, words))
+    en = sum(map(ENGLISH_WORDS.__contains__, words))
     if ms + en == 0:
         return "other"
     if ms and en and min(ms, en) / (ms + en) >= 0.25:
@@ -66,7 +66,7 @@ def topics_of(text: str) -> list[str]:
 def topics_of_normalized(normalized: str) -> list[str]:
     """:func:`topics_of` of a text already read by :func:`~kedah_analytics.places.normalize_text`."""
     pattern, owner = _topic_pattern()
-    return sorted({owner[m.group(1)] for m in pattern.finditer(normalized)})
+    return sorted({owner[term] for term in pattern.findall(normalized)})
 
 
 def normalize_hashtag(tag: str) -> str:
