@@ -75,7 +75,40 @@ def clean_json(value: Any) -> tuple[Any, bool]:
 
     Strings (keys too) lose NUL and lone surrogates; NaN and infinities become null; keys that
     are not strings become strings; tuples become lists; any other object becomes its ``str``.
-    Objects come back as :class:`CleanJsonObject`."""
+    An object comes back as :class:`CleanJsonObject` (a payload that needs no change, nearly every
+    one, as a shallow copy: looking is cheaper than rebuilding every object and list in it)."""
+    if type(value) is dict and _is_clean(value):
+        return CleanJsonObject(value), False
+    return _cleaned(value)
+
+
+def _is_clean(value: Any) -> bool:
+    """Whether :func:`_cleaned` would leave ``value`` as it is: plain JSON types only (anything
+    else, a tuple or a subclass, is left to it), finite floats, and strings and keys without NUL or
+    lone surrogates."""
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value and (value.isascii() or _encodes(value))
+    if value is None or kind is bool or kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _is_clean(k) and _is_clean(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_clean(v) for v in value)
+    return False
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _cleaned(value: Any) -> tuple[Any, bool]:
     if value is None or isinstance(value, bool | int):
         return value, False
     if isinstance(value, str):
@@ -89,11 +122,11 @@ def clean_json(value: Any) -> tuple[Any, bool]:
         for key, item in value.items():
             name = clean_text(key) if isinstance(key, str) else clean_text(str(key))
             changed |= name != key
-            out[name], item_changed = clean_json(item)
+            out[name], item_changed = _cleaned(item)
             changed |= item_changed
         return out, changed
     if isinstance(value, list | tuple):
-        items = [clean_json(v) for v in value]
+        items = [_cleaned(v) for v in value]
         return [v for v, _ in items], isinstance(value, tuple) or any(c for _, c in items)
     return clean_text(str(value)), True
 

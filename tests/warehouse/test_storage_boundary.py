@@ -22,6 +22,7 @@ from kedah_analytics.warehouse import PartitionFilter, merge_rows
 from kedah_analytics.warehouse.quarantine import quarantine_records, record_hash
 from kedah_analytics.warehouse.sanitize import (
     BIGINT_MAX,
+    CleanJsonObject,
     clean_json,
     clean_text,
     screen_post,
@@ -317,3 +318,45 @@ def test_a_screened_payload_reaches_copy_as_it_is_and_any_other_mapping_is_clean
     assert all(isinstance(value, Jsonb) for value in wrapped)
     assert wrapped[0].obj is post.payload
     assert wrapped[1].obj == {"text": "cd", "score": None}
+
+
+_JSON_ATOMS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(codec=None)), st.sampled_from(["a\x00b", "\ud800", "\ud83d\ude00", "é"]),
+)  # fmt: skip
+_JSON_VALUES = st.recursive(
+    _JSON_ATOMS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(
+            st.one_of(st.text(max_size=5), st.integers(), st.sampled_from(["k\x00", "\udc00"])),
+            inner,
+            max_size=4,
+        ),
+    ),  # fmt: skip
+    max_leaves=12,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=5), _JSON_VALUES, max_size=5))
+def test_a_payload_that_needs_nothing_is_only_looked_at_and_gives_what_the_full_walk_gives(payload):
+    """clean_json's look-first path (a shallow CleanJsonObject when nothing needs changing) returns
+    what rebuilding every value returns, and the same verdict."""
+    from kedah_analytics.warehouse.sanitize import _cleaned
+
+    (fast, fast_changed), (walked, walked_changed) = clean_json(payload), _cleaned(payload)
+    assert type(fast) is CleanJsonObject and fast_changed == walked_changed and _same(fast, walked)
+    if not fast_changed:
+        assert fast == payload and fast is not payload
