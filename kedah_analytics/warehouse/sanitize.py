@@ -54,6 +54,8 @@ def clean_text(value: str) -> str:
     """``value`` without NUL characters, lone surrogates replaced by U+FFFD (pairs are joined)."""
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():  # no surrogate to look for (and CPython knows without reading the text)
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
