@@ -2,6 +2,7 @@
 whole table, so a check costs what its partitions cost, and it reports one result per partition,
 so each partition shows Passed or Failed in the UI, in a ranged run too."""
 
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,26 +18,37 @@ from kedah_analytics.warehouse import PartitionFilter
 from resources import PostgresWarehouse
 from resources.run_scope import scope_of
 
+# Each partition's latest materialization as a check result names it, by storage id, per event
+# log: an asset's checks run one after another in a run, and each fetched (and deserialized, with
+# its metadata) the same hundreds of records again. A storage id names one event for good.
+_TARGETS: weakref.WeakKeyDictionary[Any, dict[int, TargetMaterialization]] = weakref.WeakKeyDictionary()
+_TARGETS_KEPT = 100_000
+
 
 def _latest_materializations(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
 ) -> dict[str, TargetMaterialization]:
     """Each partition's latest materialization, which its check result is about: Dagster shows a
     partition's check as current only when the result names that materialization."""
-    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+    storage = instance.event_log_storage
+    latest = storage.get_latest_storage_id_by_partition(
         asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, partitions=set(keys)
     )
     if not latest:
         return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())), limit=len(latest)
-    ).records
-    return {
-        str(record.partition_key): TargetMaterialization(
-            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-        )
-        for record in records
-    }
+    known = _TARGETS.setdefault(storage, {})
+    missing = [storage_id for storage_id in latest.values() if storage_id not in known]
+    if missing:
+        if len(known) + len(missing) > _TARGETS_KEPT:
+            known.clear()
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=missing), limit=len(missing)
+        ).records
+        for record in records:
+            known[record.storage_id] = TargetMaterialization(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
+    return {str(key): known[storage_id] for key, storage_id in latest.items() if storage_id in known}
 
 
 def partition_evaluations(

@@ -79,16 +79,19 @@ def test_a_ranged_run_reports_each_partition_of_each_check(warehouse_url):
             instance=instance, tags=range_tags(keys[0], keys[-1])
         )
         assert result.success
-        evaluations = _evaluations(result, "raw_posts_required_fields")
-        assert sorted(e.partition for e in evaluations) == keys and all(e.passed for e in evaluations)
-        assert all(e.blocking for e in evaluations)
-        for evaluation in evaluations:
-            target = evaluation.target_materialization_data
-            latest = instance.fetch_materializations(
-                dg.AssetRecordsFilter(dg.AssetKey("raw_posts"), asset_partitions=[evaluation.partition]),
-                limit=1,
-            ).records[0]
-            assert target is not None and target.storage_id == latest.storage_id
+        # raw_posts' two checks, the second reading the targets the first fetched (checks.py).
+        for check in ("raw_posts_required_fields", "raw_posts_keys_unique"):
+            evaluations = _evaluations(result, check)
+            assert sorted(e.partition for e in evaluations) == keys and all(e.passed for e in evaluations)
+            assert all(e.blocking for e in evaluations)
+            for evaluation in evaluations:
+                target = evaluation.target_materialization_data
+                latest = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(dg.AssetKey("raw_posts"), asset_partitions=[evaluation.partition]),
+                    limit=1,
+                ).records[0]
+                assert target is not None and target.storage_id == latest.storage_id
+                assert (target.run_id, target.timestamp) == (result.run_id, latest.timestamp)
         assert all(e.partition is not None for e in result.get_asset_check_evaluations())
 
 
