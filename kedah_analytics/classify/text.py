@@ -79,8 +79,10 @@ def hashtags_of(text: str, given: Iterable[str] = ()) -> list[str]:
     return sorted(found)
 
 
+# The lookahead names the alternatives' first letters: the engine then skips a position at once
+# rather than trying two dozen phrases at each (4.4 -> 2.7 us a post; the same matches).
 PROMO = re.compile(
-    r"\b(promo|diskaun|discount|murah|harga|order now|klik link|click link|link in bio|whatsapp|wasap|"
+    r"\b(?=[bcdfghklmoprtw])(promo|diskaun|discount|murah|harga|order now|klik link|click link|link in bio|whatsapp|wasap|"
     r"pm me|dm (?:me|now|for)|free gift|giveaway|follow me|cheap|best price|booking now|contact us|hubungi|"
     r"rm ?\d+|limited offer|tawaran)\b",
     re.IGNORECASE,
