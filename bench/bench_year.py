@@ -223,29 +223,21 @@ def run_measured(
 def with_marts(plan):  # type: ignore[no-untyped-def]
     """The backfill's ``plan`` without its places run (run before, outside the figures), and the
     marts of each span of daily metrics, after it and every earlier span's (an alert reads the
-    weeks before its day), placed right after the span's daily metrics: ready tasks go in the
-    plan's order, so a span's marts take the next free worker rather than wait for every
-    collection and classification of the year (at the end, one worker then sat idle while the
-    other built the last spans' marts)."""
+    weeks before its day)."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from kedah_analytics.definitions import ranged_runs
     from kedah_analytics.phases import Task
 
-    out: list = []  # type: ignore[type-arg]
-    moved: dict[int, int] = {}  # a task's position in ``plan`` -> in ``out``
-    daily: list[int] = []
-    for old, task in enumerate(plan[1:], 1):
-        moved[old] = len(out)
-        out.append(Task(task.item, tuple(moved[i] for i in task.after if i)))
-        if task.item.job == "daily_metrics":
-            daily.append(len(out) - 1)
-            tags = task.item.tags
-            first = date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
-            last = date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG])
-            (marts,) = ranged_runs("build_marts", first, last)
-            out.append(Task(marts, tuple(daily)))
-    return out
+    plan = [Task(t.item, tuple(i - 1 for i in t.after if i)) for t in plan[1:]]
+    daily = [i for i, t in enumerate(plan) if t.item.job == "daily_metrics"]
+    for n, i in enumerate(daily):
+        tags = plan[i].item.tags
+        first = date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
+        last = date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG])
+        (marts,) = ranged_runs("build_marts", first, last)
+        plan.append(Task(marts, tuple(daily[: n + 1])))
+    return plan
 
 
 def main() -> None:
