@@ -17,6 +17,19 @@ TOPICS_PATH = DATA_DIR / "topics.yaml"
 _WORD = re.compile(r"[a-z']+")
 _URL = re.compile(r"https?://\S+|www\.\S+|wa\.me/\S+", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
+# Every link _URL finds holds one of these, in lower case (the case-insensitive match of those
+# letters adds only "ſ" for the optional "s"): most posts hold none and skip the pattern.
+_LINK_MARKS = ("http", "www.", "wa.me")
+
+
+def _may_link(lowered: str) -> bool:
+    return any(mark in lowered for mark in _LINK_MARKS)
+
+
+def _unlinked(lowered: str) -> str:
+    """``_URL.sub(" ", lowered)`` of lower-cased text."""
+    return _URL.sub(" ", lowered) if _may_link(lowered) else lowered
+
 
 # Function words and chat spellings that give a language away in a short post.
 MALAY_WORDS = frozenset(
@@ -49,7 +62,7 @@ def _topic_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
 
 def detect_language(text: str) -> str:
     """``en``, ``ms``, ``mixed`` (Manglish) or ``other``, from function-word counts."""
-    words = _WORD.findall(_URL.sub(" ", text.lower()))
+    words = _WORD.findall(_unlinked(text.lower()))
     ms = sum(map(MALAY_WORDS.__contains__, words))
     en = sum(map(ENGLISH_WORDS.__contains__, words))
     if ms + en == 0:
@@ -102,7 +115,7 @@ SPAM_THRESHOLD = 0.6
 def spam_signals(text: str, hashtags: Sequence[str], duplicated_across_accounts: bool) -> SpamSignals:
     """Spam score in 0..1 from independent signals combined as 1 - prod(1 - w)."""
     weights: list[tuple[str, float]] = []
-    urls = len(_URL.findall(text))
+    urls = len(_URL.findall(text)) if _may_link(text.lower()) else 0
     if urls >= 2:
         weights.append(("link stuffing", 0.5))
     elif urls == 1:
@@ -130,7 +143,7 @@ def near_duplicate_keys(texts: Sequence[str]) -> list[str]:
 
 
 def _near_duplicate_key(text: str) -> str:
-    return " ".join(_NOISE.sub(" ", _URL.sub(" ", text.lower())).split())
+    return " ".join(_NOISE.sub(" ", _unlinked(text.lower())).split())
 
 
 def duplicated_across_accounts(
