@@ -91,8 +91,12 @@ def _column_values(series: pd.Series, column: Column) -> list[Any]:
             for v in series.tolist()
         ]
     if column.type in ("bigint", "integer", "smallint"):
+        if series.dtype == np.int64:  # Python ints, each within bigint: nothing to look at
+            return series.tolist()
         return [None if _is_missing(v) else storable_int(v, column.name) for v in series.tolist()]
     if column.type in ("double precision", "real", "numeric"):
+        if series.dtype == np.float64:  # Python floats; NaN (never equal to itself) is NULL
+            return [None if v != v else v for v in series.tolist()]
         return [None if _is_missing(v) else float(v) for v in series.tolist()]
     if column.type.startswith("timestamp"):
         if series.dtype.kind == "M":  # datetime64, with or without a zone: converted at once
