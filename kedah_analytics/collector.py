@@ -6,7 +6,8 @@ them. CPython's default thresholds (700, 10, 10) still run a young collection ev
 objects, and every so often a full one, which walks every tracked object in the process: the code
 location's own (about 175,000 once Dagster, pandas and the assets are loaded) and the chunk's. In
 ``bench/bench_year.py --days 30 --workers 1`` that was 35 full collections taking 5.6 s of a 26 s
-run; a year's backfill spent about a fifth of its time there.
+run (counted by a ``gc.callbacks`` probe, not kept); ``bench_year.py --default-collector`` runs with
+CPython's settings, the baseline.
 
 :func:`tune_collector` (called once the code location is loaded) moves what is loaded so far out
 of the collector's sight for good (:func:`gc.freeze`: modules, definitions and the like live as
@@ -26,9 +27,7 @@ MIDDLE_THRESHOLD = 20
 OLD_THRESHOLD = 20
 
 
-def tune_collector() -> tuple[int, int, int]:
-    """Freeze the objects alive now and raise the thresholds; returns the thresholds before."""
-    before = gc.get_threshold()
+def tune_collector() -> None:
+    """Freeze the objects alive now and raise the thresholds."""
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
-    return before

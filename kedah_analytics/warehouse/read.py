@@ -28,14 +28,17 @@ def read_table(
     partitions: PartitionFilter | None = None,
     columns: Sequence[str] | None = None,
     also: PartitionFilter | None = None,
+    omit: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Rows of ``kedah.<table>`` in ``partitions`` (all rows when None) as a DataFrame; with
-    ``also``, only those whose values of its columns are among its values too."""
+    """Rows of ``kedah.<table>`` in ``partitions`` (all rows when None) as a DataFrame: ``columns``
+    (default all) without those in ``omit``; with ``also``, only the rows whose values of its
+    columns are among its values too."""
     described = table_columns(conn, table)
-    names = list(columns) if columns else [c.name for c in described]
+    names = [n for n in (list(columns) if columns else [c.name for c in described]) if n not in omit]
     # A timestamptz column comes as microseconds since 1970, converted by pandas at once: as
     # datetime objects, pandas spent more on their conversion than the read itself.
-    stamps = [n for n in names if n in {c.name for c in described if c.type == TIMESTAMPTZ}]
+    timestamps = {c.name for c in described if c.type == TIMESTAMPTZ}
+    stamps = [n for n in names if n in timestamps]
     selected = [
         sql.SQL(EPOCH_US).format(sql.Identifier(n)) if n in stamps else sql.Identifier(n) for n in names
     ]
@@ -117,9 +120,7 @@ class DailyRows:
         scope = self._scope()
         days = [d for d in scope.days() if first <= d <= last]
         with connect(self.url) as conn:
-            names = list(columns) if columns else [c.name for c in table_columns(conn, self.table)]
-            names = [n for n in names if n not in set(omit)]
-            return read_table(conn, self.table, scope.on_days(days).rows, names)
+            return read_table(conn, self.table, scope.on_days(days).rows, columns, omit=omit)
 
     def read_posts(
         self, first: date, last: date, posts: Iterable[tuple[str, str]], columns: Sequence[str]

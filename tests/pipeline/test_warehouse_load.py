@@ -149,13 +149,17 @@ def _copy_targets(monkeypatch) -> list[str]:
     return targets
 
 
+def _merge_demo(conn, rows, partitions):
+    return merge_rows(
+        conn, "raw_posts", rows, key=["platform", "post_id"], partitions=partitions, provider="demo"
+    )
+
+
 def test_a_merge_into_partitions_that_hold_nothing_copies_straight_in(conn, monkeypatch):
     targets = _copy_targets(monkeypatch)
     both = PartitionFilter(("date", "platform"), ((D1, "twitter"), (D2, "twitter")))
     rows = pd.concat([raw_rows(["a", "b"], D1), raw_rows(["c"], D2)], ignore_index=True)
-    summary = merge_rows(
-        conn, "raw_posts", rows, key=["platform", "post_id"], partitions=both, provider="demo"
-    )
+    summary = _merge_demo(conn, rows, both)
     assert targets == ['"kedah"."raw_posts"']
     assert (summary.rows_written, summary.inserted, summary.updated) == (3, 3, 0)
     assert summary.extra["by_partition"] == {
@@ -164,25 +168,16 @@ def test_a_merge_into_partitions_that_hold_nothing_copies_straight_in(conn, monk
     }
     assert sorted(read_table(conn, "raw_posts")["post_id"]) == ["a", "b", "c"]
     # Once a partition holds rows, the next fetch of it merges through the staging table.
-    again = merge_rows(conn, "raw_posts", raw_rows(["a", "d"], D1, likes=5), key=["platform", "post_id"],
-                       partitions=one(D1), provider="demo")  # fmt: skip
+    again = _merge_demo(conn, raw_rows(["a", "d"], D1, likes=5), one(D1))
     assert targets[1:] == ['"_stage"'] and (again.inserted, again.updated) == (1, 1)
 
 
 def test_a_post_stored_under_another_day_is_merged_not_duplicated(conn, monkeypatch):
-    merge_rows(
-        conn,
-        "raw_posts",
-        raw_rows(["a"], D1),
-        key=["platform", "post_id"],
-        partitions=one(D1),
-        provider="demo",
-    )
+    _merge_demo(conn, raw_rows(["a"], D1), one(D1))
     targets = _copy_targets(monkeypatch)
     # Its date moved to D2, whose partition is empty: the straight COPY meets the stored key, is
     # undone, and the merge moves the one row.
-    moved = merge_rows(conn, "raw_posts", raw_rows(["a"], D2, likes=7), key=["platform", "post_id"],
-                       partitions=one(D2), provider="demo")  # fmt: skip
+    moved = _merge_demo(conn, raw_rows(["a"], D2, likes=7), one(D2))
     assert targets == ['"kedah"."raw_posts"', '"_stage"']
     assert (moved.inserted, moved.updated) == (0, 1)
     assert moved.extra["by_partition"] == {(D2, "twitter"): {"inserted": 0, "updated": 1}}
@@ -191,20 +186,11 @@ def test_a_post_stored_under_another_day_is_merged_not_duplicated(conn, monkeypa
 
 
 def test_a_failed_copy_into_empty_partitions_stores_none_of_it(conn):
-    merge_rows(
-        conn,
-        "raw_posts",
-        raw_rows(["a"], D1),
-        key=["platform", "post_id"],
-        partitions=one(D1),
-        provider="demo",
-    )
+    _merge_demo(conn, raw_rows(["a"], D1), one(D1))
     broken = raw_rows([f"n{i}" for i in range(1000)], D2)
     broken.loc[700, "text"] = None  # NOT NULL: the COPY fails after 700 rows went in
     with pytest.raises(psycopg.errors.NotNullViolation):
-        merge_rows(
-            conn, "raw_posts", broken, key=["platform", "post_id"], partitions=one(D2), provider="demo"
-        )
+        _merge_demo(conn, broken, one(D2))
     assert read_table(conn, "raw_posts")["post_id"].tolist() == ["a"]
 
 

@@ -28,13 +28,8 @@ def posts_frame(
     kept = [(p, day) for p, day in zip(posts, dates, strict=True) if day in wanted]
     import pandas as pd
 
-    if not kept:
-        empty = pd.DataFrame(columns=RAW_COLUMNS)
-        for column in COUNT_COLUMNS:
-            empty[column] = pd.array([], dtype=pd.Int64Dtype())
-        return empty, len(posts)
     # Column by column: a dict per row cost twice as much for pandas to take apart again.
-    columns: dict[str, Any] = {
+    columns: dict[str, list[Any]] = {
         "platform": [p.platform for p, _ in kept],
         "post_id": [p.post_id for p, _ in kept],
         "date": [day for _, day in kept],
@@ -42,15 +37,13 @@ def posts_frame(
         "text": [p.text for p, _ in kept],
         "author_id": [p.author_id for p, _ in kept],
         "author_name": [p.author_name for p, _ in kept],
-        # Straight from the Python ints: a column inferred as float64 first would round counts
-        # above 2**53 and then refuse to become Int64.
-        "author_followers": pd.array([p.author_followers for p, _ in kept], dtype=pd.Int64Dtype()),
+        "author_followers": [p.author_followers for p, _ in kept],
         "url": [p.url for p, _ in kept],
         "hashtags": [list(p.hashtags) for p, _ in kept],
-        "like_count": pd.array([p.like_count for p, _ in kept], dtype=pd.Int64Dtype()),
-        "comment_count": pd.array([p.comment_count for p, _ in kept], dtype=pd.Int64Dtype()),
-        "share_count": pd.array([p.share_count for p, _ in kept], dtype=pd.Int64Dtype()),
-        "view_count": pd.array([p.view_count for p, _ in kept], dtype=pd.Int64Dtype()),
+        "like_count": [p.like_count for p, _ in kept],
+        "comment_count": [p.comment_count for p, _ in kept],
+        "share_count": [p.share_count for p, _ in kept],
+        "view_count": [p.view_count for p, _ in kept],
         "lang": [p.lang for p, _ in kept],
         "provider": [p.provider for p, _ in kept],
         "first_seen_at": [fetched_at] * len(kept),
@@ -62,4 +55,10 @@ def posts_frame(
         "earlier_post_ids": [list(p.earlier_post_ids) for p, _ in kept],
         "quoted_post_id": [p.quoted_post_id for p, _ in kept],
     }
-    return pd.DataFrame(columns, columns=RAW_COLUMNS), len(posts) - len(kept)
+    # No rows: object columns, as a frame of no rows has always had.
+    frame = pd.DataFrame(columns, columns=RAW_COLUMNS) if kept else pd.DataFrame(columns=RAW_COLUMNS)
+    for column in COUNT_COLUMNS:
+        # Straight from the Python ints: a column inferred as float64 first would round counts
+        # above 2**53 and then refuse to become Int64.
+        frame[column] = pd.array(columns[column], dtype=pd.Int64Dtype())
+    return frame, len(posts) - len(kept)
